@@ -1,0 +1,99 @@
+"""From a loaded dataset to model inputs: one-class splits, scaling, and the tf.data pipelines.
+
+The one-class protocol (both papers, and GEOM): train on the normal images of the training
+split only; test on the whole test split with anomaly label 1 for every anomalous image.
+Images are scaled once to [-1, 1]. A 28x28 image is brought to 32x32 by zero padding 2 pixels
+on each side (black border, as GEOM does for MNIST); any other size is resized bilinearly.
+
+Training batches are drawn by iteration number from a permutation per epoch that is a pure
+function of (seed, epoch), and each batch carries its own transformation seed (seed, iteration).
+So a run is reproducible from --seed alone, and a run resumed at iteration k sees exactly the
+batches and transformations that an uninterrupted run would have seen.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+
+from data.sources import DatasetError, ImageDataset
+
+SCHEMES = ("one_vs_all", "all_vs_one")
+DATA_ORDER_STREAM = 1
+TRANSFORMATION_STREAM = 2
+ZERO_PAD_SIZES = {(28, 32): 2}
+
+
+@dataclasses.dataclass(frozen=True)
+class OneClassSplit:
+    """Training images (all normal) and the labelled test set of one experiment."""
+
+    train_images: np.ndarray
+    test_images: np.ndarray
+    test_anomaly_labels: np.ndarray  # 1 = anomalous
+    test_class_labels: np.ndarray
+
+
+def one_class_split(dataset: ImageDataset, target_class: int, scheme: str = "one_vs_all") -> OneClassSplit:
+    """one_vs_all: target_class is normal, the rest anomalous; all_vs_one: the reverse (AD-CGAN)."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
+    num_classes = len(dataset.class_names)
+    if not 0 <= target_class < num_classes:
+        raise DatasetError(f"class {target_class} does not exist in {dataset.name}: "
+                           f"classes are 0..{num_classes - 1} ({', '.join(dataset.class_names)})")
+    train_is_target = dataset.y_train == target_class
+    test_is_target = dataset.y_test == target_class
+    train_is_normal = train_is_target if scheme == "one_vs_all" else ~train_is_target
+    test_is_anomalous = ~test_is_target if scheme == "one_vs_all" else test_is_target
+    if not train_is_normal.any():
+        raise DatasetError(f"{dataset.name} has no normal training images for class {target_class} "
+                           f"({dataset.class_names[target_class]}) under {scheme}; nothing to train on")
+    return OneClassSplit(
+        train_images=dataset.x_train[train_is_normal],
+        test_images=dataset.x_test,
+        test_anomaly_labels=test_is_anomalous.astype(np.int64),
+        test_class_labels=dataset.y_test,
+    )
+
+
+def to_model_images(images: np.ndarray, image_size: int) -> tf.Tensor:
+    """uint8 NHWC images -> float32 in [-1, 1] at image_size x image_size."""
+    scaled = tf.convert_to_tensor(images, tf.float32) / 127.5 - 1.0
+    height, width = images.shape[1:3]
+    if (height, width) == (image_size, image_size):
+        return scaled
+    pad = ZERO_PAD_SIZES.get((height, image_size))
+    if height == width and pad is not None:
+        return tf.pad(scaled, [[0, 0], [pad, pad], [pad, pad], [0, 0]], constant_values=-1.0)
+    return tf.image.resize(scaled, (image_size, image_size), method="bilinear", antialias=True)
+
+
+def stream_seed(seed: int, stream: int, index) -> tf.Tensor:
+    """An independent stateless-RNG seed for the index-th draw of one random stream."""
+    return tf.random.experimental.stateless_fold_in(tf.constant([seed, stream], tf.int64), index)
+
+
+def training_batches(images: tf.Tensor, batch_size: int, seed: int, start_iteration: int,
+                     iterations: int) -> tf.data.Dataset:
+    """(batch, transformation_seed) for every iteration in [start_iteration, iterations)."""
+    num_images = int(images.shape[0])
+    if num_images < batch_size:
+        raise DatasetError(f"only {num_images} training images for a batch size of {batch_size}; "
+                           f"pass --batch_size {num_images} or smaller")
+    batches_per_epoch = num_images // batch_size
+
+    def batch_for(iteration):
+        epoch, position = iteration // batches_per_epoch, iteration % batches_per_epoch
+        order = tf.argsort(tf.random.stateless_uniform(
+            [num_images], stream_seed(seed, DATA_ORDER_STREAM, epoch)))
+        indices = order[position * batch_size:(position + 1) * batch_size]
+        return tf.gather(images, indices), stream_seed(seed, TRANSFORMATION_STREAM, iteration)
+
+    return (tf.data.Dataset.range(start_iteration, iterations)
+            .map(batch_for, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def evaluation_batches(images: tf.Tensor, batch_size: int) -> tf.data.Dataset:
+    return tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,126 @@
+"""DGAD as a keras.Model whose train_step is the paper's Figure 3 (section 3.2).
+
+One step: transform the real batch x_r into x_t with a random pretext transformation; encode
+both (z_r, z_t); decode both (x^_r reconstructs x_r, x^_t restores x_t); re-encode the restored
+image (z^_t = En(x^_t)); ask D for the adversarial logit and transformation logits of the three
+pairs (x_r, z_r), (x_t, z_t), (x^_t, z^_t); then one discriminator and one generator update.
+Both updates use gradients of the same forward pass (one D update per G update, as in the
+paper). Instance norm and spectral norm keep every image independent of the rest of its batch,
+so the three pairs go through each network in one concatenated call.
+"""
+
+import keras
+import tensorflow as tf
+
+from data.pretext import LABEL_GROUPS, identity_labels, label_size, random_transformation
+from losses import dgad as losses
+from models.dgad import Decoder, Discriminator, Encoder
+
+LOSS_NAMES = ("d_loss", "d_adv", "d_cls", "g_loss", "g_adv", "g_cls", "rec", "cmp")
+
+
+@keras.saving.register_keras_serializable("dgad")
+class DGAD(keras.Model):
+    """Encoder, decoder and discriminator of DGAD, trained by fit() and scored by predict()."""
+
+    def __init__(self, image_shape: tuple[int, int, int], protocol: int = 1, width: int = 64,
+                 padding: str = "symmetric", coordconv: bool = False, lambda_cls: float = losses.LAMBDA_CLS,
+                 lambda_rec: float = losses.LAMBDA_REC, lambda_cmp: float = losses.LAMBDA_CMP, **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(image_shape)
+        self.protocol = protocol
+        self.width = width
+        self.padding = padding
+        self.coordconv = coordconv
+        self.lambda_cls = lambda_cls
+        self.lambda_rec = lambda_rec
+        self.lambda_cmp = lambda_cmp
+        self.label_groups = LABEL_GROUPS[protocol]
+        self.encoder = Encoder(width, padding, coordconv, name="encoder")
+        self.decoder = Decoder(width, image_shape[-1], padding, coordconv, name="decoder")
+        self.discriminator = Discriminator(label_size(protocol), width, padding, coordconv, name="discriminator")
+        self._build_networks()
+
+    def _build_networks(self):
+        images = tf.zeros((1, *self.image_shape))
+        latents = self.encoder(images)
+        self.decoder(latents)
+        self.discriminator((images, latents))
+        self.built = True
+
+    @property
+    def generator_variables(self):
+        return self.encoder.trainable_variables + self.decoder.trainable_variables
+
+    def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
+        super().compile(**kwargs)
+        self.generator_optimizer = generator_optimizer
+        self.discriminator_optimizer = discriminator_optimizer
+        # Optimiser slots must exist before a checkpoint is restored into them.
+        generator_optimizer.build(self.generator_variables)
+        discriminator_optimizer.build(self.discriminator.trainable_variables)
+
+    def train_step(self, data):
+        real_images, transformation_seed = data
+        transformed_images, transformation_labels = random_transformation(real_images, self.protocol,
+                                                                          transformation_seed)
+        batch_size = tf.shape(real_images)[0]
+
+        with tf.GradientTape(persistent=True) as tape:
+            real_latents, transformed_latents = tf.split(
+                self.encoder(tf.concat([real_images, transformed_images], 0)), 2)
+            reconstructions, restored_images = tf.split(
+                self.decoder(tf.concat([real_latents, transformed_latents], 0)), 2)
+            restored_latents = self.encoder(restored_images)
+            adversarial_logits, classification_logits = self.discriminator(
+                (tf.concat([real_images, transformed_images, restored_images], 0),
+                 tf.concat([real_latents, transformed_latents, restored_latents], 0)),
+                training=True)
+            real_adversarial, _, restored_adversarial = tf.split(adversarial_logits, 3)
+            _, transformed_classification, restored_classification = tf.split(classification_logits, 3)
+
+            d_adv = losses.discriminator_adversarial_loss(real_adversarial, restored_adversarial)
+            d_cls = losses.discriminator_classification_loss(
+                transformation_labels, transformed_classification, self.label_groups)
+            d_loss = losses.discriminator_loss(d_adv, d_cls, self.lambda_cls)
+
+            g_adv = losses.generator_adversarial_loss(restored_adversarial)
+            g_cls = losses.generator_classification_loss(
+                transformation_labels, transformed_classification,
+                identity_labels(batch_size, self.protocol), restored_classification, self.label_groups)
+            rec = losses.reconstruction_loss(real_images, reconstructions)
+            cmp = losses.compactness_loss(real_latents)
+            g_loss = losses.generator_loss(g_adv, g_cls, rec, cmp, self.lambda_cls, self.lambda_rec,
+                                           self.lambda_cmp)
+
+        discriminator_variables = self.discriminator.trainable_variables
+        self.discriminator_optimizer.apply_gradients(
+            zip(tape.gradient(d_loss, discriminator_variables), discriminator_variables))
+        generator_variables = self.generator_variables
+        self.generator_optimizer.apply_gradients(
+            zip(tape.gradient(g_loss, generator_variables), generator_variables))
+        del tape
+        return {"d_loss": d_loss, "d_adv": d_adv, "d_cls": d_cls, "g_loss": g_loss, "g_adv": g_adv,
+                "g_cls": g_cls, "rec": rec, "cmp": cmp}
+
+    def reconstruct(self, images):
+        """(x^, z, z^) for test images x: x^ = De(En(x)), z = En(x), z^ = En(x^) (section 3.5)."""
+        latents = self.encoder(images)
+        reconstructions = self.decoder(latents)
+        return reconstructions, latents, self.encoder(reconstructions)
+
+    def predict_step(self, data):
+        """Per-image mean |x - x^| and mean |z - z^|, the two parts of s_rec (eq 15)."""
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        reconstructions, latents, reconstruction_latents = self.reconstruct(images)
+        return {
+            "image_error": tf.reduce_mean(tf.abs(images - reconstructions), axis=[1, 2, 3]),
+            "latent_error": tf.reduce_mean(tf.abs(latents - reconstruction_latents), axis=[1, 2, 3]),
+        }
+
+    def get_config(self):
+        return {
+            "image_shape": self.image_shape, "protocol": self.protocol, "width": self.width,
+            "padding": self.padding, "coordconv": self.coordconv, "lambda_cls": self.lambda_cls,
+            "lambda_rec": self.lambda_rec, "lambda_cmp": self.lambda_cmp, "name": self.name,
+        }

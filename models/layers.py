@@ -1,0 +1,155 @@
+"""Building blocks shared by the networks: padded convolution, instance norm, residual block.
+
+DGAD pads every convolution symmetrically (mirror padding) so that the networks get no absolute
+position cue from the image border; zero padding and CoordConv are the paper's ablations that
+bring that cue back (Table 4). Both are layer arguments so a whole network can switch at once.
+"""
+
+import keras
+import tensorflow as tf
+
+PADDING_MODES = ("symmetric", "zero")
+
+
+def same_padding(size: int, kernel_size: int, strides: int) -> tuple[int, int]:
+    """Padding before and after one spatial axis that gives ceil(size / strides) outputs."""
+    output_size = -(-size // strides)
+    total = max((output_size - 1) * strides + kernel_size - size, 0)
+    return total // 2, total - total // 2
+
+
+def add_coordinates(images: tf.Tensor) -> tf.Tensor:
+    """Append two channels holding each pixel's row and column in [-1, 1] (CoordConv)."""
+    height, width = images.shape[1], images.shape[2]
+    rows, columns = tf.meshgrid(
+        tf.linspace(-1.0, 1.0, height), tf.linspace(-1.0, 1.0, width), indexing="ij"
+    )
+    coordinates = tf.cast(tf.stack([rows, columns], axis=-1), images.dtype)
+    coordinates = tf.broadcast_to(coordinates, tf.concat([tf.shape(images)[:1], [height, width, 2]], 0))
+    return tf.concat([images, coordinates], axis=-1)
+
+
+@keras.saving.register_keras_serializable("dgad")
+class PaddedConv2D(keras.layers.Layer):
+    """Conv2D with 'same'-sized output, explicit symmetric or zero padding, optional CoordConv.
+
+    With spectral_norm=True the convolution is wrapped in keras.layers.SpectralNormalization.
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size: int,
+        strides: int = 1,
+        padding: str = "symmetric",
+        coordconv: bool = False,
+        spectral_norm: bool = False,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if padding not in PADDING_MODES:
+            raise ValueError(f"padding must be one of {PADDING_MODES}, got {padding!r}")
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.padding = padding
+        self.coordconv = coordconv
+        self.spectral_norm = spectral_norm
+        self.convolution = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="valid")
+        if spectral_norm:
+            self.convolution = keras.layers.SpectralNormalization(self.convolution)
+
+    def call(self, inputs, training=None):
+        if self.coordconv:
+            inputs = add_coordinates(inputs)
+        pad_rows = same_padding(inputs.shape[1], self.kernel_size, self.strides)
+        pad_columns = same_padding(inputs.shape[2], self.kernel_size, self.strides)
+        mode = "SYMMETRIC" if self.padding == "symmetric" else "CONSTANT"
+        padded = tf.pad(inputs, [[0, 0], pad_rows, pad_columns, [0, 0]], mode=mode)
+        return self.convolution(padded, training=training)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "coordconv": self.coordconv,
+            "spectral_norm": self.spectral_norm,
+        }
+
+
+@keras.saving.register_keras_serializable("dgad")
+class InstanceNormalization(keras.layers.Layer):
+    """Per-image, per-channel normalisation with a learned scale and offset (Ulyanov et al.).
+
+    Same maths as keras.layers.GroupNormalization(groups=-1); written out because the
+    direct moments over the two spatial axes run faster on CPU (bench/bench_layers.py).
+    """
+
+    def __init__(self, epsilon: float = 1e-5, **kwargs):
+        super().__init__(**kwargs)
+        self.epsilon = epsilon
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        self.scale = self.add_weight(shape=(channels,), initializer="ones", name="scale")
+        self.offset = self.add_weight(shape=(channels,), initializer="zeros", name="offset")
+
+    def call(self, inputs):
+        mean, variance = tf.nn.moments(inputs, axes=[1, 2], keepdims=True)
+        return tf.nn.batch_normalization(inputs, mean, variance, self.offset, self.scale, self.epsilon)
+
+    def get_config(self):
+        return {**super().get_config(), "epsilon": self.epsilon}
+
+
+@keras.saving.register_keras_serializable("dgad")
+class ConvNormReLU(keras.layers.Layer):
+    """PaddedConv2D -> InstanceNormalization -> ReLU, the generator's basic unit."""
+
+    def __init__(self, filters: int, kernel_size: int, strides: int = 1, padding: str = "symmetric",
+                 coordconv: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.strides = strides
+        self.padding = padding
+        self.coordconv = coordconv
+        self.convolution = PaddedConv2D(filters, kernel_size, strides, padding, coordconv)
+        self.normalization = InstanceNormalization()
+
+    def call(self, inputs):
+        return tf.nn.relu(self.normalization(self.convolution(inputs)))
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "coordconv": self.coordconv,
+        }
+
+
+@keras.saving.register_keras_serializable("dgad")
+class ResidualBlock(keras.layers.Layer):
+    """x + IN(conv3x3(ReLU(IN(conv3x3(x))))), with no activation after the sum (He et al.)."""
+
+    def __init__(self, filters: int, padding: str = "symmetric", coordconv: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.padding = padding
+        self.coordconv = coordconv
+        self.first = ConvNormReLU(filters, 3, 1, padding, coordconv)
+        self.second_convolution = PaddedConv2D(filters, 3, 1, padding, coordconv)
+        self.second_normalization = InstanceNormalization()
+
+    def call(self, inputs):
+        return inputs + self.second_normalization(self.second_convolution(self.first(inputs)))
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters, "padding": self.padding,
+                "coordconv": self.coordconv}

@@ -1,0 +1,76 @@
+"""The command line: one-line errors for bad input, and a small end-to-end run that really learns."""
+
+import csv
+import json
+
+import pytest
+
+import main
+
+
+def run(arguments, tmp_path):
+    return main.main(arguments + ["--results_dir", str(tmp_path / "results"),
+                                  "--checkpoint_dir", str(tmp_path / "checkpoints")])
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--dataset", "imagenet"], "invalid choice: 'imagenet'"),
+    (["--protocol", "4"], "invalid choice: 4"),
+    (["--iterations", "0"], "must be a positive integer, got 0"),
+    (["--phase", "evaluate"], "invalid choice: 'evaluate'"),
+])
+def test_bad_flags_are_refused_by_the_parser(arguments, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main.parse_arguments(arguments)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def error_line(capsys):
+    error = capsys.readouterr().err.strip()
+    assert "Traceback" not in error and len(error.splitlines()) == 1
+    return error
+
+
+def test_class_out_of_range_is_a_one_line_error(tmp_path, capsys):
+    assert run(["--dataset", "digits", "--phase", "test", "--test_object", "12"], tmp_path) == 2
+    assert error_line(capsys) == ("error: --test_object 12 is out of range: this dataset has classes 0..9 "
+                                  "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)")
+
+
+def test_npz_without_a_file_says_what_to_pass(tmp_path, capsys):
+    assert run(["--dataset", "npz"], tmp_path) == 2
+    assert "--data_dir" in error_line(capsys)
+
+
+def test_testing_an_untrained_class_says_how_to_train_it(tmp_path, capsys):
+    assert run(["--dataset", "digits", "--phase", "test", "--test_object", "3", "--width", "4",
+                "--no_xla"], tmp_path) == 2
+    error = error_line(capsys)
+    assert error.startswith("error: no trained model for class 3 in ")
+    assert "python main.py --dataset digits --train_object 3" in error
+
+
+def test_digits_end_to_end_learns_and_writes_every_result(tmp_path, capsys):
+    arguments = ["--dataset", "digits", "--train_object", "1", "--width", "8", "--batch_size", "32",
+                 "--iterations", "120", "--checkpoint_every", "60", "--run_name", "e2e"]
+    assert run(arguments + ["--phase", "both"], tmp_path) == 0
+
+    summary = json.loads((tmp_path / "results/digits/e2e/summary.json").read_text())
+    assert list(summary["per_class_auc"]) == ["1"]
+    assert summary["per_class_auc"]["1"] > 0.85, summary["per_class_auc"]
+    assert summary["config"]["iterations"] == 120 and summary["config"]["width"] == 8
+    class_folder = tmp_path / "results/digits/e2e/1_1"
+    for name in ("roc.png", "score_distribution.png", "scores.csv", "config.json"):
+        assert (class_folder / name).stat().st_size > 0
+    with open(class_folder / "scores.csv") as file:
+        rows = list(csv.DictReader(file))
+    assert len(rows) == 719
+    normal = [float(row["score"]) for row in rows if row["anomaly_label"] == "0"]
+    anomalous = [float(row["score"]) for row in rows if row["anomaly_label"] == "1"]
+    assert sum(normal) / len(normal) < sum(anomalous) / len(anomalous)
+    assert (tmp_path / "checkpoints/digits/e2e/1_1/config.json").exists()
+
+    capsys.readouterr()
+    assert run(arguments + ["--phase", "train"], tmp_path) == 0
+    assert "already trained (120 iterations)" in capsys.readouterr().out

@@ -1,0 +1,115 @@
+"""DGAD's networks (section 4.2) and its training step (Figure 3)."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.dgad import Decoder, Discriminator, Encoder
+from models.dgad_gan import DGAD, LOSS_NAMES
+from models.layers import PaddedConv2D
+
+
+@pytest.mark.parametrize("size, channels, width", [(32, 3, 8), (32, 1, 4), (64, 1, 4)])
+def test_network_shapes_and_output_ranges(size, channels, width):
+    images = tf.random.stateless_uniform((2, size, size, channels), seed=[1, 1], minval=-1, maxval=1)
+    latents = Encoder(width)(images)
+    assert latents.shape == (2, size // 4, size // 4, 2 * width)
+    reconstructions = Decoder(width, channels)(latents)
+    assert reconstructions.shape == images.shape
+    assert float(tf.reduce_max(tf.abs(latents))) <= 1.0
+    assert float(tf.reduce_max(tf.abs(reconstructions))) <= 1.0
+    adversarial, classification = Discriminator(6, width)((images, latents))
+    assert adversarial.shape == (2,) and classification.shape == (2, 6)
+
+
+def test_parameter_counts_at_the_paper_width():
+    # The paper: about 8.9M for encoder + decoder and 3.5M for the discriminator (README, "Parameters").
+    images = tf.zeros((1, 32, 32, 3))
+    encoder, decoder, discriminator = Encoder(64), Decoder(64, 3), Discriminator(4, 64)
+    latents = encoder(images)
+    decoder(latents)
+    discriminator((images, latents))
+    assert encoder.count_params() + decoder.count_params() == 9_377_923
+    assert discriminator.count_params() == 2_825_610
+
+
+def test_every_discriminator_layer_is_spectrally_normalised_and_the_generator_is_not():
+    images = tf.zeros((1, 16, 16, 1))
+    encoder, discriminator = Encoder(4), Discriminator(4, 4)
+    discriminator((images, encoder(images)))
+    convolutions = [layer for layer in discriminator._flatten_layers() if isinstance(layer, PaddedConv2D)]
+    assert len(convolutions) == 4 and all(layer.spectral_norm for layer in convolutions)
+    for head in (discriminator.adversarial_head, discriminator.classification_head):
+        assert isinstance(head, keras.layers.SpectralNormalization)
+    assert not any(isinstance(layer, keras.layers.SpectralNormalization) for layer in encoder._flatten_layers())
+
+
+def test_images_are_independent_of_their_batch_mates():
+    # train_step concatenates (x_r, x_t, x^_t) into one batch; that is only sound without batch statistics.
+    images = tf.random.stateless_uniform((3, 16, 16, 1), seed=[2, 2], minval=-1, maxval=1)
+    encoder = Encoder(4)
+    np.testing.assert_allclose(encoder(images)[:1], encoder(images[:1]), atol=1e-5)
+
+
+def test_padding_and_coordconv_reach_every_convolution():
+    encoder = Encoder(4, padding="zero", coordconv=True)
+    encoder(tf.zeros((1, 16, 16, 1)))
+    convolutions = [layer for layer in encoder._flatten_layers() if isinstance(layer, PaddedConv2D)]
+    assert len(convolutions) == 1 + 2 + 3 * 2 + 1
+    assert all(layer.padding == "zero" and layer.coordconv for layer in convolutions)
+
+
+def test_network_configs_round_trip():
+    for network in (Encoder(8, "zero", True), Decoder(8, 1, "zero", True), Discriminator(18, 8, "zero", True)):
+        rebuilt = type(network).from_config(network.get_config())
+        assert rebuilt.get_config() == network.get_config()
+
+
+def tiny_dgad(protocol=1, seed=0):
+    keras.utils.set_random_seed(seed)
+    model = DGAD((16, 16, 1), protocol=protocol, width=4)
+    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+                  discriminator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), jit_compile=False)
+    return model
+
+
+def training_data(batch_size=4):
+    images = tf.random.stateless_uniform((batch_size, 16, 16, 1), seed=[4, 4], minval=-1, maxval=1)
+    return images, tf.constant([0, 1], tf.int64)
+
+
+@pytest.mark.parametrize("protocol", [1, 2, 3])
+def test_one_training_step_updates_all_three_networks(protocol):
+    model = tiny_dgad(protocol)
+    before = {network.name: [v.numpy() for v in network.trainable_variables]
+              for network in (model.encoder, model.decoder, model.discriminator)}
+    logs = model.train_step(training_data())
+    assert set(logs) == set(LOSS_NAMES)
+    assert all(np.isfinite(float(value)) for value in logs.values())
+    for network in (model.encoder, model.decoder, model.discriminator):
+        changed = [not np.array_equal(old, new.numpy())
+                   for old, new in zip(before[network.name], network.trainable_variables)]
+        assert all(changed), f"{network.name} has variables the step did not update"
+
+
+def test_same_seed_gives_the_same_training():
+    first, second = tiny_dgad(seed=3), tiny_dgad(seed=3)
+    for _ in range(2):
+        first_logs, second_logs = first.train_step(training_data()), second.train_step(training_data())
+    assert {k: float(v) for k, v in first_logs.items()} == {k: float(v) for k, v in second_logs.items()}
+    other = tiny_dgad(seed=4)
+    assert not np.array_equal(other.encoder.trainable_variables[0].numpy(),
+                              first.encoder.trainable_variables[0].numpy())
+
+
+def test_predict_step_returns_the_two_parts_of_the_reconstruction_score():
+    model = tiny_dgad()
+    images, _ = training_data(batch_size=3)
+    errors = model.predict_step(images)
+    reconstructions, latents, reconstruction_latents = model.reconstruct(images)
+    np.testing.assert_allclose(errors["image_error"], tf.reduce_mean(tf.abs(images - reconstructions), [1, 2, 3]),
+                               rtol=1e-6)
+    np.testing.assert_allclose(errors["latent_error"],
+                               tf.reduce_mean(tf.abs(latents - reconstruction_latents), [1, 2, 3]), rtol=1e-6)
+    assert errors["image_error"].shape == (3,)

@@ -1,0 +1,105 @@
+"""One-class splits, scaling to model inputs, and the reproducible, resumable training pipeline."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from data.pipeline import one_class_split, evaluation_batches, to_model_images, training_batches
+from data.sources import DatasetError, ImageDataset
+
+
+def tiny_dataset():
+    x_train = np.arange(12, dtype=np.uint8).reshape(12, 1, 1, 1).repeat(4, 1).repeat(4, 2)
+    return ImageDataset(
+        name="tiny", x_train=x_train, y_train=np.array([0, 1, 2] * 4),
+        x_test=x_train[:6], y_test=np.array([0, 1, 2, 0, 1, 2]), class_names=("a", "b", "c"))
+
+
+def test_one_vs_all_trains_on_the_normal_class_and_flags_the_rest():
+    split = one_class_split(tiny_dataset(), 1, "one_vs_all")
+    assert split.train_images[:, 0, 0, 0].tolist() == [1, 4, 7, 10]
+    assert split.test_anomaly_labels.tolist() == [1, 0, 1, 1, 0, 1]
+    assert split.test_class_labels.tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_all_vs_one_trains_on_every_other_class_and_flags_the_target():
+    split = one_class_split(tiny_dataset(), 1, "all_vs_one")
+    assert split.train_images[:, 0, 0, 0].tolist() == [0, 2, 3, 5, 6, 8, 9, 11]
+    assert split.test_anomaly_labels.tolist() == [0, 1, 0, 0, 1, 0]
+
+
+def test_unknown_class_and_scheme_are_refused_with_the_valid_choices():
+    with pytest.raises(DatasetError, match=r"class 3 does not exist in tiny: classes are 0..2 \(a, b, c\)"):
+        one_class_split(tiny_dataset(), 3)
+    with pytest.raises(ValueError, match="one_vs_all, all_vs_one"):
+        one_class_split(tiny_dataset(), 0, "one_vs_one")
+
+
+def test_a_class_without_training_images_is_refused():
+    dataset = tiny_dataset()
+    dataset = ImageDataset("tiny", dataset.x_train[:2], np.array([0, 0]), dataset.x_test, dataset.y_test,
+                           dataset.class_names)
+    with pytest.raises(DatasetError, match="no normal training images for class 2"):
+        one_class_split(dataset, 2)
+
+
+def test_to_model_images_scales_uint8_to_minus_one_one():
+    images = np.array([0, 255, 51], dtype=np.uint8).reshape(3, 1, 1, 1).repeat(32, 1).repeat(32, 2)
+    scaled = to_model_images(images, 32).numpy()
+    np.testing.assert_allclose(scaled[:, 0, 0, 0], [-1.0, 1.0, 51 / 127.5 - 1], atol=1e-6)
+
+
+def test_28_pixel_images_are_zero_padded_to_32():
+    images = np.full((1, 28, 28, 1), 255, np.uint8)
+    padded = to_model_images(images, 32).numpy()[0, :, :, 0]
+    assert padded.shape == (32, 32)
+    np.testing.assert_array_equal(padded[2:30, 2:30], 1.0)
+    assert (padded[:2] == -1).all() and (padded[:, 30:] == -1).all()
+
+
+def test_other_sizes_are_resized_bilinearly():
+    images = np.full((2, 8, 8, 3), 255, np.uint8)
+    resized = to_model_images(images, 32).numpy()
+    assert resized.shape == (2, 32, 32, 3)
+    np.testing.assert_allclose(resized, 1.0, atol=1e-5)
+
+
+def batch_values(dataset):
+    return [(batch[:, 0, 0, 0].numpy().tolist(), seed.numpy().tolist()) for batch, seed in dataset]
+
+
+def numbered_images(count):
+    return tf.reshape(tf.range(count, dtype=tf.float32), (count, 1, 1, 1))
+
+
+def test_every_epoch_is_a_permutation_and_the_order_depends_on_the_seed():
+    values = batch_values(training_batches(numbered_images(10), 5, seed=0, start_iteration=0, iterations=6))
+    for epoch in range(3):
+        images_of_epoch = values[2 * epoch][0] + values[2 * epoch + 1][0]
+        assert sorted(images_of_epoch) == list(range(10))
+    assert values[0][0] + values[1][0] != values[2][0] + values[3][0]
+    other_seed = batch_values(training_batches(numbered_images(10), 5, seed=1, start_iteration=0, iterations=6))
+    assert [batch for batch, _ in other_seed] != [batch for batch, _ in values]
+
+
+def test_same_seed_gives_the_same_batches_and_transformation_seeds():
+    first = batch_values(training_batches(numbered_images(10), 3, seed=7, start_iteration=0, iterations=8))
+    second = batch_values(training_batches(numbered_images(10), 3, seed=7, start_iteration=0, iterations=8))
+    assert first == second
+    assert len({tuple(seed) for _, seed in first}) == 8
+
+
+def test_resuming_at_an_iteration_continues_the_uninterrupted_stream():
+    full = batch_values(training_batches(numbered_images(10), 4, seed=3, start_iteration=0, iterations=9))
+    resumed = batch_values(training_batches(numbered_images(10), 4, seed=3, start_iteration=5, iterations=9))
+    assert resumed == full[5:]
+
+
+def test_too_few_images_for_a_batch_names_the_fix():
+    with pytest.raises(DatasetError, match="only 3 training images for a batch size of 4; pass --batch_size 3"):
+        training_batches(numbered_images(3), 4, seed=0, start_iteration=0, iterations=1)
+
+
+def test_test_batches_cover_every_image_once_in_order():
+    batches = [batch[:, 0, 0, 0].numpy().tolist() for batch in evaluation_batches(numbered_images(7), 3)]
+    assert batches == [[0, 1, 2], [3, 4, 5], [6]]

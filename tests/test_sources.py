@@ -1,0 +1,459 @@
+"""Tests for data/sources.py on tiny files written to tmp_path; nothing is downloaded."""
+
+import gzip
+import pickle
+import struct
+
+import numpy as np
+import pytest
+
+from data import sources
+from data.sources import DATASET_NAMES, DatasetError, ImageDataset, load_dataset
+
+IMAGES_PER_CIFAR_BATCH = 5
+
+
+def _error_message(name: str, data_dir=None) -> str:
+    with pytest.raises(DatasetError) as caught:
+        load_dataset(name, data_dir)
+    return str(caught.value)
+
+
+# ---------------------------------------------------------------- CIFAR-10 fixtures
+
+def _cifar_labels(batch_index: int) -> list[int]:
+    return [(batch_index + offset) % 10 for offset in range(IMAGES_PER_CIFAR_BATCH)]
+
+
+def _cifar_rows(batch_index: int) -> np.ndarray:
+    """Rows in the file layout: 1024 R values, 1024 G values, 1024 B values per image."""
+    rows = np.zeros((IMAGES_PER_CIFAR_BATCH, 3 * 32 * 32), dtype=np.uint8)
+    rows[0, :1024], rows[0, 1024:2048], rows[0, 2048:] = 10, 20, 30
+    rows[1, :1024] = np.arange(1024) % 256  # R plane counts 0, 1, 2, ... in row-major order
+    rows[2:, :] = batch_index
+    return rows
+
+
+def _write_cifar_folder(folder, label_names=None):
+    folder.mkdir(parents=True)
+    batch_files = [(f"data_batch_{index}", index) for index in range(1, 6)] + [("test_batch", 0)]
+    for file_name, batch_index in batch_files:
+        batch = {b"data": _cifar_rows(batch_index), b"labels": _cifar_labels(batch_index)}
+        (folder / file_name).write_bytes(pickle.dumps(batch))
+    if label_names is not None:
+        (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": label_names}))
+    return folder
+
+
+def test_cifar10_folder_gives_channels_last_pixels_labels_and_default_names(tmp_path):
+    folder = _write_cifar_folder(tmp_path / "cifar-10-batches-py")
+
+    dataset = load_dataset("cifar10", str(folder))
+
+    assert dataset.name == "cifar10"
+    assert dataset.x_train.shape == (25, 32, 32, 3) and dataset.x_test.shape == (5, 32, 32, 3)
+    assert dataset.x_train.dtype == np.uint8 and dataset.x_test.dtype == np.uint8
+    first = dataset.x_train[0]
+    assert (first[..., 0] == 10).all()
+    assert (first[..., 1] == 20).all()
+    assert (first[..., 2] == 30).all()
+    counting = dataset.x_train[1, ..., 0]
+    assert counting[0, 5] == 5 and counting[1, 0] == 32 and counting[7, 31] == 255
+    assert (dataset.x_train[1, ..., 1:] == 0).all()
+    assert (dataset.x_train[5 + 2] == 2).all()  # third image of data_batch_2
+    assert dataset.y_train.dtype == np.int64
+    assert dataset.y_train.tolist() == sum((_cifar_labels(index) for index in range(1, 6)), [])
+    assert dataset.y_test.tolist() == [0, 1, 2, 3, 4]
+    assert dataset.class_names == (
+        "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    )
+
+
+def test_cifar10_accepts_parent_folder_and_reads_label_names_from_meta(tmp_path):
+    names = [f"class{index}".encode() for index in range(10)]
+    _write_cifar_folder(tmp_path / "downloads" / "cifar-10-batches-py", label_names=names)
+
+    dataset = load_dataset("cifar10", str(tmp_path / "downloads"))
+
+    assert dataset.x_train.shape == (25, 32, 32, 3)
+    assert dataset.class_names == tuple(f"class{index}" for index in range(10))
+
+
+def test_cifar10_missing_batch_names_file_and_folder(tmp_path):
+    folder = _write_cifar_folder(tmp_path / "cifar-10-batches-py")
+    (folder / "data_batch_3").unlink()
+    (folder / "test_batch").unlink()
+
+    message = _error_message("cifar10", str(folder))
+
+    assert "data_batch_3" in message and "test_batch" in message and "data_batch_2" not in message
+    assert str(folder) in message
+    assert "--data_dir" in message
+
+
+def test_cifar10_missing_folder_is_named(tmp_path):
+    message = _error_message("cifar10", str(tmp_path / "nowhere"))
+
+    assert str(tmp_path / "nowhere") in message and "does not exist" in message
+
+
+def test_cifar10_damaged_pickle_is_a_dataset_error(tmp_path):
+    folder = _write_cifar_folder(tmp_path / "cifar-10-batches-py")
+    (folder / "test_batch").write_bytes(b"this is not a pickle")
+
+    with pytest.raises(DatasetError) as caught:
+        load_dataset("cifar10", str(folder))
+
+    assert "test_batch" in str(caught.value)
+    assert caught.value.__cause__ is not None
+
+
+def test_cifar10_pickle_without_data_key_is_a_dataset_error(tmp_path):
+    folder = _write_cifar_folder(tmp_path / "cifar-10-batches-py")
+    (folder / "data_batch_1").write_bytes(pickle.dumps({b"labels": [0]}))
+
+    message = _error_message("cifar10", str(folder))
+
+    assert "data_batch_1" in message and "b'data'" in message
+
+
+# ---------------------------------------------------------------- MNIST fixtures
+
+def _idx_bytes(array: np.ndarray, magic: int) -> bytes:
+    header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(np.uint8).tobytes()
+
+
+def _mnist_images(count: int, offset: int) -> np.ndarray:
+    pattern = np.arange(28 * 28).reshape(28, 28)
+    return np.stack([(pattern + offset + index) % 256 for index in range(count)]).astype(np.uint8)
+
+
+TRAIN_IMAGES = _mnist_images(6, offset=0)
+TRAIN_LABELS = np.array([3, 1, 4, 1, 5, 9], dtype=np.uint8)
+TEST_IMAGES = _mnist_images(4, offset=100)
+TEST_LABELS = np.array([2, 7, 1, 8], dtype=np.uint8)
+
+
+def _write_idx_file(folder, name: str, data: bytes, gzipped: bool, dotted: bool = False):
+    file_name = name.replace("-idx", ".idx") if dotted else name
+    if gzipped:
+        (folder / f"{file_name}.gz").write_bytes(gzip.compress(data))
+    else:
+        (folder / file_name).write_bytes(data)
+
+
+def _write_mnist_folder(folder, gzipped: bool, dotted: bool = False):
+    contents = {
+        "train-images-idx3-ubyte": _idx_bytes(TRAIN_IMAGES, 0x803),
+        "train-labels-idx1-ubyte": _idx_bytes(TRAIN_LABELS, 0x801),
+        "t10k-images-idx3-ubyte": _idx_bytes(TEST_IMAGES, 0x803),
+        "t10k-labels-idx1-ubyte": _idx_bytes(TEST_LABELS, 0x801),
+    }
+    folder.mkdir(parents=True)
+    for name, data in contents.items():
+        _write_idx_file(folder, name, data, gzipped, dotted)
+    return folder
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_mnist_idx_files_gzipped_or_raw(tmp_path, gzipped):
+    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=gzipped)
+
+    dataset = load_dataset("mnist", str(folder))
+
+    assert dataset.name == "mnist"
+    assert dataset.x_train.shape == (6, 28, 28, 1) and dataset.x_test.shape == (4, 28, 28, 1)
+    assert dataset.x_train.dtype == np.uint8
+    assert dataset.x_train[0, 0, 5, 0] == 5 and dataset.x_train[0, 1, 0, 0] == 28
+    assert dataset.x_train[2, 0, 0, 0] == 2 and dataset.x_test[0, 0, 0, 0] == 100
+    np.testing.assert_array_equal(dataset.x_train[..., 0], TRAIN_IMAGES)
+    np.testing.assert_array_equal(dataset.x_test[..., 0], TEST_IMAGES)
+    assert dataset.y_train.dtype == np.int64
+    assert dataset.y_train.tolist() == [3, 1, 4, 1, 5, 9]
+    assert dataset.y_test.tolist() == [2, 7, 1, 8]
+    assert dataset.class_names == tuple("0123456789")
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_mnist_accepts_dotted_file_names(tmp_path, gzipped):
+    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=gzipped, dotted=True)
+    assert (folder / ("train-images.idx3-ubyte" + (".gz" if gzipped else ""))).is_file()
+
+    dataset = load_dataset("mnist", str(folder))
+
+    assert dataset.y_test.tolist() == [2, 7, 1, 8]
+
+
+def test_mnist_arrays_are_writable(tmp_path):
+    dataset = load_dataset("mnist", str(_write_mnist_folder(tmp_path / "mnist", gzipped=False)))
+
+    dataset.x_train[0, 0, 0, 0] = 42
+
+    assert dataset.x_train[0, 0, 0, 0] == 42
+
+
+def test_mnist_missing_file_is_named(tmp_path):
+    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=True)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+
+    message = _error_message("mnist", str(folder))
+
+    assert "t10k-labels-idx1-ubyte" in message and "train-images-idx3-ubyte (" not in message
+    assert str(folder) in message
+
+
+def test_mnist_wrong_magic_names_file_and_numbers(tmp_path):
+    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=False)
+    (folder / "train-images-idx3-ubyte").write_bytes(_idx_bytes(TRAIN_LABELS, 0x801))
+
+    message = _error_message("mnist", str(folder))
+
+    assert "train-images-idx3-ubyte" in message
+    assert "magic" in message and "0x00000801" in message and "0x00000803" in message
+
+
+@pytest.mark.parametrize("gzipped", [True, False])
+def test_mnist_truncated_file_names_file(tmp_path, gzipped):
+    full_bytes = _idx_bytes(TEST_IMAGES, 0x803)
+    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=gzipped)
+    _write_idx_file(folder, "t10k-images-idx3-ubyte", full_bytes[:-10], gzipped)
+
+    message = _error_message("mnist", str(folder))
+
+    assert "t10k-images-idx3-ubyte" in message and "truncated" in message
+    assert str(4 * 28 * 28) in message and str(4 * 28 * 28 - 10) in message
+
+
+def test_mnist_file_shorter_than_header_is_truncated(tmp_path):
+    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=False)
+    (folder / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00")
+
+    message = _error_message("mnist", str(folder))
+
+    assert "train-labels-idx1-ubyte" in message and "truncated" in message
+
+
+def test_mnist_image_and_label_counts_must_match(tmp_path):
+    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=False)
+    _write_idx_file(folder, "train-labels-idx1-ubyte", _idx_bytes(TRAIN_LABELS[:5], 0x801), False)
+
+    message = _error_message("mnist", str(folder))
+
+    assert "6 images" in message and "5 labels" in message
+    assert "train-images-idx3-ubyte" in message and "train-labels-idx1-ubyte" in message
+
+
+def test_mnist_bad_gzip_is_a_dataset_error(tmp_path):
+    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=True)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
+
+    with pytest.raises(DatasetError) as caught:
+        load_dataset("mnist", str(folder))
+
+    assert "train-images-idx3-ubyte.gz" in str(caught.value)
+    assert caught.value.__cause__ is not None
+
+
+# ---------------------------------------------------------------- npz
+
+def _valid_npz_arrays() -> dict[str, np.ndarray]:
+    return {
+        "x_train": np.arange(4 * 5 * 6, dtype=np.uint8).reshape(4, 5, 6),
+        "y_train": np.array([0, 2, 2, 0]),
+        "x_test": np.full((3, 5, 6), 7, dtype=np.uint8),
+        "y_test": np.array([1, 4, 0], dtype=np.int32),
+    }
+
+
+def _write_npz(tmp_path, **overrides):
+    arrays = {**_valid_npz_arrays(), **overrides}
+    path = tmp_path / "data.npz"
+    np.savez(path, **{key: value for key, value in arrays.items() if value is not None})
+    return str(path)
+
+
+def test_npz_grayscale_gets_channel_axis_and_class_names_up_to_max_label(tmp_path):
+    dataset = load_dataset("npz", _write_npz(tmp_path))
+
+    assert dataset.name == "npz"
+    assert dataset.x_train.shape == (4, 5, 6, 1) and dataset.x_test.shape == (3, 5, 6, 1)
+    assert dataset.x_train.dtype == np.uint8
+    assert dataset.x_train[1, 0, 0, 0] == 30 and dataset.x_train[0, 1, 2, 0] == 8
+    assert (dataset.x_test == 7).all()
+    assert dataset.y_train.dtype == np.int64 and dataset.y_test.dtype == np.int64
+    assert dataset.y_train.tolist() == [0, 2, 2, 0] and dataset.y_test.tolist() == [1, 4, 0]
+    assert dataset.class_names == ("0", "1", "2", "3", "4")
+
+
+def test_npz_rgb_images_pass_through(tmp_path):
+    rgb = np.zeros((4, 5, 6, 3), dtype=np.uint8)
+    rgb[..., 2] = 200
+
+    dataset = load_dataset("npz", _write_npz(tmp_path, x_train=rgb))
+
+    assert dataset.x_train.shape == (4, 5, 6, 3)
+    assert (dataset.x_train[..., 2] == 200).all() and (dataset.x_train[..., :2] == 0).all()
+
+
+def test_npz_needs_data_dir():
+    message = _error_message("npz")
+
+    assert "--dataset npz" in message and "--data_dir" in message
+
+
+def test_npz_missing_file_is_named(tmp_path):
+    message = _error_message("npz", str(tmp_path / "absent.npz"))
+
+    assert "absent.npz" in message and "does not exist" in message
+
+
+def test_npz_file_that_is_not_npz(tmp_path):
+    path = tmp_path / "text.npz"
+    path.write_text("hello")
+
+    with pytest.raises(DatasetError) as caught:
+        load_dataset("npz", str(path))
+
+    assert "text.npz" in str(caught.value) and "not a valid .npz" in str(caught.value)
+    assert caught.value.__cause__ is not None
+
+
+def test_npz_single_npy_array_is_rejected(tmp_path):
+    path = tmp_path / "single.npy"
+    np.save(path, np.zeros(3, dtype=np.uint8))
+
+    message = _error_message("npz", str(path))
+
+    assert "single.npy" in message and "not an .npz archive" in message
+
+
+def test_npz_missing_key_lists_keys_present(tmp_path):
+    message = _error_message("npz", _write_npz(tmp_path, y_test=None))
+
+    assert "has no y_test" in message
+    assert "keys present: x_train, y_train, x_test" in message
+
+
+def test_npz_float_images_are_rejected_with_conversion_hint(tmp_path):
+    float_images = np.zeros((3, 5, 6), dtype=np.float32)
+
+    message = _error_message("npz", _write_npz(tmp_path, x_test=float_images))
+
+    assert "x_test" in message and "float32" in message
+    assert "uint8" in message and "0-255" in message
+
+
+@pytest.mark.parametrize("bad_shape", [(4, 30), (4, 5, 6, 2), (4, 5, 6, 1, 1)])
+def test_npz_wrong_image_shape_is_rejected(tmp_path, bad_shape):
+    bad_images = np.zeros(bad_shape, dtype=np.uint8)
+
+    message = _error_message("npz", _write_npz(tmp_path, x_train=bad_images))
+
+    assert "x_train" in message and str(bad_shape) in message and "C = 1 or 3" in message
+
+
+def test_npz_float_labels_are_rejected(tmp_path):
+    message = _error_message("npz", _write_npz(tmp_path, y_train=np.array([0.0, 1.0, 1.0, 0.0])))
+
+    assert "y_train" in message and "float64" in message and "integers" in message
+
+
+def test_npz_label_count_must_match_images(tmp_path):
+    message = _error_message("npz", _write_npz(tmp_path, y_test=np.array([1, 2])))
+
+    assert "y_test" in message and "(2,)" in message and "(3,)" in message
+
+
+def test_npz_negative_labels_are_rejected(tmp_path):
+    message = _error_message("npz", _write_npz(tmp_path, y_train=np.array([0, -1, 2, 0])))
+
+    assert "y_train" in message and "negative label -1" in message
+
+
+# ---------------------------------------------------------------- digits
+
+def test_digits_shapes_values_and_stratified_split():
+    dataset = load_dataset("digits")
+
+    assert dataset.name == "digits"
+    assert dataset.x_train.shape == (1078, 8, 8, 1) and dataset.x_test.shape == (719, 8, 8, 1)
+    assert dataset.x_train.dtype == np.uint8
+    assert dataset.x_train.min() == 0 and dataset.x_train.max() == 255
+    allowed_values = {round(value * 255 / 16) for value in range(17)}
+    assert set(np.unique(dataset.x_train).tolist()) <= allowed_values
+    assert dataset.y_train.dtype == np.int64
+    assert set(dataset.y_train.tolist()) == set(range(10))
+    assert set(dataset.y_test.tolist()) == set(range(10))
+    train_counts, test_counts = np.bincount(dataset.y_train), np.bincount(dataset.y_test)
+    assert np.all(np.abs(test_counts / (train_counts + test_counts) - 0.4) < 0.02)
+    assert dataset.class_names == tuple("0123456789")
+
+
+def test_digits_split_is_identical_across_calls_and_ignores_data_dir(tmp_path):
+    first = load_dataset("digits")
+    second = load_dataset("digits", str(tmp_path / "ignored"))
+
+    for field in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
+
+
+# ---------------------------------------------------------------- registry and tfds path
+
+def test_dataset_names():
+    assert DATASET_NAMES == ("cifar10", "mnist", "digits", "npz")
+
+
+def test_unknown_dataset_lists_valid_names():
+    message = _error_message("imagenet")
+
+    assert "'imagenet'" in message
+    assert all(name in message for name in DATASET_NAMES)
+
+
+def test_tfds_failure_explains_how_to_work_offline_for_cifar10(monkeypatch):
+    def fail_offline(tfds_name):
+        raise OSError("Network is unreachable\nlong traceback detail")
+
+    monkeypatch.setattr(sources, "_download_with_tfds", fail_offline)
+
+    with pytest.raises(DatasetError) as caught:
+        load_dataset("cifar10")
+
+    message = str(caught.value)
+    assert "OSError: Network is unreachable" in message and "long traceback detail" not in message
+    assert "cifar-10-python.tar.gz" in message
+    assert "https://www.cs.toronto.edu/~kriz/cifar.html" in message
+    assert "--data_dir path/to/cifar-10-batches-py" in message
+    assert isinstance(caught.value.__cause__, OSError)
+
+
+def test_tfds_failure_explains_how_to_work_offline_for_mnist(monkeypatch):
+    def fail_offline(tfds_name):
+        raise RuntimeError("download failed")
+
+    monkeypatch.setattr(sources, "_download_with_tfds", fail_offline)
+
+    message = _error_message("mnist")
+
+    assert "RuntimeError: download failed" in message
+    assert "train-images-idx3-ubyte.gz" in message and "t10k-labels-idx1-ubyte.gz" in message
+    assert "--data_dir FOLDER" in message
+
+
+def test_tfds_success_is_wrapped_in_image_dataset(monkeypatch):
+    requested = []
+
+    def fake_download(tfds_name):
+        requested.append(tfds_name)
+        images = np.ones((2, 28, 28, 1), dtype=np.uint8)
+        return images, np.array([7, 3], dtype=np.int64), images[:1], np.array([5], dtype=np.int64)
+
+    monkeypatch.setattr(sources, "_download_with_tfds", fake_download)
+
+    dataset = load_dataset("mnist")
+
+    assert requested == ["mnist"]
+    assert isinstance(dataset, ImageDataset) and dataset.name == "mnist"
+    assert dataset.y_train.tolist() == [7, 3] and dataset.y_test.tolist() == [5]
+    assert dataset.class_names == tuple("0123456789")

@@ -1,0 +1,85 @@
+"""Checkpoints, exact resume, the divergence stop and the save on interruption."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from data.pipeline import training_batches
+from models.dgad_gan import DGAD
+from utils import training
+from utils.training import TrainingDiverged, make_checkpoint_manager, restore_latest, train_for_iterations
+
+
+def tiny_dgad():
+    keras.utils.set_random_seed(0)
+    model = DGAD((16, 16, 1), protocol=2, width=4)
+    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
+                  discriminator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), jit_compile=False)
+    return model
+
+
+IMAGES = tf.random.stateless_uniform((12, 16, 16, 1), seed=[9, 9], minval=-1, maxval=1)
+
+
+def train(model, folder, start, iterations, checkpoint_every=2):
+    manager = make_checkpoint_manager(model, folder)
+    assert restore_latest(manager) == start
+    train_for_iterations(model, training_batches(IMAGES, 4, 0, start, iterations), manager, start, iterations,
+                         checkpoint_every)
+    return manager
+
+
+def test_checkpoints_are_numbered_by_iteration_and_kept_at_the_end(tmp_path):
+    manager = train(tiny_dgad(), tmp_path, 0, 5)
+    assert [path.rsplit("-", 1)[1] for path in manager.checkpoints] == ["4", "5"]
+
+
+def test_a_resumed_run_ends_exactly_where_an_uninterrupted_run_does(tmp_path):
+    uninterrupted = tiny_dgad()
+    train(uninterrupted, tmp_path / "uninterrupted", 0, 6)
+
+    train(tiny_dgad(), tmp_path / "resumed", 0, 3)
+    resumed = tiny_dgad()
+    train(resumed, tmp_path / "resumed", 3, 6)
+
+    assert int(resumed.generator_optimizer.iterations) == 6
+    for expected, actual in zip(uninterrupted.variables, resumed.variables):
+        np.testing.assert_allclose(actual.numpy(), expected.numpy(), rtol=1e-5, atol=1e-6)
+
+
+class DivergesAt(keras.Model):
+    """A stand-in model whose loss becomes NaN at a chosen iteration."""
+
+    def __init__(self, iteration):
+        super().__init__()
+        self.diverging_iteration = float(iteration)
+        self.steps = self.add_weight(shape=(), initializer="zeros", trainable=False)
+        self.network = keras.layers.Dense(1)
+        self.network.build((None, 1))
+
+    def train_step(self, data):
+        self.steps.assign_add(1.0)
+        return {"loss": tf.where(self.steps >= self.diverging_iteration, np.nan, self.steps)}
+
+
+def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    model = DivergesAt(5)
+    model.compile()
+    manager = make_checkpoint_manager(model, tmp_path)
+    batches = tf.data.Dataset.range(100).map(lambda i: tf.zeros((1, 1)))
+    with pytest.raises(TrainingDiverged, match=r"diverged at iteration 5 \(loss=nan\).*ckpt-4"):
+        train_for_iterations(model, batches, manager, 0, 100, checkpoint_every=2)
+    assert [path.rsplit("-", 1)[1] for path in manager.checkpoints] == ["2", "4"]
+
+
+def test_an_interrupted_run_saves_the_iterations_it_finished(tmp_path, monkeypatch):
+    def interrupt_at_third(self, batch, logs=None):
+        if batch == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(training.ProgressLog, "on_train_batch_end", interrupt_at_third)
+    model = tiny_dgad()
+    with pytest.raises(KeyboardInterrupt):
+        train(model, tmp_path, 0, 10, checkpoint_every=100)
+    assert restore_latest(make_checkpoint_manager(tiny_dgad(), tmp_path)) == 3

@@ -1,0 +1,80 @@
+"""The one configuration of a run, its defaults (the paper's settings) and its on-disk form.
+
+Every run folder (results and checkpoints) holds a config.json written from this dataclass, so
+every figure can be traced to the settings that produced it.
+"""
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+TRAINING_FIELDS = (
+    "method", "dataset", "protocol", "scheme", "width", "image_size", "batch_size", "iterations",
+    "learning_rate", "beta_1", "beta_2", "lambda_cls", "lambda_rec", "lambda_cmp", "seed",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Settings of one DGAD experiment; the defaults are the paper's (section 4.2)."""
+
+    method: str = "dgad"
+    dataset: str = "cifar10"
+    data_dir: str | None = None
+    protocol: int = 1
+    scheme: str = "one_vs_all"
+    width: int = 64
+    image_size: int = 32
+    batch_size: int = 64
+    iterations: int = 10000
+    learning_rate: float = 1e-4
+    beta_1: float = 0.5
+    beta_2: float = 0.999
+    lambda_cls: float = 10.0
+    lambda_rec: float = 20.0
+    lambda_cmp: float = 100.0
+    lambda_s: float = 10.0
+    seed: int = 0
+    jit_compile: bool = True
+    checkpoint_every: int = 1000
+    results_dir: str = "results"
+    checkpoint_dir: str = "checkpoints"
+    run_name: str | None = None
+
+    @property
+    def run_id(self) -> str:
+        """Folder name shared by a run's checkpoints and results; the settings that change the model."""
+        if self.run_name:
+            return self.run_name
+        return (f"{self.method}-p{self.protocol}-{self.scheme}-w{self.width}-i{self.iterations}"
+                f"-b{self.batch_size}-seed{self.seed}")
+
+    def results_folder(self) -> Path:
+        return Path(self.results_dir) / self.dataset / self.run_id
+
+    def checkpoint_folder(self) -> Path:
+        return Path(self.checkpoint_dir) / self.dataset / self.run_id
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def training_differences(self, saved: dict) -> list[str]:
+        """Training settings in which `saved` (a config.json) differs from this config."""
+        return [f"{name}: saved {saved.get(name)!r}, now {getattr(self, name)!r}"
+                for name in TRAINING_FIELDS if saved.get(name) != getattr(self, name)]
+
+
+def save_config(config: Config, folder: Path) -> Path:
+    """Write folder/config.json atomically and return its path."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "config.json"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
+    os.replace(temporary, path)
+    return path
+
+
+def load_config_dict(folder: Path) -> dict | None:
+    path = folder / "config.json"
+    return json.loads(path.read_text()) if path.exists() else None
