@@ -18,6 +18,13 @@ DATASETS = ("cifar10", "mnist", "digits", "npz")
 PHASES = ("train", "test", "both")
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Bad flags get one line naming the problem, not the whole usage block."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see python main.py --help)\n")
+
+
 def positive_int(text: str) -> int:
     value = int(text)
     if value <= 0:
@@ -25,9 +32,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def seed_value(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**32 - 1, got {text}")
+    return value
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = Config()
-    parser = argparse.ArgumentParser(
+    parser = OneLineErrorParser(
         description="DGAD: one-class anomaly detection with discriminator-guided generative representation "
                     "learning. Defaults are the paper's settings (GPU-sized); see README for CPU-sized runs.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -51,7 +65,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--width", type=positive_int, default=defaults.width,
                         help="base channel count of every network (the paper's is 64; 16 suits a CPU)")
     parser.add_argument("--learning_rate", type=float, default=defaults.learning_rate, help="Adam learning rate")
-    parser.add_argument("--seed", type=int, default=defaults.seed,
+    parser.add_argument("--seed", type=seed_value, default=defaults.seed,
                         help="fixes data order, initialisation and pretext transformations")
     parser.add_argument("--no_xla", action="store_true",
                         help="run the training step without XLA compilation (XLA is about 2x faster on CPU "
@@ -110,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted; finished iterations are checkpointed: run the same command to resume", file=sys.stderr)
+        print("interrupted; training iterations done so far are checkpointed: run the same command to resume, "
+              "it skips what is finished", file=sys.stderr)
         return 130
     return 0
 

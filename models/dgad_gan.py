@@ -6,7 +6,8 @@ image (z^_t = En(x^_t)); ask D for the adversarial logit and transformation logi
 pairs (x_r, z_r), (x_t, z_t), (x^_t, z^_t); then one discriminator and one generator update.
 Both updates use gradients of the same forward pass (one D update per G update, as in the
 paper). Instance norm and spectral norm keep every image independent of the rest of its batch,
-so the three pairs go through each network in one concatenated call.
+so x_r and x_t share one encoder call, z_r and z_t one decoder call, and the three pairs one
+discriminator call.
 """
 
 import keras
@@ -15,9 +16,6 @@ import tensorflow as tf
 from data.pretext import LABEL_GROUPS, identity_labels, label_size, random_transformation
 from losses import dgad as losses
 from models.dgad import Decoder, Discriminator, Encoder
-
-LOSS_NAMES = ("d_loss", "d_adv", "d_cls", "g_loss", "g_adv", "g_cls", "rec", "cmp")
-
 
 @keras.saving.register_keras_serializable("dgad")
 class DGAD(keras.Model):
@@ -53,12 +51,26 @@ class DGAD(keras.Model):
         return self.encoder.trainable_variables + self.decoder.trainable_variables
 
     def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
-        super().compile(**kwargs)
+        super().compile(optimizer=None, **kwargs)
         self.generator_optimizer = generator_optimizer
         self.discriminator_optimizer = discriminator_optimizer
         # Optimiser slots must exist before a checkpoint is restored into them.
         generator_optimizer.build(self.generator_variables)
         discriminator_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def iterations(self):
+        """Training steps taken so far (each step updates both optimisers once)."""
+        return self.generator_optimizer.iterations
+
+    def checkpoint_objects(self) -> dict:
+        """What a checkpoint must hold to resume training exactly.
+
+        The variables are listed explicitly (in their fixed creation order): tf.train.Checkpoint
+        does not look inside the Python lists of layers that Keras 3 networks keep.
+        """
+        return {"variables": list(self.variables), "generator_optimizer": self.generator_optimizer,
+                "discriminator_optimizer": self.discriminator_optimizer}
 
     def train_step(self, data):
         real_images, transformation_seed = data

@@ -55,9 +55,8 @@ class PaddedConv2D(keras.layers.Layer):
         self.padding = padding
         self.coordconv = coordconv
         self.spectral_norm = spectral_norm
-        self.convolution = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="valid")
-        if spectral_norm:
-            self.convolution = keras.layers.SpectralNormalization(self.convolution)
+        convolution = keras.layers.Conv2D(filters, kernel_size, strides=strides, padding="valid")
+        self.convolution = keras.layers.SpectralNormalization(convolution) if spectral_norm else convolution
 
     def call(self, inputs, training=None):
         if self.coordconv:
@@ -80,34 +79,14 @@ class PaddedConv2D(keras.layers.Layer):
         }
 
 
-@keras.saving.register_keras_serializable("dgad")
-class InstanceNormalization(keras.layers.Layer):
-    """Per-image, per-channel normalisation with a learned scale and offset (Ulyanov et al.).
-
-    Same maths as keras.layers.GroupNormalization(groups=-1); written out because the
-    direct moments over the two spatial axes run faster on CPU (bench/bench_layers.py).
-    """
-
-    def __init__(self, epsilon: float = 1e-5, **kwargs):
-        super().__init__(**kwargs)
-        self.epsilon = epsilon
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        self.scale = self.add_weight(shape=(channels,), initializer="ones", name="scale")
-        self.offset = self.add_weight(shape=(channels,), initializer="zeros", name="offset")
-
-    def call(self, inputs):
-        mean, variance = tf.nn.moments(inputs, axes=[1, 2], keepdims=True)
-        return tf.nn.batch_normalization(inputs, mean, variance, self.offset, self.scale, self.epsilon)
-
-    def get_config(self):
-        return {**super().get_config(), "epsilon": self.epsilon}
+def instance_normalization() -> keras.layers.GroupNormalization:
+    """Instance norm (Ulyanov et al.): one group per channel normalises each image and channel alone."""
+    return keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)
 
 
 @keras.saving.register_keras_serializable("dgad")
 class ConvNormReLU(keras.layers.Layer):
-    """PaddedConv2D -> InstanceNormalization -> ReLU, the generator's basic unit."""
+    """PaddedConv2D -> instance norm -> ReLU, the generator's basic unit."""
 
     def __init__(self, filters: int, kernel_size: int, strides: int = 1, padding: str = "symmetric",
                  coordconv: bool = False, **kwargs):
@@ -118,7 +97,7 @@ class ConvNormReLU(keras.layers.Layer):
         self.padding = padding
         self.coordconv = coordconv
         self.convolution = PaddedConv2D(filters, kernel_size, strides, padding, coordconv)
-        self.normalization = InstanceNormalization()
+        self.normalization = instance_normalization()
 
     def call(self, inputs):
         return tf.nn.relu(self.normalization(self.convolution(inputs)))
@@ -145,7 +124,7 @@ class ResidualBlock(keras.layers.Layer):
         self.coordconv = coordconv
         self.first = ConvNormReLU(filters, 3, 1, padding, coordconv)
         self.second_convolution = PaddedConv2D(filters, 3, 1, padding, coordconv)
-        self.second_normalization = InstanceNormalization()
+        self.second_normalization = instance_normalization()
 
     def call(self, inputs):
         return inputs + self.second_normalization(self.second_convolution(self.first(inputs)))

@@ -23,7 +23,8 @@ def test_bad_flags_are_refused_by_the_parser(arguments, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main.parse_arguments(arguments)
     assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert message in error and len(error.strip().splitlines()) == 1
 
 
 def error_line(capsys):

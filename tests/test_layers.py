@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import (InstanceNormalization, PaddedConv2D, ResidualBlock, add_coordinates,
-                           same_padding)
+from models.layers import PaddedConv2D, ResidualBlock, add_coordinates, instance_normalization, same_padding
 
 
 @pytest.mark.parametrize("size, kernel, strides, expected", [
@@ -66,17 +65,13 @@ def test_padding_mode_is_validated():
         PaddedConv2D(3, 3, padding="reflect")
 
 
-def test_instance_normalization_normalises_each_image_and_channel():
+def test_instance_normalization_normalises_each_image_and_channel_alone():
     images = tf.random.stateless_normal((3, 6, 6, 4), seed=[3, 4]) * 5.0 + 2.0
-    normalised = InstanceNormalization()(images).numpy()
+    normalised = instance_normalization()(images).numpy()
     np.testing.assert_allclose(normalised.mean(axis=(1, 2)), 0.0, atol=1e-5)
     np.testing.assert_allclose(normalised.std(axis=(1, 2)), 1.0, atol=1e-3)
-
-
-def test_instance_normalization_matches_keras_group_normalization():
-    images = tf.random.stateless_normal((2, 5, 5, 3), seed=[5, 6])
-    group = keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)
-    np.testing.assert_allclose(InstanceNormalization(epsilon=1e-5)(images), group(images), atol=1e-5)
+    alone = instance_normalization()(images[:1]).numpy()
+    np.testing.assert_allclose(alone, normalised[:1], atol=1e-5)
 
 
 def test_residual_block_keeps_shape_and_config_round_trips():

@@ -24,8 +24,8 @@ IMAGES = tf.random.stateless_uniform((12, 16, 16, 1), seed=[9, 9], minval=-1, ma
 
 def train(model, folder, start, iterations, checkpoint_every=2):
     manager = make_checkpoint_manager(model, folder)
-    assert restore_latest(manager) == start
-    train_for_iterations(model, training_batches(IMAGES, 4, 0, start, iterations), manager, start, iterations,
+    assert restore_latest(manager) == start == int(model.iterations)
+    train_for_iterations(model, training_batches(IMAGES, 4, 0, start, iterations), manager, iterations,
                          checkpoint_every)
     return manager
 
@@ -33,6 +33,21 @@ def train(model, folder, start, iterations, checkpoint_every=2):
 def test_checkpoints_are_numbered_by_iteration_and_kept_at_the_end(tmp_path):
     manager = train(tiny_dgad(), tmp_path, 0, 5)
     assert [path.rsplit("-", 1)[1] for path in manager.checkpoints] == ["4", "5"]
+
+
+def test_a_checkpoint_restores_every_model_and_optimiser_variable(tmp_path):
+    trained = tiny_dgad()
+    train(trained, tmp_path, 0, 3)
+    restored = tiny_dgad()
+    assert restore_latest(make_checkpoint_manager(restored, tmp_path)) == 3
+
+    def all_variables(model):
+        return model.variables + model.generator_optimizer.variables + model.discriminator_optimizer.variables
+
+    spectral_norm_vectors = [v for v in restored.variables if "vector_u" in v.path]
+    assert len(spectral_norm_vectors) == 6  # non-trainable: only the checkpoint can bring them back
+    for expected, actual in zip(all_variables(trained), all_variables(restored), strict=True):
+        np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=actual.path)
 
 
 def test_a_resumed_run_ends_exactly_where_an_uninterrupted_run_does(tmp_path):
@@ -58,6 +73,13 @@ class DivergesAt(keras.Model):
         self.network = keras.layers.Dense(1)
         self.network.build((None, 1))
 
+    @property
+    def iterations(self):
+        return self.steps
+
+    def checkpoint_objects(self):
+        return {"network": self.network}
+
     def train_step(self, data):
         self.steps.assign_add(1.0)
         return {"loss": tf.where(self.steps >= self.diverging_iteration, np.nan, self.steps)}
@@ -69,8 +91,28 @@ def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
     manager = make_checkpoint_manager(model, tmp_path)
     batches = tf.data.Dataset.range(100).map(lambda i: tf.zeros((1, 1)))
     with pytest.raises(TrainingDiverged, match=r"diverged at iteration 5 \(loss=nan\).*ckpt-4"):
-        train_for_iterations(model, batches, manager, 0, 100, checkpoint_every=2)
+        train_for_iterations(model, batches, manager, 100, checkpoint_every=2)
     assert [path.rsplit("-", 1)[1] for path in manager.checkpoints] == ["2", "4"]
+
+
+class WeightsBecomeNaNAt(DivergesAt):
+    """Finite losses, but the update of the chosen iteration leaves a NaN weight."""
+
+    def train_step(self, data):
+        self.steps.assign_add(1.0)
+        kernel = self.network.kernel
+        kernel.assign(tf.where(self.steps >= self.diverging_iteration, np.nan, kernel.value))
+        return {"loss": tf.constant(1.0)}
+
+
+def test_non_finite_weights_are_never_checkpointed(tmp_path):
+    model = WeightsBecomeNaNAt(3)
+    model.compile()
+    manager = make_checkpoint_manager(model, tmp_path)
+    batches = tf.data.Dataset.range(100).map(lambda i: tf.zeros((1, 1)))
+    with pytest.raises(TrainingDiverged, match=r"diverged at iteration 4 \(non-finite weights\).*ckpt-2"):
+        train_for_iterations(model, batches, manager, 100, checkpoint_every=2)
+    assert [path.rsplit("-", 1)[1] for path in manager.checkpoints] == ["2"]
 
 
 def test_an_interrupted_run_saves_the_iterations_it_finished(tmp_path, monkeypatch):

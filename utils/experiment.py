@@ -15,7 +15,7 @@ from data.pipeline import one_class_split, evaluation_batches, to_model_images, 
 from data.sources import ImageDataset
 from models.dgad_gan import DGAD
 from utils.config import Config, load_config_dict, save_config
-from utils.paper_results import paper_reference
+from utils.paper_results import DGAD_PARAMETERS, paper_reference
 from utils.reports import write_class_results, write_summary
 from utils.scores import min_max_normalise, reconstruction_score
 from utils.training import make_checkpoint_manager, restore_latest, train_for_iterations
@@ -63,6 +63,13 @@ def class_folder_name(dataset: ImageDataset, class_index: int) -> str:
     return f"{class_index}_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset.class_names[class_index])
 
 
+def parameter_summary(model: DGAD) -> str:
+    generator = model.encoder.count_params() + model.decoder.count_params()
+    return (f"DGAD at width {model.width}: encoder + decoder {generator / 1e6:.2f}M parameters, discriminator "
+            f"{model.discriminator.count_params() / 1e6:.2f}M (the paper, at width 64: about "
+            f"{DGAD_PARAMETERS['encoder_decoder'] / 1e6:.1f}M and {DGAD_PARAMETERS['discriminator'] / 1e6:.1f}M)")
+
+
 def missing_model_message(config: Config, class_index: int, folder: Path) -> str:
     message = f"no trained model for class {class_index} in {folder}. "
     runs = sorted(path.name for path in folder.parent.parent.glob("*") if path.is_dir())
@@ -86,6 +93,14 @@ class Experiment:
             self._models = FreshModels(self.config, image_shape)
         return self._models.fresh()
 
+    def check_trained_with_this_config(self, folder: Path):
+        saved = load_config_dict(folder)
+        if saved is not None and self.config.training_differences(saved):
+            raise ExperimentError(
+                f"{folder} holds a run trained with other settings "
+                f"({'; '.join(self.config.training_differences(saved))}); pass the settings it was trained "
+                "with, or --run_name NAME (or another --checkpoint_dir) for a separate run")
+
     def describe(self, class_index: int) -> str:
         return f"{self.dataset.name} class {class_index} ({self.dataset.class_names[class_index]})"
 
@@ -95,24 +110,21 @@ class Experiment:
         split = one_class_split(self.dataset, class_index, config.scheme)
         images = to_model_images(split.train_images, config.image_size)
         folder = config.checkpoint_folder() / class_folder_name(self.dataset, class_index)
-        saved = load_config_dict(folder)
-        if saved is not None and config.training_differences(saved):
-            raise ExperimentError(
-                f"{folder} holds a run trained with other settings "
-                f"({'; '.join(config.training_differences(saved))}); "
-                "pass --run_name NAME (or another --checkpoint_dir) to start a separate run")
+        self.check_trained_with_this_config(folder)
         save_config(config, folder)
 
         model = self.fresh_model()
         manager = make_checkpoint_manager(model, folder)
         start = restore_latest(manager)
+        if start == 0:
+            print(parameter_summary(model))
         if start >= config.iterations:
             print(f"{self.describe(class_index)}: already trained ({start} iterations) in {folder}; skipping")
             return folder
         print(f"{self.describe(class_index)}: {'resuming at iteration ' + str(start) if start else 'training'} "
               f"on {len(images)} normal images for {config.iterations} iterations")
         batches = training_batches(images, config.batch_size, config.seed, start, config.iterations)
-        seconds = train_for_iterations(model, batches, manager, start, config.iterations, config.checkpoint_every)
+        seconds = train_for_iterations(model, batches, manager, config.iterations, config.checkpoint_every)
         print(f"{self.describe(class_index)}: trained in {seconds:.0f} s; checkpoint in {folder}")
         return folder
 
@@ -122,6 +134,7 @@ class Experiment:
         split = one_class_split(self.dataset, class_index, config.scheme)
         folder_name = class_folder_name(self.dataset, class_index)
         checkpoint_folder = config.checkpoint_folder() / folder_name
+        self.check_trained_with_this_config(checkpoint_folder)
         model = self.fresh_model()
         manager = make_checkpoint_manager(model, checkpoint_folder)
         if manager.latest_checkpoint is None:
@@ -138,11 +151,14 @@ class Experiment:
         raw_scores = reconstruction_score(errors["image_error"], errors["latent_error"], config.lambda_s)
         run_folder = config.results_folder() / folder_name
         save_config(config, run_folder)
-        auc = write_class_results(
-            run_folder, split.test_anomaly_labels, min_max_normalise(raw_scores),
-            self.dataset.class_names[class_index],
-            extra_columns={"class_label": split.test_class_labels, "s_rec": raw_scores,
-                           "image_error": errors["image_error"], "latent_error": errors["latent_error"]})
+        try:
+            auc = write_class_results(
+                run_folder, split.test_anomaly_labels, min_max_normalise(raw_scores),
+                self.dataset.class_names[class_index],
+                extra_columns={"class_label": split.test_class_labels, "s_rec": raw_scores,
+                               "image_error": errors["image_error"], "latent_error": errors["latent_error"]})
+        except ValueError as error:
+            raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: {error}") from error
         print(f"{self.describe(class_index)}: AUC {auc:.4f} ({len(raw_scores) / seconds:.0f} images/s); "
               f"results in {run_folder}")
         return auc

@@ -136,6 +136,9 @@ DGAD_AUC: dict[tuple[str, int, str, str], ReportedRow] = {
     ),
 }
 
+# DGAD section 4.2: parameter counts of the networks ("about").
+DGAD_PARAMETERS = {"encoder_decoder": 8.9e6, "discriminator": 3.5e6}
+
 # DGAD Table 5: scoring speed on CIFAR-10 in images per second, keyed by (protocol, score).
 DGAD_SCORING_SPEED: dict[tuple[int, str], float] = {
     (1, "rec"): 120.97,

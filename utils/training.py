@@ -1,9 +1,9 @@
 """Training by iterations with Keras fit(): progress, periodic checkpoints, resume, divergence stop.
 
 The model's own train_step does the learning; this module only decides how long to run it and
-what to keep. A checkpoint holds the networks, both optimisers (whose step counter is the
-iteration count) and nothing else: the input pipeline is a pure function of (seed, iteration),
-so restoring the weights and the counter is enough to continue exactly where a run stopped.
+what to keep. The model provides `iterations` (its step counter) and `checkpoint_objects()` (the
+networks and optimisers). The input pipeline is a pure function of (seed, iteration), so
+restoring those is enough to continue exactly where a run stopped.
 """
 
 import math
@@ -15,15 +15,17 @@ import tensorflow as tf
 
 
 class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; the last good checkpoint is kept."""
+    """A loss or a weight became NaN or infinite; the last good checkpoint is kept."""
 
 
 def make_checkpoint_manager(model: keras.Model, folder, max_to_keep: int = 2) -> tf.train.CheckpointManager:
-    """Tracks every network and optimiser of the model (its public Keras layer and optimiser attributes)."""
-    trackables = {name: value for name, value in vars(model).items()
-                  if isinstance(value, (keras.layers.Layer, keras.optimizers.Optimizer)) and not name.startswith("_")}
-    checkpoint = tf.train.Checkpoint(**trackables)
+    checkpoint = tf.train.Checkpoint(**model.checkpoint_objects())
     return tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=max_to_keep, checkpoint_name="ckpt")
+
+
+def checkpoint_iteration(checkpoint_path: str) -> int:
+    """Checkpoints are numbered by the iteration they were taken at: .../ckpt-<iteration>."""
+    return int(checkpoint_path.rsplit("-", 1)[-1])
 
 
 def restore_latest(manager: tf.train.CheckpointManager) -> int:
@@ -34,50 +36,53 @@ def restore_latest(manager: tf.train.CheckpointManager) -> int:
     return checkpoint_iteration(manager.latest_checkpoint)
 
 
-def checkpoint_iteration(checkpoint_path: str) -> int:
-    """Checkpoints are numbered by the iteration they were taken at: .../ckpt-<iteration>."""
-    return int(checkpoint_path.rsplit("-", 1)[-1])
+def all_finite(variables) -> bool:
+    return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(variable)) for variable in variables]))
 
 
 class StopOnNonFinite(keras.callbacks.Callback):
     """Stop at the first non-finite loss and remember where (runs before IterationCheckpoint)."""
 
-    def __init__(self, start_iteration: int):
+    def __init__(self):
         super().__init__()
-        self.start_iteration = start_iteration
         self.diverged_at = None
+        self.bad_values = None
 
     def on_train_batch_end(self, batch, logs=None):
         bad = {name: value for name, value in (logs or {}).items() if not math.isfinite(value)}
         if bad:
-            self.diverged_at = self.start_iteration + batch + 1
-            self.bad_losses = bad
+            self.diverged_at = int(self.model.iterations)
+            self.bad_values = bad
             self.model.stop_training = True
 
 
 class IterationCheckpoint(keras.callbacks.Callback):
-    """Save every `every` iterations and at the last one, unless training has just diverged."""
+    """Save every `every` iterations and at the last one, but never weights that are not finite.
 
-    def __init__(self, manager, start_iteration: int, last_iteration: int, every: int):
+    A step's losses are computed before its update, so finite losses do not prove finite weights:
+    the weights themselves are checked before each save.
+    """
+
+    def __init__(self, manager, last_iteration: int, every: int):
         super().__init__()
         self.manager = manager
-        self.start_iteration = start_iteration
         self.last_iteration = last_iteration
         self.every = every
-        self.iteration = start_iteration
+        self.refused_at = None
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.model.stop_training:
-            return
-        self.iteration = self.start_iteration + batch + 1
-        if self.iteration % self.every == 0 or self.iteration == self.last_iteration:
-            self.manager.save(checkpoint_number=self.iteration)
+        iteration = int(self.model.iterations)
+        if not self.model.stop_training and (iteration % self.every == 0 or iteration == self.last_iteration):
+            self.save(iteration)
 
-    def save_now(self):
-        """Called on interruption: keep the steps done since the last periodic save."""
+    def save(self, iteration: int):
+        if not all_finite(self.model.variables):
+            self.refused_at = iteration
+            self.model.stop_training = True
+            return
         latest = self.manager.latest_checkpoint
-        if latest is None or checkpoint_iteration(latest) != self.iteration:
-            self.manager.save(checkpoint_number=self.iteration)
+        if latest is None or checkpoint_iteration(latest) != iteration:
+            self.manager.save(checkpoint_number=iteration)
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -105,27 +110,32 @@ class ProgressLog(keras.callbacks.Callback):
 
 
 def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, manager: tf.train.CheckpointManager,
-                         start_iteration: int, iterations: int, checkpoint_every: int, log_every: int = 100) -> float:
-    """Run model.train_step from start_iteration to iterations; return the wall time in seconds.
+                         iterations: int, checkpoint_every: int, log_every: int = 100) -> float:
+    """Run model.train_step from model.iterations up to `iterations`; return the wall time in seconds.
 
-    Raises TrainingDiverged (after keeping the last good checkpoint) if a loss stops being finite;
-    on KeyboardInterrupt the finished steps are saved before the interrupt propagates.
+    Raises TrainingDiverged (after keeping the last good checkpoint) if a loss or a weight stops
+    being finite; on KeyboardInterrupt the finished steps are saved before the interrupt propagates.
     """
-    remaining = iterations - start_iteration
-    divergence = StopOnNonFinite(start_iteration)
-    checkpointing = IterationCheckpoint(manager, start_iteration, iterations, checkpoint_every)
+    start_iteration = int(model.iterations)
+    divergence = StopOnNonFinite()
+    checkpointing = IterationCheckpoint(manager, iterations, checkpoint_every)
+    progress = ProgressLog(start_iteration, iterations, log_every)
     started = time.perf_counter()
     try:
-        model.fit(batches, epochs=1, steps_per_epoch=remaining, shuffle=False, verbose=0,
-                  callbacks=[divergence, checkpointing, ProgressLog(start_iteration, iterations, log_every)])
+        model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,
+                  callbacks=[divergence, checkpointing, progress])
     except KeyboardInterrupt:
-        if divergence.diverged_at is None and checkpointing.iteration > start_iteration:
-            checkpointing.save_now()
+        if divergence.diverged_at is None and int(model.iterations) > start_iteration:
+            checkpointing.save(int(model.iterations))
         raise
-    if divergence.diverged_at is not None:
-        losses = ", ".join(f"{name}={value}" for name, value in divergence.bad_losses.items())
+    if divergence.diverged_at is not None or checkpointing.refused_at is not None:
+        if divergence.diverged_at is not None:
+            what = ", ".join(f"{name}={value}" for name, value in divergence.bad_values.items())
+            where = divergence.diverged_at
+        else:
+            what, where = "non-finite weights", checkpointing.refused_at
         kept = manager.latest_checkpoint or "none (it diverged before the first checkpoint)"
-        raise TrainingDiverged(f"training diverged at iteration {divergence.diverged_at} ({losses}); "
-                               f"last good checkpoint kept: {kept}. Try a lower --learning_rate or a "
-                               f"different --seed, then run the same command again to resume.")
+        raise TrainingDiverged(f"training diverged at iteration {where} ({what}); last good checkpoint kept: "
+                               f"{kept}. Try a lower --learning_rate or a different --seed, then run the same "
+                               "command again to resume.")
     return time.perf_counter() - started

@@ -1,0 +1,69 @@
+"""Training-step speed: a plain tf.function step (no XLA) against ours (XLA), side by side in one run.
+
+    python bench/bench_train_step.py --width 16 --batch_size 64
+
+Both models are built from the same Config and fed by the same pipeline. The rounds of timed
+steps alternate between the two so that drift in the machine's load hits both alike; the median
+round is reported.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import tensorflow as tf  # noqa: E402
+
+from data.pipeline import training_batches  # noqa: E402
+from utils.config import Config  # noqa: E402
+from utils.experiment import build_model  # noqa: E402
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--width", type=int, default=16)
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--image_size", type=int, default=32)
+    parser.add_argument("--channels", type=int, default=3)
+    parser.add_argument("--protocol", type=int, default=1)
+    parser.add_argument("--steps", type=int, default=10, help="steps per timed round")
+    parser.add_argument("--rounds", type=int, default=3)
+    return parser.parse_args()
+
+
+def main():
+    arguments = parse_arguments()
+    images = tf.random.stateless_uniform((512, arguments.image_size, arguments.image_size, arguments.channels),
+                                         seed=[0, 0], minval=-1, maxval=1)
+    batches = training_batches(images, arguments.batch_size, 0, 0, 10**6)
+    models = {}
+    for name, jit_compile in (("plain tf.function", False), ("XLA (default)", True)):
+        config = Config(width=arguments.width, batch_size=arguments.batch_size, protocol=arguments.protocol,
+                        image_size=arguments.image_size, jit_compile=jit_compile)
+        model = build_model(config, (arguments.image_size, arguments.image_size, arguments.channels))
+        started = time.perf_counter()
+        model.fit(batches, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+        print(f"{name}: first 2 steps (tracing and compiling) {time.perf_counter() - started:.1f} s", flush=True)
+        models[name] = model
+    rounds = {name: [] for name in models}
+    for _ in range(arguments.rounds):
+        for name, model in models.items():
+            started = time.perf_counter()
+            model.fit(batches, epochs=1, steps_per_epoch=arguments.steps, verbose=0, shuffle=False)
+            rounds[name].append((time.perf_counter() - started) / arguments.steps)
+    print(f"width {arguments.width}, batch {arguments.batch_size}, {arguments.image_size}x{arguments.image_size}"
+          f"x{arguments.channels}, protocol {arguments.protocol}, {os.cpu_count()} CPUs")
+    median = {name: statistics.median(times) for name, times in rounds.items()}
+    for name, seconds in median.items():
+        print(f"  {name:18s} {seconds * 1000:8.1f} ms/step  {1 / seconds:6.2f} it/s")
+    plain, ours = median.values()
+    print(f"  speed-up of ours over the plain step: {plain / ours:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
