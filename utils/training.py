@@ -96,7 +96,7 @@ class ProgressLog(keras.callbacks.Callback):
         self.progress_bar = keras.utils.Progbar(last_iteration, width=20) if sys.stdout.isatty() else None
 
     def on_train_begin(self, logs=None):
-        self.started = time.perf_counter()
+        self.last_line = (self.start_iteration, time.perf_counter())
 
     def on_train_batch_end(self, batch, logs=None):
         iteration = self.start_iteration + batch + 1
@@ -104,8 +104,10 @@ class ProgressLog(keras.callbacks.Callback):
         if self.progress_bar is not None:
             self.progress_bar.update(iteration, list(losses))
         elif iteration % self.log_every == 0 or iteration == self.last_iteration:
-            rate = (batch + 1) / (time.perf_counter() - self.started)
-            print(f"iteration {iteration}/{self.last_iteration} ({rate:.2f} it/s) "
+            previous_iteration, previous_time = self.last_line
+            self.last_line = (iteration, time.perf_counter())
+            rate = (iteration - previous_iteration) / (self.last_line[1] - previous_time)
+            print(f"iteration {iteration}/{self.last_iteration} ({rate:.2f} it/s since the last line) "
                   + " ".join(f"{name} {value:.4f}" for name, value in losses), flush=True)
 
 
