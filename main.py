@@ -3,7 +3,7 @@
     python main.py                               # train every CIFAR-10 class in turn (paper settings)
     python main.py --phase test                  # test every class; results in ./results
     python main.py --phase test --test_object 1  # test class 1 (automobile) only
-    python main.py --dataset digits --phase both --width 16 --iterations 400   # CPU-sized, no download
+    python main.py --dataset digits --phase both   # embedded data, CPU-sized defaults: minutes, no download
 """
 
 import argparse
@@ -12,10 +12,11 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from utils.config import Config  # noqa: E402  (TF logging must be configured before TF loads)
+from utils.config import DATASET_DEFAULTS, Config, config_for_dataset  # noqa: E402  (after the TF log level)
 
-DATASETS = ("cifar10", "mnist", "digits", "npz")
+DATASETS = ("cifar10", "mnist", "fashion_mnist", "cats_vs_dogs", "mvtec", "digits", "npz", "folder")
 PHASES = ("train", "test", "both")
+SCHEMES = ("one_vs_all", "all_vs_one")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -39,66 +40,99 @@ def seed_value(text: str) -> int:
     return value
 
 
+def dataset_default(name: str) -> str:
+    """The help text's default of a setting that some datasets change."""
+    special = ", ".join(f"{value} for {dataset}" for dataset, settings in DATASET_DEFAULTS.items()
+                        for setting, value in settings.items() if setting == name)
+    return f"default: {getattr(Config(), name)}" + (f" ({special})" if special else "")
+
+
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = Config()
     parser = OneLineErrorParser(
         description="DGAD: one-class anomaly detection with discriminator-guided generative representation "
-                    "learning. Defaults are the paper's settings (GPU-sized); see README for CPU-sized runs.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                    "learning. Defaults are the paper's settings (GPU-sized); see README for CPU-sized runs.")
     parser.add_argument("--phase", choices=PHASES, default="train",
-                        help="train the models, test trained models, or both in turn")
+                        help="train the models, test trained models, or both in turn (default: train)")
     parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset,
                         help="digits is scikit-learn's embedded handwritten digits (no download); npz reads "
-                             "--data_dir FILE.npz with keys x_train, y_train, x_test, y_test")
+                             "--data_dir FILE.npz; folder reads --data_dir with train/ and test/good, test/<other> "
+                             f"(default: {defaults.dataset})")
     parser.add_argument("--data_dir", default=None,
-                        help="read the dataset from local files instead of downloading it with "
-                             "tensorflow-datasets (CIFAR-10 python pickles folder, MNIST IDX folder, or .npz file)")
-    parser.add_argument("--train_object", type=int, default=None,
-                        help="train only this class index (default: every class in turn)")
-    parser.add_argument("--test_object", type=int, default=None,
-                        help="test only this class index (default: every class in turn)")
-    parser.add_argument("--protocol", type=int, choices=(1, 2, 3), default=defaults.protocol,
-                        help="pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation")
-    parser.add_argument("--iterations", type=positive_int, default=defaults.iterations,
-                        help="training iterations per class (one D and one G update each)")
-    parser.add_argument("--batch_size", type=positive_int, default=defaults.batch_size, help="batch size")
-    parser.add_argument("--width", type=positive_int, default=defaults.width,
-                        help="base channel count of every network (the paper's is 64; 16 suits a CPU)")
-    parser.add_argument("--learning_rate", type=float, default=defaults.learning_rate, help="Adam learning rate")
+                        help="read the dataset from local files instead of downloading it with tensorflow-datasets "
+                             "(README, 'Data', lists what to put there)")
+    parser.add_argument("--train_object", default=None,
+                        help="train only this class, by index or name (default: every class in turn)")
+    parser.add_argument("--test_object", default=None,
+                        help="test only this class, by index or name (default: every class in turn)")
+    parser.add_argument("--scheme", choices=SCHEMES, default=defaults.scheme,
+                        help="one_vs_all: the class is normal; all_vs_one: the class is the anomaly (AD-CGAN) "
+                             f"(default: {defaults.scheme})")
+    parser.add_argument("--protocol", type=int, choices=(1, 2, 3), default=None,
+                        help="pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation "
+                             f"({dataset_default('protocol')})")
+    parser.add_argument("--iterations", type=positive_int, default=None,
+                        help="training iterations per class, one D and one G update each "
+                             f"({dataset_default('iterations')})")
+    parser.add_argument("--batch_size", type=positive_int, default=None,
+                        help=f"batch size ({dataset_default('batch_size')})")
+    parser.add_argument("--image_size", type=positive_int, default=None,
+                        help=f"model input size in pixels, a multiple of 4 ({dataset_default('image_size')})")
+    parser.add_argument("--max_zoom", type=float, default=None,
+                        help=f"random zoom-in augmentation up to 1 + this factor ({dataset_default('max_zoom')})")
+    parser.add_argument("--width", type=positive_int, default=None,
+                        help=f"base channel count of every network; the paper's is 64, 8 suits a CPU "
+                             f"({dataset_default('width')})")
+    parser.add_argument("--learning_rate", type=float, default=defaults.learning_rate,
+                        help=f"Adam learning rate (default: {defaults.learning_rate})")
     parser.add_argument("--seed", type=seed_value, default=defaults.seed,
-                        help="fixes data order, initialisation and pretext transformations")
+                        help=f"fixes data order, initialisation and pretext transformations (default: {defaults.seed})")
     parser.add_argument("--no_xla", action="store_true",
-                        help="run the training step without XLA compilation (XLA is about 2x faster on CPU "
-                             "but takes ~20 s to compile)")
+                        help="run the training step without XLA (XLA is about 2x faster on CPU but compiles ~20 s)")
     parser.add_argument("--checkpoint_every", type=positive_int, default=defaults.checkpoint_every,
-                        help="save a checkpoint every N iterations (and at the end)")
-    parser.add_argument("--results_dir", default=defaults.results_dir, help="where results are written")
-    parser.add_argument("--checkpoint_dir", default=defaults.checkpoint_dir, help="where checkpoints are written")
+                        help=f"save a checkpoint every N iterations and at the end (default: {defaults.checkpoint_every})")
+    parser.add_argument("--results_dir", default=defaults.results_dir,
+                        help=f"where results are written (default: {defaults.results_dir})")
+    parser.add_argument("--checkpoint_dir", default=defaults.checkpoint_dir,
+                        help=f"where checkpoints are written (default: {defaults.checkpoint_dir})")
     parser.add_argument("--run_name", default=None,
                         help="folder name of this run under <results_dir>/<dataset>/ and <checkpoint_dir>/<dataset>/ "
-                             "(default: built from method, protocol, width, iterations, batch size and seed)")
-    return parser.parse_args(argv)
+                             "(default: built from method, protocol, scheme, width, iterations, batch size, seed)")
+    arguments = parser.parse_args(argv)
+    image_size = arguments.image_size
+    if image_size is not None and image_size % 4:
+        parser.error(f"argument --image_size: must be a multiple of 4 (the encoder halves it twice), got {image_size}")
+    return arguments
 
 
 def config_from_arguments(arguments: argparse.Namespace) -> Config:
-    return Config(dataset=arguments.dataset, data_dir=arguments.data_dir, protocol=arguments.protocol,
-                  iterations=arguments.iterations, batch_size=arguments.batch_size, width=arguments.width,
-                  learning_rate=arguments.learning_rate, seed=arguments.seed, jit_compile=not arguments.no_xla,
-                  checkpoint_every=arguments.checkpoint_every, results_dir=arguments.results_dir,
-                  checkpoint_dir=arguments.checkpoint_dir, run_name=arguments.run_name)
+    return config_for_dataset(
+        arguments.dataset, data_dir=arguments.data_dir, scheme=arguments.scheme, protocol=arguments.protocol,
+        iterations=arguments.iterations, batch_size=arguments.batch_size, image_size=arguments.image_size,
+        max_zoom=arguments.max_zoom, width=arguments.width, learning_rate=arguments.learning_rate,
+        seed=arguments.seed, jit_compile=not arguments.no_xla, checkpoint_every=arguments.checkpoint_every,
+        results_dir=arguments.results_dir, checkpoint_dir=arguments.checkpoint_dir, run_name=arguments.run_name)
 
 
 class UsageError(Exception):
     """A flag value that only the loaded dataset can show to be wrong."""
 
 
-def selected_classes(requested: int | None, class_names: tuple[str, ...], flag: str) -> list[int]:
+def selected_classes(requested: str | None, dataset, flag: str) -> list[int]:
+    """Every class, or the one named by index or by name (MVTec AD: the paper's category index)."""
+    from data.sources import mvtec_category_index
+
+    class_names = dataset.class_names
     if requested is None:
         return list(range(len(class_names)))
-    if not 0 <= requested < len(class_names):
-        raise UsageError(f"{flag} {requested} is out of range: this dataset has classes 0..{len(class_names) - 1} "
-                         f"({', '.join(class_names)})")
-    return [requested]
+    if dataset.name == "mvtec":
+        return [mvtec_category_index(requested, dataset)]
+    if requested in class_names:
+        return [class_names.index(requested)]
+    if requested.isdigit() and int(requested) < len(class_names):
+        return [int(requested)]
+    raise UsageError(f"{flag} {requested} is not a class of this dataset: give an index 0..{len(class_names) - 1} "
+                     f"or a name ({', '.join(class_names)})")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,15 +145,15 @@ def main(argv: list[str] | None = None) -> int:
     from utils.training import TrainingDiverged
 
     try:
-        dataset = load_dataset(config.dataset, config.data_dir)
+        dataset = load_dataset(config.dataset, config.data_dir, config.image_size)
         experiment = Experiment(config, dataset)
         if arguments.phase in ("train", "both"):
-            for class_index in selected_classes(arguments.train_object, dataset.class_names, "--train_object"):
+            for class_index in selected_classes(arguments.train_object, dataset, "--train_object"):
                 experiment.train_class(class_index)
         if arguments.phase in ("test", "both"):
             requested = arguments.test_object if arguments.phase == "test" or arguments.test_object is not None \
                 else arguments.train_object
-            experiment.test_classes(selected_classes(requested, dataset.class_names, "--test_object"))
+            experiment.test_classes(selected_classes(requested, dataset, "--test_object"))
     except (DatasetError, ExperimentError, TrainingDiverged, UsageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

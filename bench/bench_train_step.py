@@ -9,7 +9,6 @@ round is reported.
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -19,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tensorflow as tf  # noqa: E402
 
+from bench.timing import median_seconds_per_call  # noqa: E402
 from data.pipeline import training_batches  # noqa: E402
 from utils.config import Config  # noqa: E402
 from utils.experiment import build_model  # noqa: E402
@@ -50,15 +50,13 @@ def main():
         model.fit(batches, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
         print(f"{name}: first 2 steps (tracing and compiling) {time.perf_counter() - started:.1f} s", flush=True)
         models[name] = model
-    rounds = {name: [] for name in models}
-    for _ in range(arguments.rounds):
-        for name, model in models.items():
-            started = time.perf_counter()
-            model.fit(batches, epochs=1, steps_per_epoch=arguments.steps, verbose=0, shuffle=False)
-            rounds[name].append((time.perf_counter() - started) / arguments.steps)
+    median = median_seconds_per_call(
+        {name: lambda model=model: model.fit(batches, epochs=1, steps_per_epoch=arguments.steps, verbose=0,
+                                             shuffle=False) for name, model in models.items()},
+        calls_per_round=1, rounds=arguments.rounds)
+    median = {name: seconds / arguments.steps for name, seconds in median.items()}
     print(f"width {arguments.width}, batch {arguments.batch_size}, {arguments.image_size}x{arguments.image_size}"
           f"x{arguments.channels}, protocol {arguments.protocol}, {os.cpu_count()} CPUs")
-    median = {name: statistics.median(times) for name, times in rounds.items()}
     for name, seconds in median.items():
         print(f"  {name:18s} {seconds * 1000:8.1f} ms/step  {1 / seconds:6.2f} it/s")
     plain, ours = median.values()

@@ -21,6 +21,7 @@ from data.sources import DatasetError, ImageDataset
 SCHEMES = ("one_vs_all", "all_vs_one")
 DATA_ORDER_STREAM = 1
 TRANSFORMATION_STREAM = 2
+ZOOM_STREAM = 3
 ZERO_PAD_SIZES = {(28, 32): 2}
 
 
@@ -35,13 +36,19 @@ class OneClassSplit:
 
 
 def one_class_split(dataset: ImageDataset, target_class: int, scheme: str = "one_vs_all") -> OneClassSplit:
-    """one_vs_all: target_class is normal, the rest anomalous; all_vs_one: the reverse (AD-CGAN)."""
+    """one_vs_all: target_class is normal, the rest anomalous; all_vs_one: the reverse (AD-CGAN).
+
+    Datasets whose anomalies are defects within a class (MVTec AD, image folders) mark them in
+    dataset.test_is_anomalous; their test set is the target class's own test images.
+    """
     if scheme not in SCHEMES:
         raise ValueError(f"unknown scheme {scheme!r}; choose one of {', '.join(SCHEMES)}")
     num_classes = len(dataset.class_names)
     if not 0 <= target_class < num_classes:
         raise DatasetError(f"class {target_class} does not exist in {dataset.name}: "
                            f"classes are 0..{num_classes - 1} ({', '.join(dataset.class_names)})")
+    if dataset.test_is_anomalous is not None:
+        return defect_split(dataset, target_class, scheme)
     train_is_target = dataset.y_train == target_class
     test_is_target = dataset.y_test == target_class
     train_is_normal = train_is_target if scheme == "one_vs_all" else ~train_is_target
@@ -54,6 +61,23 @@ def one_class_split(dataset: ImageDataset, target_class: int, scheme: str = "one
         test_images=dataset.x_test,
         test_anomaly_labels=test_is_anomalous.astype(np.int64),
         test_class_labels=dataset.y_test,
+    )
+
+
+def defect_split(dataset: ImageDataset, target_class: int, scheme: str) -> OneClassSplit:
+    if scheme != "one_vs_all":
+        raise DatasetError(f"{dataset.name} marks defective images within each class, so only --scheme "
+                           "one_vs_all applies to it")
+    train_images = dataset.x_train[dataset.y_train == target_class]
+    test_in_class = dataset.y_test == target_class
+    if len(train_images) == 0 or not test_in_class.any():
+        raise DatasetError(f"{dataset.name} has no {'training' if len(train_images) == 0 else 'test'} images "
+                           f"for {dataset.class_names[target_class]}; nothing to train or test on")
+    return OneClassSplit(
+        train_images=train_images,
+        test_images=dataset.x_test[test_in_class],
+        test_anomaly_labels=dataset.test_is_anomalous[test_in_class].astype(np.int64),
+        test_class_labels=dataset.y_test[test_in_class],
     )
 
 
@@ -74,9 +98,22 @@ def stream_seed(seed: int, stream: int, index) -> tf.Tensor:
     return tf.random.experimental.stateless_fold_in(tf.constant([seed, stream], tf.int64), index)
 
 
+def random_zoom(images: tf.Tensor, max_zoom: float, seed) -> tf.Tensor:
+    """Zoom each image in by its own factor in [1, 1 + max_zoom] around a random point (no border fill)."""
+    batch_size = tf.shape(images)[0]
+    crop_seed, position_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    crop_fraction = 1.0 / tf.random.stateless_uniform([batch_size], crop_seed, 1.0, 1.0 + max_zoom)
+    top_left = tf.random.stateless_uniform([batch_size, 2], position_seed) * (1.0 - crop_fraction)[:, None]
+    boxes = tf.concat([top_left, top_left + crop_fraction[:, None]], axis=1)
+    return tf.image.crop_and_resize(images, boxes, tf.range(batch_size), images.shape[1:3])
+
+
 def training_batches(images: tf.Tensor, batch_size: int, seed: int, start_iteration: int,
-                     iterations: int) -> tf.data.Dataset:
-    """(batch, transformation_seed) for every iteration in [start_iteration, iterations)."""
+                     iterations: int, max_zoom: float = 0.0) -> tf.data.Dataset:
+    """(batch, transformation_seed) for every iteration in [start_iteration, iterations).
+
+    max_zoom > 0 adds random zoom augmentation (DGAD uses it on MVTec AD).
+    """
     num_images = int(images.shape[0])
     if num_images < batch_size:
         raise DatasetError(f"only {num_images} training images for a batch size of {batch_size}; "
@@ -87,8 +124,10 @@ def training_batches(images: tf.Tensor, batch_size: int, seed: int, start_iterat
         epoch, position = iteration // batches_per_epoch, iteration % batches_per_epoch
         order = tf.argsort(tf.random.stateless_uniform(
             [num_images], stream_seed(seed, DATA_ORDER_STREAM, epoch)))
-        indices = order[position * batch_size:(position + 1) * batch_size]
-        return tf.gather(images, indices), stream_seed(seed, TRANSFORMATION_STREAM, iteration)
+        batch = tf.gather(images, order[position * batch_size:(position + 1) * batch_size])
+        if max_zoom > 0:
+            batch = random_zoom(batch, max_zoom, stream_seed(seed, ZOOM_STREAM, iteration))
+        return batch, stream_seed(seed, TRANSFORMATION_STREAM, iteration)
 
     return (tf.data.Dataset.range(start_iteration, iterations)
             .map(batch_for, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -1,11 +1,20 @@
 """Where images come from: one loader per dataset, each returning raw uint8 NHWC arrays.
 
 Scaling, resizing and one-class splitting happen later in the data pipeline; this module only
-finds and reads the files. To add a dataset, write one `_load_<name>(data_dir)` function and
-register it in `_LOADERS`.
+finds and reads the files. To add a dataset, write one `_load_<name>(data_dir, image_size)`
+function and register it in `_LOADERS`.
 
-tensorflow_datasets and scikit-learn are imported inside the loaders that need them, so that
-importing this module stays fast.
+Datasets whose files have arbitrary sizes (DEFAULT_IMAGE_SIZES) are resized here instead, to
+image_size x image_size, so that they fit in memory: bilinear with antialiasing, aspect ratio not
+preserved. Their files are decoded in parallel by tf.data. A colour image is one stored with 3 or
+4 channels; if any image of a dataset has colour, every image gets 3 channels (grayscale repeated),
+else 1. Alpha is dropped, not composited, so a transparent pixel keeps its stored colour.
+
+Datasets whose anomalies are defects rather than other classes (mvtec, folder) set
+ImageDataset.test_is_anomalous.
+
+tensorflow, tensorflow_datasets and scikit-learn are imported inside the functions that need
+them, so that importing this module stays fast.
 """
 
 from __future__ import annotations
@@ -16,16 +25,23 @@ import pickle
 import struct
 import zipfile
 import zlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, NamedTuple
 
 import numpy as np
+
+from utils.paper_results import MVTEC_CATEGORIES
 
 
 @dataclass(frozen=True)
 class ImageDataset:
-    """Raw train and test images (uint8, NHWC) with int64 labels; class_names[label] names it."""
+    """Raw train and test images (uint8, NHWC) with int64 labels; class_names[label] names it.
+
+    test_is_anomalous is None when the anomalies of a class are the other classes; datasets
+    whose anomalies are defects within a class (mvtec, folder) mark each test image instead.
+    """
 
     name: str
     x_train: np.ndarray
@@ -33,6 +49,7 @@ class ImageDataset:
     x_test: np.ndarray
     y_test: np.ndarray
     class_names: tuple[str, ...]
+    test_is_anomalous: np.ndarray | None = None
 
 
 class DatasetError(Exception):
@@ -55,6 +72,7 @@ CIFAR10_FIX = (
     f"extract it, and pass --data_dir path/to/{CIFAR10_FOLDER_NAME}."
 )
 
+# Fashion-MNIST ships under the same four file names.
 MNIST_TRAIN_IMAGES = "train-images-idx3-ubyte"
 MNIST_TRAIN_LABELS = "train-labels-idx1-ubyte"
 MNIST_TEST_IMAGES = "t10k-images-idx3-ubyte"
@@ -64,6 +82,31 @@ MNIST_FIX = (
     "Put the four MNIST IDX files train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
     "t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz (gzipped or not) in a folder "
     "and pass --data_dir FOLDER."
+)
+FASHION_MNIST_CLASS_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+FASHION_MNIST_FIX = (
+    "Download the four Fashion-MNIST IDX files train-images-idx3-ubyte.gz, "
+    "train-labels-idx1-ubyte.gz, t10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz from "
+    "https://github.com/zalandoresearch/fashion-mnist, put them (gzipped or not) in a folder and "
+    "pass --data_dir FOLDER."
+)
+
+
+class IdxDataset(NamedTuple):
+    """A dataset shipped as four MNIST-style IDX files."""
+
+    name: str  # also its tensorflow-datasets name
+    title: str  # how messages spell it
+    class_names: tuple[str, ...]
+    offline_fix: str
+
+
+MNIST_IDX = IdxDataset("mnist", "MNIST", DIGIT_CLASS_NAMES, MNIST_FIX)
+FASHION_MNIST_IDX = IdxDataset(
+    "fashion_mnist", "Fashion-MNIST", FASHION_MNIST_CLASS_NAMES, FASHION_MNIST_FIX
 )
 
 # IDX magic numbers: 0x08 says unsigned bytes, the last byte is the number of dimensions.
@@ -78,18 +121,80 @@ DIGITS_SPLIT_SEED = 0
 DIGITS_TEST_FRACTION = 0.4
 DIGITS_MAX_PIXEL = 16
 
+# The sizes the papers train at: AD-CGAN uses 64x64 cats and dogs, DGAD 128x128 MVTec AD.
+DEFAULT_IMAGE_SIZES = {"cats_vs_dogs": 64, "mvtec": 128, "folder": 32}
+IMAGE_FILE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
+DECODE_BATCH_SIZE = 256
+MAX_FILES_NAMED = 5
 
-def load_dataset(name: str, data_dir: str | None = None) -> ImageDataset:
+CATS_VS_DOGS_CLASS_NAMES = ("cat", "dog")
+CATS_VS_DOGS_FIX = (
+    "Download the Microsoft Cats and Dogs dataset from "
+    "https://www.microsoft.com/en-us/download/details.aspx?id=54765, extract it, and pass "
+    "--data_dir path/to/PetImages, the folder holding Cat/ and Dog/."
+)
+# tfds ships cats_vs_dogs as a single train split. Fixed and independent of any training seed,
+# so the test set is identical in every run; the offline folder is split the same way.
+CATS_VS_DOGS_SPLIT_SEED = 0
+CATS_VS_DOGS_TEST_FRACTION = 0.2
+
+MVTEC_FIX = (
+    "Download MVTec AD from https://www.mvtec.com/company/research/datasets/mvtec-ad, extract "
+    "it, and pass --data_dir with the folder holding the categories (bottle/, cable/, ...) or "
+    "one category folder; each category holds train/good/*.png and test/<good or defect>/*.png."
+)
+FOLDER_FIX = (
+    "Arrange your images as FOLDER/train/ (normal images only, sub-folders allowed), "
+    "FOLDER/test/good/ (normal test images) and FOLDER/test/<anomaly type>/ (anomalous test "
+    "images), as PNG, JPEG or BMP files."
+)
+NORMAL_TEST_FOLDER = "good"
+
+
+def load_dataset(
+    name: str, data_dir: str | None = None, image_size: int | None = None
+) -> ImageDataset:
     """Load the raw train and test images of dataset `name`, from local files in `data_dir`
-    if given."""
+    if given.
+
+    image_size is used only by the datasets in DEFAULT_IMAGE_SIZES, whose files have arbitrary
+    sizes: every image is resized to image_size x image_size (bilinear with antialiasing, aspect
+    ratio not preserved); None means the dataset's default. Fixed-size datasets ignore it.
+    """
     loader = _LOADERS.get(name)
     if loader is None:
         valid_names = ", ".join(DATASET_NAMES)
         raise DatasetError(f"Unknown dataset {name!r}. Choose one of: {valid_names}.")
-    return loader(Path(data_dir).expanduser() if data_dir else None)
+    if image_size is None:
+        image_size = DEFAULT_IMAGE_SIZES.get(name)
+    elif image_size < 1:
+        raise DatasetError(f"image_size must be a positive number of pixels, got {image_size}.")
+    return loader(Path(data_dir).expanduser() if data_dir else None, image_size)
 
 
-def _load_cifar10(data_dir: Path | None) -> ImageDataset:
+def mvtec_category_index(name_or_index: str | int, dataset: ImageDataset) -> int:
+    """The class index in `dataset` of an MVTec AD category, given by name ("screw") or by its
+    number in the DGAD paper's order, MVTEC_CATEGORIES (13 or "13")."""
+    if isinstance(name_or_index, str) and not name_or_index.isdigit():
+        name = name_or_index
+    else:
+        paper_index = int(name_or_index)
+        in_paper = 0 <= paper_index < len(MVTEC_CATEGORIES)
+        name = MVTEC_CATEGORIES[paper_index] if in_paper else None
+    if name in dataset.class_names:
+        return dataset.class_names.index(name)
+    valid = ", ".join(
+        f"{category} ({MVTEC_CATEGORIES.index(category)})"
+        if category in MVTEC_CATEGORIES else category
+        for category in dataset.class_names
+    )
+    raise DatasetError(
+        f"MVTec category {name_or_index!r} is not in this dataset; give a name or a paper index "
+        f"(in brackets) of one of the categories loaded: {valid}."
+    )
+
+
+def _load_cifar10(data_dir: Path | None, image_size: int | None) -> ImageDataset:
     if data_dir is None:
         return _load_with_tfds("cifar10", CIFAR10_CLASS_NAMES, CIFAR10_FIX)
     folder = _cifar10_folder(data_dir)
@@ -108,16 +213,100 @@ def _load_cifar10(data_dir: Path | None) -> ImageDataset:
     return ImageDataset("cifar10", x_train, y_train, x_test, y_test, class_names)
 
 
-def _load_mnist(data_dir: Path | None) -> ImageDataset:
+def _load_mnist(data_dir: Path | None, image_size: int | None) -> ImageDataset:
+    return _load_idx_dataset(MNIST_IDX, data_dir)
+
+
+def _load_fashion_mnist(data_dir: Path | None, image_size: int | None) -> ImageDataset:
+    return _load_idx_dataset(FASHION_MNIST_IDX, data_dir)
+
+
+def _load_idx_dataset(idx_dataset: IdxDataset, data_dir: Path | None) -> ImageDataset:
     if data_dir is None:
-        return _load_with_tfds("mnist", DIGIT_CLASS_NAMES, MNIST_FIX)
-    paths = _find_mnist_files(data_dir)
-    x_train, y_train = _read_idx_split(paths[MNIST_TRAIN_IMAGES], paths[MNIST_TRAIN_LABELS])
-    x_test, y_test = _read_idx_split(paths[MNIST_TEST_IMAGES], paths[MNIST_TEST_LABELS])
-    return ImageDataset("mnist", x_train, y_train, x_test, y_test, DIGIT_CLASS_NAMES)
+        return _load_with_tfds(
+            idx_dataset.name, idx_dataset.class_names, idx_dataset.offline_fix
+        )
+    paths = _find_idx_files(data_dir, idx_dataset)
+    x_train, y_train = _read_idx_split(
+        paths[MNIST_TRAIN_IMAGES], paths[MNIST_TRAIN_LABELS], idx_dataset
+    )
+    x_test, y_test = _read_idx_split(
+        paths[MNIST_TEST_IMAGES], paths[MNIST_TEST_LABELS], idx_dataset
+    )
+    return ImageDataset(idx_dataset.name, x_train, y_train, x_test, y_test, idx_dataset.class_names)
 
 
-def _load_npz(data_dir: Path | None) -> ImageDataset:
+def _load_cats_vs_dogs(data_dir: Path | None, image_size: int) -> ImageDataset:
+    """Labels 0 cat, 1 dog, as in tfds; split CATS_VS_DOGS_TEST_FRACTION per class into test."""
+    from sklearn.model_selection import train_test_split
+
+    if data_dir is None:
+        with _explain_tfds_failure("cats_vs_dogs", CATS_VS_DOGS_FIX):
+            images, labels = _download_cats_vs_dogs_with_tfds(image_size)
+    else:
+        images, labels = _read_pet_images(data_dir, image_size)
+    train_indices, test_indices = train_test_split(
+        np.arange(len(labels)),
+        test_size=CATS_VS_DOGS_TEST_FRACTION,
+        stratify=labels,
+        random_state=CATS_VS_DOGS_SPLIT_SEED,
+    )
+    return ImageDataset(
+        "cats_vs_dogs",
+        images[train_indices],
+        labels[train_indices],
+        images[test_indices],
+        labels[test_indices],
+        CATS_VS_DOGS_CLASS_NAMES,
+    )
+
+
+def _load_mvtec(data_dir: Path | None, image_size: int) -> ImageDataset:
+    """One class per category, in the DGAD paper's order; test_is_anomalous marks defects."""
+    if data_dir is None:
+        raise DatasetError(
+            f"--dataset mvtec needs --data_dir: MVTec AD cannot be downloaded automatically. "
+            f"{MVTEC_FIX}"
+        )
+    _require_folder(data_dir, "MVTec AD", MVTEC_FIX)
+    category_folders = _mvtec_category_folders(data_dir)
+    categories = [_one_class_files(folder, MVTEC_FIX) for folder in category_folders]
+    labels = np.arange(len(categories), dtype=np.int64)
+    x_train, x_test = _decode_train_and_test(
+        [path for category in categories for path in category.train],
+        [path for category in categories for path in category.test],
+        image_size,
+    )
+    return ImageDataset(
+        "mvtec",
+        x_train,
+        np.repeat(labels, [len(category.train) for category in categories]),
+        x_test,
+        np.repeat(labels, [len(category.test) for category in categories]),
+        tuple(folder.name for folder in category_folders),
+        np.concatenate([category.test_is_anomalous for category in categories]),
+    )
+
+
+def _load_folder(data_dir: Path | None, image_size: int) -> ImageDataset:
+    """A practitioner's own images: one class, named after the folder."""
+    if data_dir is None:
+        raise DatasetError(f"--dataset folder needs --data_dir FOLDER. {FOLDER_FIX}")
+    _require_folder(data_dir, "Image", FOLDER_FIX)
+    files = _one_class_files(data_dir, FOLDER_FIX)
+    x_train, x_test = _decode_train_and_test(files.train, files.test, image_size)
+    return ImageDataset(
+        "folder",
+        x_train,
+        np.zeros(len(x_train), dtype=np.int64),
+        x_test,
+        np.zeros(len(x_test), dtype=np.int64),
+        (data_dir.resolve().name,),
+        files.test_is_anomalous,
+    )
+
+
+def _load_npz(data_dir: Path | None, image_size: int | None) -> ImageDataset:
     if data_dir is None:
         raise DatasetError(
             "--dataset npz needs --data_dir FILE.npz: "
@@ -132,7 +321,7 @@ def _load_npz(data_dir: Path | None) -> ImageDataset:
     return ImageDataset("npz", x_train, y_train, x_test, y_test, class_names)
 
 
-def _load_digits(data_dir: Path | None) -> ImageDataset:
+def _load_digits(data_dir: Path | None, image_size: int | None) -> ImageDataset:
     """scikit-learn's bundled 8x8 digits: needs no download; data_dir is ignored."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -150,11 +339,15 @@ def _load_digits(data_dir: Path | None) -> ImageDataset:
     return ImageDataset("digits", x_train, y_train, x_test, y_test, DIGIT_CLASS_NAMES)
 
 
-_LOADERS: dict[str, Callable[[Path | None], ImageDataset]] = {
+_LOADERS: dict[str, Callable[[Path | None, int | None], ImageDataset]] = {
     "cifar10": _load_cifar10,
     "mnist": _load_mnist,
     "digits": _load_digits,
     "npz": _load_npz,
+    "fashion_mnist": _load_fashion_mnist,
+    "cats_vs_dogs": _load_cats_vs_dogs,
+    "mvtec": _load_mvtec,
+    "folder": _load_folder,
 }
 DATASET_NAMES: tuple[str, ...] = tuple(_LOADERS)
 
@@ -171,17 +364,39 @@ def _download_with_tfds(
     return x_train, y_train.astype(np.int64), x_test, y_test.astype(np.int64)
 
 
+def _download_cats_vs_dogs_with_tfds(image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """All of tfds's cats_vs_dogs (its only split, "train"), resized as it streams in."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    pairs = tfds.load("cats_vs_dogs", split="train", as_supervised=True)
+    resized = pairs.map(
+        lambda image, label: (_resize_square(image, image_size), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    batches = list(resized.batch(DECODE_BATCH_SIZE).as_numpy_iterator())
+    images = np.concatenate([images for images, _ in batches])
+    labels = np.concatenate([labels for _, labels in batches]).astype(np.int64)
+    return images, labels
+
+
 def _load_with_tfds(
     tfds_name: str, class_names: tuple[str, ...], offline_fix: str
 ) -> ImageDataset:
-    try:
+    with _explain_tfds_failure(tfds_name, offline_fix):
         x_train, y_train, x_test, y_test = _download_with_tfds(tfds_name)
+    return ImageDataset(tfds_name, x_train, y_train, x_test, y_test, class_names)
+
+
+@contextmanager
+def _explain_tfds_failure(tfds_name: str, offline_fix: str) -> Iterator[None]:
+    try:
+        yield
     except Exception as error:  # tfds reports network, disk and install problems as many types
         raise DatasetError(
             f"Downloading {tfds_name} through tensorflow-datasets failed ({_one_line(error)}). "
             f"To work offline: {offline_fix}"
         ) from error
-    return ImageDataset(tfds_name, x_train, y_train, x_test, y_test, class_names)
 
 
 def _one_line(error: BaseException) -> str:
@@ -251,10 +466,10 @@ def _cifar10_class_names(folder: Path) -> tuple[str, ...]:
     return tuple(name.decode("utf-8", errors="replace") for name in names)
 
 
-def _find_mnist_files(folder: Path) -> dict[str, Path]:
-    """Map each canonical MNIST file name to the file present: gzipped or raw, and spelled
+def _find_idx_files(folder: Path, idx_dataset: IdxDataset) -> dict[str, Path]:
+    """Map each canonical IDX file name to the file present: gzipped or raw, and spelled
     with a dash or a dot before "idx"."""
-    _require_folder(folder, "MNIST", MNIST_FIX)
+    _require_folder(folder, idx_dataset.title, idx_dataset.offline_fix)
     found, missing = {}, []
     for name in MNIST_FILES:
         dotted = name.replace("-idx", ".idx")
@@ -266,53 +481,57 @@ def _find_mnist_files(folder: Path) -> dict[str, Path]:
             missing.append(name)
     if missing:
         raise DatasetError(
-            f"MNIST files missing from {folder}: {', '.join(missing)} (.gz or not). {MNIST_FIX}"
+            f"{idx_dataset.title} files missing from {folder}: {', '.join(missing)} "
+            f"(.gz or not). {idx_dataset.offline_fix}"
         )
     return found
 
 
-def _read_idx_split(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
-    images = _read_idx(images_path, IDX_IMAGES_MAGIC)[..., np.newaxis]
-    labels = _read_idx(labels_path, IDX_LABELS_MAGIC).astype(np.int64)
+def _read_idx_split(
+    images_path: Path, labels_path: Path, idx_dataset: IdxDataset
+) -> tuple[np.ndarray, np.ndarray]:
+    images = _read_idx(images_path, IDX_IMAGES_MAGIC, idx_dataset)[..., np.newaxis]
+    labels = _read_idx(labels_path, IDX_LABELS_MAGIC, idx_dataset).astype(np.int64)
     if len(images) != len(labels):
         raise DatasetError(
             f"{images_path} holds {len(images)} images but {labels_path} holds "
-            f"{len(labels)} labels; the files do not belong together. {MNIST_FIX}"
+            f"{len(labels)} labels; the files do not belong together. {idx_dataset.offline_fix}"
         )
     return images, labels
 
 
-def _read_idx(path: Path, expected_magic: int) -> np.ndarray:
+def _read_idx(path: Path, expected_magic: int, idx_dataset: IdxDataset) -> np.ndarray:
     """Parse an IDX file of unsigned bytes: big-endian magic, one uint32 per dimension, data."""
-    raw = _read_maybe_gzipped(path)
+    fix = idx_dataset.offline_fix
+    raw = _read_maybe_gzipped(path, fix)
     if len(raw) < 4:
         raise DatasetError(
             f"{path} is truncated: it holds {len(raw)} bytes, too few for an IDX header. "
-            f"{MNIST_FIX}"
+            f"{fix}"
         )
     (magic,) = struct.unpack(">I", raw[:4])
     if magic != expected_magic:
         raise DatasetError(
             f"{path} has IDX magic number 0x{magic:08x}, expected 0x{expected_magic:08x}; "
-            f"it is not the right MNIST file or it is corrupt. {MNIST_FIX}"
+            f"it is not the right {idx_dataset.title} file or it is corrupt. {fix}"
         )
     num_dims = magic & 0xFF
     header_length = 4 + 4 * num_dims
     if len(raw) < header_length:
-        raise DatasetError(f"{path} is truncated: its IDX header is incomplete. {MNIST_FIX}")
+        raise DatasetError(f"{path} is truncated: its IDX header is incomplete. {fix}")
     shape = struct.unpack(f">{num_dims}I", raw[4:header_length])
     promised_length, data_length = math.prod(shape), len(raw) - header_length
     if data_length != promised_length:
         problem = "truncated" if data_length < promised_length else "corrupt"
         raise DatasetError(
             f"{path} is {problem}: its header promises {promised_length} bytes for shape "
-            f"{shape} but the file holds {data_length}. {MNIST_FIX}"
+            f"{shape} but the file holds {data_length}. {fix}"
         )
     # Copy because frombuffer over bytes gives a read-only array.
     return np.frombuffer(raw, dtype=np.uint8, offset=header_length).reshape(shape).copy()
 
 
-def _read_maybe_gzipped(path: Path) -> bytes:
+def _read_maybe_gzipped(path: Path, fix: str) -> bytes:
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rb") as file:
@@ -320,7 +539,7 @@ def _read_maybe_gzipped(path: Path) -> bytes:
         return path.read_bytes()
     except (OSError, EOFError, zlib.error) as error:
         raise DatasetError(
-            f"Could not read {path} ({_one_line(error)}); the file is damaged. {MNIST_FIX}"
+            f"Could not read {path} ({_one_line(error)}); the file is damaged. {fix}"
         ) from error
 
 
@@ -387,3 +606,170 @@ def _check_npz_split(
             f"{where} contains the negative label {labels.min()}; labels must be 0 or more."
         )
     return images, labels.astype(np.int64)
+
+
+def _read_pet_images(folder: Path, image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The Microsoft PetImages folder: its few corrupt JPEGs are expected, so they are skipped
+    with a warning instead of stopping the load."""
+    _require_folder(folder, "cats_vs_dogs", CATS_VS_DOGS_FIX)
+    paths, labels = [], []
+    for label, class_name in enumerate(CATS_VS_DOGS_CLASS_NAMES):
+        class_paths = _find_images(
+            _pet_images_class_folder(folder, class_name),
+            f"the {class_name} images",
+            CATS_VS_DOGS_FIX,
+        )
+        paths += class_paths
+        labels += [label] * len(class_paths)
+    images, readable = _decode_image_files(paths, image_size)
+    unreadable = [path for path, is_readable in zip(paths, readable) if not is_readable]
+    if unreadable:
+        print(
+            f"warning: skipped {len(unreadable)} of {len(paths)} cats_vs_dogs images that "
+            f"could not be read: {_first_files(unreadable, relative_to=folder)}"
+        )
+    return images, np.array(labels, dtype=np.int64)[readable]
+
+
+def _pet_images_class_folder(folder: Path, class_name: str) -> Path:
+    """PetImages spells its folders Cat/ and Dog/; accept lower case too."""
+    for spelling in (class_name, class_name.capitalize()):
+        if (folder / spelling).is_dir():
+            return folder / spelling
+    raise DatasetError(
+        f"cats_vs_dogs folder {folder} has no {class_name}/ (or {class_name.capitalize()}/) "
+        f"sub-folder. {CATS_VS_DOGS_FIX}"
+    )
+
+
+def _mvtec_category_folders(data_dir: Path) -> list[Path]:
+    """The category folders under data_dir in the DGAD paper's order (unknown ones after,
+    sorted), or data_dir alone if it is itself a category."""
+    if (data_dir / "train").is_dir() or (data_dir / "test").is_dir():
+        return [data_dir]
+    folders = [
+        folder for folder in data_dir.iterdir()
+        if folder.is_dir() and not folder.name.startswith(".")
+    ]
+    if not folders:
+        raise DatasetError(f"MVTec AD folder {data_dir} holds no category folders. {MVTEC_FIX}")
+    paper_order = {category: index for index, category in enumerate(MVTEC_CATEGORIES)}
+    return sorted(
+        folders, key=lambda folder: (paper_order.get(folder.name, len(paper_order)), folder.name)
+    )
+
+
+class OneClassFiles(NamedTuple):
+    """The image files of one class laid out as train/ and test/<good or anomaly type>/."""
+
+    train: list[Path]
+    test: list[Path]
+    test_is_anomalous: np.ndarray  # bool, one per test file
+
+
+def _one_class_files(folder: Path, fix: str) -> OneClassFiles:
+    """train/ holds normal images at any depth; test/good/ normal ones and every other
+    sub-folder of test/ anomalous ones. Anything else, such as MVTec's ground_truth/, is not
+    read."""
+    train = _find_images(folder / "train", "the normal training images", fix)
+    test_folder = folder / "test"
+    test = _find_images(
+        test_folder,
+        f"{NORMAL_TEST_FOLDER}/ with normal test images and one sub-folder per anomaly type",
+        fix,
+    )
+    loose = [path for path in test if path.parent == test_folder]
+    if loose:
+        raise DatasetError(
+            f"{loose[0]} lies directly in {test_folder}, so it is neither normal nor anomalous; "
+            f"move it into {NORMAL_TEST_FOLDER}/ or into a sub-folder named after its anomaly."
+        )
+    is_anomalous = [path.relative_to(test_folder).parts[0] != NORMAL_TEST_FOLDER for path in test]
+    return OneClassFiles(train, test, np.array(is_anomalous, dtype=bool))
+
+
+def _find_images(folder: Path, what_belongs_there: str, fix: str) -> list[Path]:
+    """The PNG, JPEG and BMP files under folder at any depth, sorted so that every machine
+    sees the same order. Hidden files and folders are skipped: macOS leaves "._name.png"
+    metadata files beside copied images."""
+    if not folder.is_dir():
+        raise DatasetError(
+            f"{folder} does not exist; it should hold {what_belongs_there}. {fix}"
+        )
+    images = sorted(
+        path for path in folder.rglob("*")
+        if path.suffix.lower() in IMAGE_FILE_EXTENSIONS
+        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
+        and path.is_file()
+    )
+    if not images:
+        raise DatasetError(
+            f"{folder} holds no PNG, JPEG or BMP images; it should hold {what_belongs_there}. "
+            f"{fix}"
+        )
+    return images
+
+
+def _decode_train_and_test(
+    train_paths: list[Path], test_paths: list[Path], image_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode both splits in one pass, so that they share one channel count; any unreadable
+    file stops the load, because dropping it would silently change the test set."""
+    paths = train_paths + test_paths
+    images, readable = _decode_image_files(paths, image_size)
+    if not readable.all():
+        unreadable = [path for path, is_readable in zip(paths, readable) if not is_readable]
+        raise DatasetError(_unreadable_message(unreadable, len(paths)))
+    return images[: len(train_paths)], images[len(train_paths):]
+
+
+def _decode_image_files(paths: list[Path], image_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decode and resize image files in parallel. Returns the images of the readable files in
+    the order of `paths`, and a bool mask of which paths were readable."""
+    import tensorflow as tf
+
+    def decode(index: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+        has_colour = tf.shape(image)[-1] >= 3
+        rgb = tf.cond(
+            has_colour, lambda: image[..., :3], lambda: tf.tile(image[..., :1], [1, 1, 3])
+        )
+        return index, _resize_square(rgb, image_size), has_colour
+
+    decoded = (
+        tf.data.Dataset.from_tensor_slices((tf.range(len(paths)), [str(path) for path in paths]))
+        .map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        # A file that fails to decode is dropped here; its index is missing from the output.
+        .ignore_errors()
+        .batch(DECODE_BATCH_SIZE)
+    )
+    batches = list(decoded.as_numpy_iterator())
+    if not batches:
+        raise DatasetError(_unreadable_message(paths, len(paths)))
+    readable = np.zeros(len(paths), dtype=bool)
+    readable[np.concatenate([indices for indices, _, _ in batches])] = True
+    images = np.concatenate([images for _, images, _ in batches])
+    any_colour = any(colour_flags.any() for _, _, colour_flags in batches)
+    return (images if any_colour else images[..., :1]), readable
+
+
+def _resize_square(image: tf.Tensor, image_size: int) -> tf.Tensor:
+    """uint8 HWC image -> uint8 image_size x image_size x C, ignoring the aspect ratio."""
+    import tensorflow as tf
+
+    resized = tf.image.resize(image, (image_size, image_size), antialias=True)
+    return tf.saturate_cast(tf.round(resized), tf.uint8)
+
+
+def _unreadable_message(unreadable: list[Path], total: int) -> str:
+    return (
+        f"{len(unreadable)} of {total} image files could not be read as PNG, JPEG or BMP "
+        f"(corrupt, truncated or not an image): {_first_files(unreadable)}. "
+        "Remove or replace them."
+    )
+
+
+def _first_files(paths: list[Path], relative_to: Path | None = None) -> str:
+    shown = [str(path.relative_to(relative_to) if relative_to else path) for path in paths]
+    more = ", ..." if len(paths) > MAX_FILES_NAMED else ""
+    return ", ".join(shown[:MAX_FILES_NAMED]) + more

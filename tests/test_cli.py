@@ -3,9 +3,11 @@
 import csv
 import json
 
+import numpy as np
 import pytest
 
 import main
+from data.sources import ImageDataset
 
 
 def run(arguments, tmp_path):
@@ -18,6 +20,8 @@ def run(arguments, tmp_path):
     (["--protocol", "4"], "invalid choice: 4"),
     (["--iterations", "0"], "must be a positive integer, got 0"),
     (["--phase", "evaluate"], "invalid choice: 'evaluate'"),
+    (["--image_size", "30"], "must be a multiple of 4"),
+    (["--seed", "-1"], "from 0 to 2**32 - 1"),
 ])
 def test_bad_flags_are_refused_by_the_parser(arguments, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -35,8 +39,42 @@ def error_line(capsys):
 
 def test_class_out_of_range_is_a_one_line_error(tmp_path, capsys):
     assert run(["--dataset", "digits", "--phase", "test", "--test_object", "12"], tmp_path) == 2
-    assert error_line(capsys) == ("error: --test_object 12 is out of range: this dataset has classes 0..9 "
-                                  "(0, 1, 2, 3, 4, 5, 6, 7, 8, 9)")
+    assert error_line(capsys) == ("error: --test_object 12 is not a class of this dataset: give an index 0..9 "
+                                  "or a name (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)")
+
+
+def dataset_with_classes(name, class_names):
+    return ImageDataset(name, np.zeros((1, 4, 4, 1), np.uint8), np.zeros(1, np.int64),
+                        np.zeros((1, 4, 4, 1), np.uint8), np.zeros(1, np.int64), class_names)
+
+
+def test_classes_are_selected_by_index_or_name():
+    dataset = dataset_with_classes("cifar10", ("airplane", "automobile", "bird"))
+    assert main.selected_classes(None, dataset, "--train_object") == [0, 1, 2]
+    assert main.selected_classes("1", dataset, "--train_object") == [1]
+    assert main.selected_classes("bird", dataset, "--train_object") == [2]
+    with pytest.raises(main.UsageError, match="--train_object car is not a class"):
+        main.selected_classes("car", dataset, "--train_object")
+
+
+def test_mvtec_categories_are_selected_by_the_papers_index():
+    dataset = dataset_with_classes("mvtec", ("bottle", "screw", "zipper"))
+    assert main.selected_classes("13", dataset, "--test_object") == [1]
+    assert main.selected_classes("zipper", dataset, "--test_object") == [2]
+
+
+def test_dataset_defaults_fill_only_the_flags_not_given():
+    mvtec = main.config_from_arguments(main.parse_arguments(["--dataset", "mvtec"]))
+    assert (mvtec.image_size, mvtec.batch_size, mvtec.iterations, mvtec.protocol, mvtec.max_zoom) == \
+        (128, 8, 6000, 3, 0.1)
+    overridden = main.config_from_arguments(main.parse_arguments(["--dataset", "mvtec", "--protocol", "2",
+                                                                  "--batch_size", "4"]))
+    assert (overridden.protocol, overridden.batch_size, overridden.image_size) == (2, 4, 128)
+    digits = main.config_from_arguments(main.parse_arguments(["--dataset", "digits"]))
+    assert (digits.width, digits.batch_size, digits.iterations, digits.image_size) == (8, 32, 150, 32)
+    cifar = main.config_from_arguments(main.parse_arguments([]))
+    assert (cifar.dataset, cifar.image_size, cifar.batch_size, cifar.iterations, cifar.protocol, cifar.width) == \
+        ("cifar10", 32, 64, 10000, 1, 64)
 
 
 def test_npz_without_a_file_says_what_to_pass(tmp_path, capsys):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.pipeline import one_class_split, evaluation_batches, to_model_images, training_batches
+from data.pipeline import evaluation_batches, one_class_split, random_zoom, to_model_images, training_batches
 from data.sources import DatasetError, ImageDataset
 
 
@@ -103,3 +103,44 @@ def test_too_few_images_for_a_batch_names_the_fix():
 def test_test_batches_cover_every_image_once_in_order():
     batches = [batch[:, 0, 0, 0].numpy().tolist() for batch in evaluation_batches(numbered_images(7), 3)]
     assert batches == [[0, 1, 2], [3, 4, 5], [6]]
+
+
+def defect_dataset():
+    """Two categories; test images carry their own defect flags, as MVTec AD and image folders do."""
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1, 1)
+    return ImageDataset(name="defects", x_train=images[:4], y_train=np.array([0, 0, 1, 1]), x_test=images[4:],
+                        y_test=np.array([0, 0, 0, 1, 1, 1]), class_names=("bottle", "screw"),
+                        test_is_anomalous=np.array([False, True, True, False, False, True]))
+
+
+def test_defect_datasets_test_each_class_on_its_own_images_and_flags():
+    split = one_class_split(defect_dataset(), 1)
+    assert split.train_images[:, 0, 0, 0].tolist() == [2, 3]
+    assert split.test_images[:, 0, 0, 0].tolist() == [7, 8, 9]
+    assert split.test_anomaly_labels.tolist() == [0, 0, 1]
+
+
+def test_defect_datasets_refuse_all_vs_one():
+    with pytest.raises(DatasetError, match="only --scheme one_vs_all"):
+        one_class_split(defect_dataset(), 0, "all_vs_one")
+
+
+def test_random_zoom_enlarges_the_centre_and_is_reproducible():
+    # A 16x16 image that is 1 in the middle 8x8 and 0 outside: zooming in can only grow the 1s.
+    image = np.zeros((1, 16, 16, 1), np.float32)
+    image[:, 4:12, 4:12] = 1.0
+    batch = tf.constant(np.repeat(image, 8, axis=0))
+    zoomed = random_zoom(batch, 0.5, tf.constant([1, 2], tf.int64))
+    assert zoomed.shape == batch.shape
+    bright = tf.reduce_sum(tf.cast(zoomed > 0.5, tf.int32), axis=[1, 2, 3]).numpy()
+    assert (bright >= 64).all() and (bright > 64).any()
+    np.testing.assert_array_equal(zoomed, random_zoom(batch, 0.5, tf.constant([1, 2], tf.int64)))
+
+
+def test_zoom_is_off_by_default_and_on_when_asked():
+    images = tf.random.stateless_uniform((8, 8, 8, 1), seed=[5, 5])
+    plain = next(iter(training_batches(images, 4, seed=0, start_iteration=0, iterations=1)))[0]
+    zoomed = next(iter(training_batches(images, 4, seed=0, start_iteration=0, iterations=1, max_zoom=0.3)))[0]
+    assert not np.allclose(plain, zoomed)
+    order = [int(np.argmin(np.abs(images.numpy() - plain[i:i + 1]).sum(axis=(1, 2, 3)))) for i in range(4)]
+    np.testing.assert_array_equal(plain, tf.gather(images, order))

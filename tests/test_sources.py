@@ -6,16 +6,23 @@ import struct
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from data import sources
-from data.sources import DATASET_NAMES, DatasetError, ImageDataset, load_dataset
+from data.sources import (
+    DATASET_NAMES,
+    DatasetError,
+    ImageDataset,
+    load_dataset,
+    mvtec_category_index,
+)
 
 IMAGES_PER_CIFAR_BATCH = 5
 
 
-def _error_message(name: str, data_dir=None) -> str:
+def _error_message(name: str, data_dir=None, image_size=None) -> str:
     with pytest.raises(DatasetError) as caught:
-        load_dataset(name, data_dir)
+        load_dataset(name, data_dir, image_size)
     return str(caught.value)
 
 
@@ -255,6 +262,49 @@ def test_mnist_bad_gzip_is_a_dataset_error(tmp_path):
     assert caught.value.__cause__ is not None
 
 
+# ---------------------------------------------------------------- Fashion-MNIST
+
+FASHION_MNIST_CLASS_NAMES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+
+
+def test_fashion_mnist_reads_the_same_idx_files_with_its_own_class_names(tmp_path):
+    folder = _write_mnist_folder(tmp_path / "fashion", gzipped=True)
+
+    dataset = load_dataset("fashion_mnist", str(folder))
+
+    assert dataset.name == "fashion_mnist"
+    assert dataset.x_train.shape == (6, 28, 28, 1) and dataset.x_test.shape == (4, 28, 28, 1)
+    np.testing.assert_array_equal(dataset.x_train[..., 0], TRAIN_IMAGES)
+    np.testing.assert_array_equal(dataset.x_test[..., 0], TEST_IMAGES)
+    assert dataset.y_train.tolist() == [3, 1, 4, 1, 5, 9] and dataset.y_train.dtype == np.int64
+    assert dataset.class_names == FASHION_MNIST_CLASS_NAMES
+    assert dataset.class_names[9] == "Ankle boot"
+    assert dataset.test_is_anomalous is None
+
+
+def test_fashion_mnist_errors_name_fashion_mnist_not_mnist(tmp_path):
+    folder = _write_mnist_folder(tmp_path / "fashion", gzipped=True)
+    (folder / "train-labels-idx1-ubyte.gz").unlink()
+
+    message = _error_message("fashion_mnist", str(folder))
+
+    assert message.startswith("Fashion-MNIST files missing")
+    assert "train-labels-idx1-ubyte" in message
+    assert "https://github.com/zalandoresearch/fashion-mnist" in message
+
+
+def test_fashion_mnist_wrong_magic_names_fashion_mnist(tmp_path):
+    folder = _write_mnist_folder(tmp_path / "fashion", gzipped=False)
+    (folder / "t10k-images-idx3-ubyte").write_bytes(_idx_bytes(TEST_LABELS, 0x801))
+
+    message = _error_message("fashion_mnist", str(folder))
+
+    assert "not the right Fashion-MNIST file" in message and "fashion-mnist" in message
+
+
 # ---------------------------------------------------------------- npz
 
 def _valid_npz_arrays() -> dict[str, np.ndarray]:
@@ -401,7 +451,16 @@ def test_digits_split_is_identical_across_calls_and_ignores_data_dir(tmp_path):
 # ---------------------------------------------------------------- registry and tfds path
 
 def test_dataset_names():
-    assert DATASET_NAMES == ("cifar10", "mnist", "digits", "npz")
+    assert DATASET_NAMES == (
+        "cifar10", "mnist", "digits", "npz", "fashion_mnist", "cats_vs_dogs", "mvtec", "folder",
+    )
+
+
+@pytest.mark.parametrize("image_size", [0, -8])
+def test_image_size_must_be_positive(tmp_path, image_size):
+    message = _error_message("folder", str(tmp_path), image_size)
+
+    assert "image_size" in message and str(image_size) in message
 
 
 def test_unknown_dataset_lists_valid_names():
@@ -457,3 +516,397 @@ def test_tfds_success_is_wrapped_in_image_dataset(monkeypatch):
     assert isinstance(dataset, ImageDataset) and dataset.name == "mnist"
     assert dataset.y_train.tolist() == [7, 3] and dataset.y_test.tolist() == [5]
     assert dataset.class_names == tuple("0123456789")
+
+
+def test_tfds_failure_explains_how_to_work_offline_for_fashion_mnist(monkeypatch):
+    def fail_offline(tfds_name):
+        raise OSError("no network")
+
+    monkeypatch.setattr(sources, "_download_with_tfds", fail_offline)
+
+    message = _error_message("fashion_mnist")
+
+    assert "Downloading fashion_mnist" in message and "OSError: no network" in message
+    assert "Fashion-MNIST IDX files" in message and "t10k-images-idx3-ubyte.gz" in message
+
+
+def test_tfds_fashion_mnist_uses_its_tfds_name_and_class_names(monkeypatch):
+    requested = []
+
+    def fake_download(tfds_name):
+        requested.append(tfds_name)
+        images = np.zeros((1, 28, 28, 1), dtype=np.uint8)
+        return images, np.array([9], dtype=np.int64), images, np.array([0], dtype=np.int64)
+
+    monkeypatch.setattr(sources, "_download_with_tfds", fake_download)
+
+    dataset = load_dataset("fashion_mnist", image_size=64)
+
+    assert requested == ["fashion_mnist"]
+    assert dataset.x_train.shape == (1, 28, 28, 1)
+    assert dataset.class_names == FASHION_MNIST_CLASS_NAMES
+
+
+def test_tfds_cats_vs_dogs_resizes_and_splits_the_single_train_split(monkeypatch):
+    """Runs the real tfds path with tfds.load replaced by a tiny dataset of mixed sizes."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    loaded = []
+    shapes = [(10, 6, 3), (7, 9, 3)] * 10
+    labels = [0] * 10 + [1] * 10
+    images = [np.full(shape, 20 + 10 * index, dtype=np.uint8) for index, shape in enumerate(shapes)]
+
+    def fake_load(name, split, as_supervised):
+        loaded.append((name, split, as_supervised))
+        return tf.data.Dataset.from_generator(
+            lambda: zip(images, labels),
+            output_signature=(
+                tf.TensorSpec((None, None, 3), tf.uint8),
+                tf.TensorSpec((), tf.int64),
+            ),
+        )
+
+    monkeypatch.setattr(tfds, "load", fake_load)
+
+    dataset = load_dataset("cats_vs_dogs")
+
+    assert loaded == [("cats_vs_dogs", "train", True)]
+    assert dataset.x_train.shape == (16, 64, 64, 3) and dataset.x_test.shape == (4, 64, 64, 3)
+    assert np.bincount(dataset.y_test).tolist() == [2, 2]
+    assert dataset.class_names == ("cat", "dog")
+    for image, label in zip(dataset.x_test, dataset.y_test):
+        index = (int(image[0, 0, 0]) - 20) // 10
+        assert (image == 20 + 10 * index).all() and labels[index] == label
+
+
+def test_tfds_failure_explains_how_to_work_offline_for_cats_vs_dogs(monkeypatch):
+    def fail_offline(image_size):
+        raise RuntimeError("checksum mismatch")
+
+    monkeypatch.setattr(sources, "_download_cats_vs_dogs_with_tfds", fail_offline)
+
+    message = _error_message("cats_vs_dogs")
+
+    assert "RuntimeError: checksum mismatch" in message
+    assert "https://www.microsoft.com/en-us/download/details.aspx?id=54765" in message
+    assert "--data_dir path/to/PetImages" in message
+
+
+# ---------------------------------------------------------------- image file fixtures
+
+RED, GREEN, BLUE = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+
+
+def _save_image(path, size, value, mode="RGB", image_format=None):
+    """A uniform image; size is (width, height), value a gray level or a colour tuple."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new(mode, size, value).save(path, format=image_format)
+    return path
+
+
+def _write_mvtec_category(root, name, mode, normal, defects):
+    """train/good with two images (the second of another size), test/good, one image per
+    defect type, and a ground_truth mask per defect that must not be loaded."""
+    folder = root / name
+    _save_image(folder / "train" / "good" / "000.png", (10, 10), normal, mode)
+    _save_image(folder / "train" / "good" / "001.png", (14, 6), normal, mode)
+    _save_image(folder / "test" / "good" / "000.png", (10, 10), normal, mode)
+    for defect, value in defects.items():
+        _save_image(folder / "test" / defect / "000.png", (10, 10), value, mode)
+        _save_image(folder / "ground_truth" / defect / "000_mask.png", (10, 10), 255, "L")
+    return folder
+
+
+def _write_mvtec_root(root):
+    # Alphabetically: a_widget, screw, toothbrush; the paper numbers toothbrush 12, screw 13.
+    _write_mvtec_category(root, "screw", "L", 128, {"scratch_head": 30, "thread_top": 60})
+    _write_mvtec_category(root, "toothbrush", "RGB", RED, {"defective": BLUE})
+    _write_mvtec_category(root, "a_widget", "L", 200, {"crack": 90})
+    (root / "license.txt").write_text("not a category")
+    return root
+
+
+# ---------------------------------------------------------------- MVTec AD
+
+def test_mvtec_categories_in_paper_order_with_defect_flags(tmp_path):
+    root = _write_mvtec_root(tmp_path / "mvtec_anomaly_detection")
+
+    dataset = load_dataset("mvtec", str(root), image_size=8)
+
+    assert dataset.name == "mvtec"
+    assert dataset.class_names == ("toothbrush", "screw", "a_widget")
+    assert dataset.x_train.shape == (6, 8, 8, 3) and dataset.x_test.shape == (7, 8, 8, 3)
+    assert dataset.x_train.dtype == np.uint8
+    assert dataset.y_train.dtype == np.int64 and dataset.y_train.tolist() == [0, 0, 1, 1, 2, 2]
+    assert dataset.y_test.tolist() == [0, 0, 1, 1, 1, 2, 2]
+    # Within a category the test files are sorted: defective/ < good/, crack/ < good/.
+    assert dataset.test_is_anomalous.dtype == bool
+    assert dataset.test_is_anomalous.tolist() == [True, False, False, True, True, True, False]
+    assert (dataset.x_train[:2] == RED).all()  # the 14x6 image too, resized to 8x8
+    assert (dataset.x_train[2:4] == 128).all() and (dataset.x_train[4:] == 200).all()
+    assert (dataset.x_test[0] == BLUE).all() and (dataset.x_test[1] == RED).all()
+    test_gray_levels = [int(image[0, 0, 0]) for image in dataset.x_test[2:]]
+    assert test_gray_levels == [128, 30, 60, 90, 200]
+
+
+def test_mvtec_single_category_folder_defaults_to_128_and_keeps_grayscale(tmp_path):
+    root = _write_mvtec_root(tmp_path / "mvtec")
+
+    dataset = load_dataset("mvtec", str(root / "screw"))
+
+    assert dataset.class_names == ("screw",)
+    assert dataset.x_train.shape == (2, 128, 128, 1) and dataset.x_test.shape == (3, 128, 128, 1)
+    assert dataset.y_train.tolist() == [0, 0] and dataset.y_test.tolist() == [0, 0, 0]
+    assert dataset.test_is_anomalous.tolist() == [False, True, True]
+    assert (dataset.x_train == 128).all()
+
+
+def test_mvtec_corrupt_png_is_named(tmp_path):
+    root = _write_mvtec_root(tmp_path / "mvtec")
+    corrupt = root / "screw" / "test" / "scratch_head" / "001.png"
+    corrupt.write_bytes(b"\x89PNG\x00\x13garbage")
+
+    message = _error_message("mvtec", str(root), image_size=8)
+
+    assert "1 of 14 image files could not be read" in message
+    assert str(corrupt) in message and "Remove or replace them" in message
+
+
+def test_mvtec_truncated_png_is_named_with_the_first_five(tmp_path):
+    root = _write_mvtec_root(tmp_path / "mvtec")
+    good_folder = root / "toothbrush" / "test" / "good"
+    valid_bytes = (good_folder / "000.png").read_bytes()
+    truncated = [good_folder / f"{index:03d}.png" for index in range(1, 7)]
+    for path in truncated:
+        path.write_bytes(valid_bytes[: len(valid_bytes) // 2])
+
+    message = _error_message("mvtec", str(root), image_size=8)
+
+    assert "6 of 19 image files" in message
+    assert all(str(path) in message for path in truncated[:5])
+    assert str(truncated[5]) not in message and message.count(", ...") == 1
+
+
+def test_mvtec_needs_data_dir_and_says_where_to_get_it():
+    message = _error_message("mvtec")
+
+    assert "--data_dir" in message
+    assert "https://www.mvtec.com/company/research/datasets/mvtec-ad" in message
+    assert "train/good/*.png" in message
+
+
+def test_mvtec_missing_folder_is_named(tmp_path):
+    message = _error_message("mvtec", str(tmp_path / "absent"))
+
+    assert str(tmp_path / "absent") in message and "does not exist" in message
+
+
+def test_mvtec_root_without_categories(tmp_path):
+    (tmp_path / "readme.txt").write_text("empty download")
+
+    message = _error_message("mvtec", str(tmp_path))
+
+    assert str(tmp_path) in message and "no category folders" in message
+
+
+def test_mvtec_category_without_test_folder_is_named(tmp_path):
+    root = _write_mvtec_root(tmp_path / "mvtec")
+    for path in sorted((root / "screw" / "test").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    (root / "screw" / "test").rmdir()
+
+    message = _error_message("mvtec", str(root))
+
+    assert str(root / "screw" / "test") in message and "does not exist" in message
+    assert "good/" in message
+
+
+def test_mvtec_empty_category_is_named(tmp_path):
+    root = _write_mvtec_root(tmp_path / "mvtec")
+    for path in (root / "a_widget" / "train" / "good").iterdir():
+        path.unlink()
+
+    message = _error_message("mvtec", str(root))
+
+    assert str(root / "a_widget" / "train") in message and "holds no PNG, JPEG or BMP" in message
+
+
+def _mvtec_dataset(class_names):
+    images = np.zeros((0, 8, 8, 3), dtype=np.uint8)
+    labels = np.zeros(0, dtype=np.int64)
+    return ImageDataset("mvtec", images, labels, images, labels, class_names, np.zeros(0, bool))
+
+
+@pytest.mark.parametrize(
+    ("requested", "expected"),
+    [("toothbrush", 0), ("screw", 1), ("a_widget", 2), (12, 0), (13, 1), ("13", 1)],
+)
+def test_mvtec_category_index_by_name_or_paper_index(requested, expected):
+    dataset = _mvtec_dataset(("toothbrush", "screw", "a_widget"))
+
+    assert mvtec_category_index(requested, dataset) == expected
+
+
+@pytest.mark.parametrize("requested", ["bottle", 0, "0", 15, -1, "Screw"])
+def test_mvtec_category_index_rejects_categories_not_loaded(requested):
+    dataset = _mvtec_dataset(("toothbrush", "screw", "a_widget"))
+
+    with pytest.raises(DatasetError) as caught:
+        mvtec_category_index(requested, dataset)
+
+    message = str(caught.value)
+    assert repr(requested) in message
+    assert "toothbrush (12), screw (13), a_widget." in message
+
+
+# ---------------------------------------------------------------- image folder
+
+def _write_mixed_folder(root):
+    """Grayscale PNG, RGB JPEG, RGBA PNG (nested) and BMP, with files that must be ignored."""
+    train = root / "train"
+    _save_image(train / "a_gray.png", (12, 12), 128, "L")
+    _save_image(train / "b_red.JPG", (20, 10), RED, image_format="JPEG")
+    _save_image(train / "nested" / "deeper" / "c_rgba.png", (8, 8), (0, 255, 0, 0), "RGBA")
+    (train / "notes.txt").write_text("not an image")
+    (train / ".DS_Store").write_bytes(b"\x00\x01junk")
+    (train / "._a_gray.png").write_bytes(b"macOS metadata, not a PNG")
+    _save_image(root / "test" / "good" / "d_blue.bmp", (9, 9), BLUE)
+    _save_image(root / "test" / "scratch" / "e_gray.PNG", (5, 7), 40, "L")
+    return root
+
+
+def test_folder_mixes_formats_into_rgb_and_marks_anomalies(tmp_path):
+    root = _write_mixed_folder(tmp_path / "parts")
+
+    dataset = load_dataset("folder", str(root), image_size=6)
+
+    assert dataset.name == "folder" and dataset.class_names == ("parts",)
+    assert dataset.x_train.shape == (3, 6, 6, 3) and dataset.x_test.shape == (2, 6, 6, 3)
+    assert dataset.y_train.tolist() == [0, 0, 0] and dataset.y_test.tolist() == [0, 0]
+    assert dataset.y_train.dtype == np.int64 and dataset.y_test.dtype == np.int64
+    assert dataset.test_is_anomalous.tolist() == [False, True]
+    assert (dataset.x_train[0] == 128).all()
+    assert np.abs(dataset.x_train[1].astype(int) - RED).max() <= 3  # JPEG is lossy
+    assert (dataset.x_train[2] == GREEN).all()  # alpha dropped, not composited on black
+    assert (dataset.x_test[0] == BLUE).all() and (dataset.x_test[1] == 40).all()
+
+
+def test_folder_of_grayscale_images_keeps_one_channel_and_defaults_to_32(tmp_path):
+    root = tmp_path / "gray"
+    _save_image(root / "train" / "000.png", (40, 30), 70, "L")
+    _save_image(root / "train" / "001.bmp", (28, 28), 90, "L")
+    _save_image(root / "test" / "good" / "000.jpeg", (16, 16), 70, "L", image_format="JPEG")
+    _save_image(root / "test" / "dent" / "000.png", (16, 16), 0, "L")
+
+    dataset = load_dataset("folder", str(root))
+
+    assert dataset.x_train.shape == (2, 32, 32, 1) and dataset.x_test.shape == (2, 32, 32, 1)
+    assert (dataset.x_train[0] == 70).all() and (dataset.x_train[1] == 90).all()
+    assert dataset.test_is_anomalous.tolist() == [True, False]
+
+
+def test_folder_class_name_comes_from_the_resolved_folder(tmp_path, monkeypatch):
+    root = _write_mixed_folder(tmp_path / "washers")
+    monkeypatch.chdir(root)
+
+    dataset = load_dataset("folder", ".", image_size=4)
+
+    assert dataset.class_names == ("washers",)
+
+
+def test_folder_with_empty_train_is_named(tmp_path):
+    root = _write_mixed_folder(tmp_path / "parts")
+    for path in sorted((root / "train").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    (root / "train" / "readme.txt").write_text("images go here")
+
+    message = _error_message("folder", str(root))
+
+    assert str(root / "train") in message and "holds no PNG, JPEG or BMP images" in message
+    assert "normal training images" in message
+
+
+def test_folder_without_test_is_named(tmp_path):
+    root = tmp_path / "parts"
+    _save_image(root / "train" / "000.png", (4, 4), 1, "L")
+
+    message = _error_message("folder", str(root))
+
+    assert str(root / "test") in message and "does not exist" in message
+
+
+def test_folder_image_directly_in_test_is_named(tmp_path):
+    root = _write_mixed_folder(tmp_path / "parts")
+    loose = _save_image(root / "test" / "unsorted.png", (4, 4), 1, "L")
+
+    message = _error_message("folder", str(root))
+
+    assert str(loose) in message and "good/" in message
+
+
+def test_folder_corrupt_image_is_named(tmp_path):
+    root = _write_mixed_folder(tmp_path / "parts")
+    corrupt = root / "test" / "scratch" / "f_broken.jpg"
+    corrupt.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+
+    message = _error_message("folder", str(root), image_size=4)
+
+    assert "1 of 6 image files could not be read" in message and str(corrupt) in message
+
+
+def test_folder_needs_data_dir():
+    message = _error_message("folder")
+
+    assert "--data_dir FOLDER" in message and "FOLDER/test/good/" in message
+
+
+# ---------------------------------------------------------------- cats_vs_dogs folder
+
+def _write_pet_images(root):
+    """Cat/ (red-ish JPEGs, one empty file as in the real PetImages) and dog/ (blue-ish)."""
+    for index in range(10):
+        _save_image(root / "Cat" / f"{index}.jpg", (30 + index, 20), (200, 10 * index, 0))
+    (root / "Cat" / "666.jpg").write_bytes(b"")
+    (root / "Cat" / "Thumbs.db").write_bytes(b"windows thumbnail cache")
+    for index in range(15):
+        _save_image(root / "dog" / f"{index}.jpg", (20, 25 + index), (0, 10 * index, 200))
+    return root
+
+
+def test_cats_vs_dogs_folder_skips_corrupt_files_with_a_warning(tmp_path, capsys):
+    root = _write_pet_images(tmp_path / "PetImages")
+
+    dataset = load_dataset("cats_vs_dogs", str(root), image_size=8)
+
+    output = capsys.readouterr().out
+    assert output.count("\n") == 1 and output.startswith("warning:")
+    assert "skipped 1 of 26" in output and "666.jpg" in output
+    assert dataset.name == "cats_vs_dogs" and dataset.class_names == ("cat", "dog")
+    assert dataset.x_train.shape == (20, 8, 8, 3) and dataset.x_test.shape == (5, 8, 8, 3)
+    assert np.bincount(dataset.y_train).tolist() == [8, 12]
+    assert np.bincount(dataset.y_test).tolist() == [2, 3]
+    assert dataset.test_is_anomalous is None
+    for images, labels in ((dataset.x_train, dataset.y_train), (dataset.x_test, dataset.y_test)):
+        red, blue = images[..., 0].mean(axis=(1, 2)), images[..., 2].mean(axis=(1, 2))
+        assert ((red > blue) == (labels == 0)).all()
+
+
+def test_cats_vs_dogs_split_is_fixed(tmp_path, capsys):
+    root = _write_pet_images(tmp_path / "PetImages")
+
+    first = load_dataset("cats_vs_dogs", str(root), image_size=4)
+    second = load_dataset("cats_vs_dogs", str(root), image_size=4)
+
+    for field in ("x_train", "y_train", "x_test", "y_test"):
+        np.testing.assert_array_equal(getattr(first, field), getattr(second, field))
+
+
+def test_cats_vs_dogs_missing_class_folder_is_named(tmp_path):
+    root = tmp_path / "PetImages"
+    _save_image(root / "Cat" / "0.jpg", (4, 4), RED)
+
+    message = _error_message("cats_vs_dogs", str(root))
+
+    assert str(root) in message and "dog/ (or Dog/)" in message
+    assert "https://www.microsoft.com/en-us/download/details.aspx?id=54765" in message

@@ -91,6 +91,7 @@ class Experiment:
         if self._models is None:
             image_shape = (self.config.image_size, self.config.image_size, self.dataset.x_train.shape[-1])
             self._models = FreshModels(self.config, image_shape)
+            print(parameter_summary(self._models.model))
         return self._models.fresh()
 
     def check_trained_with_this_config(self, folder: Path):
@@ -116,14 +117,12 @@ class Experiment:
         model = self.fresh_model()
         manager = make_checkpoint_manager(model, folder)
         start = restore_latest(manager)
-        if start == 0:
-            print(parameter_summary(model))
         if start >= config.iterations:
             print(f"{self.describe(class_index)}: already trained ({start} iterations) in {folder}; skipping")
             return folder
         print(f"{self.describe(class_index)}: {'resuming at iteration ' + str(start) if start else 'training'} "
               f"on {len(images)} normal images for {config.iterations} iterations")
-        batches = training_batches(images, config.batch_size, config.seed, start, config.iterations)
+        batches = training_batches(images, config.batch_size, config.seed, start, config.iterations, config.max_zoom)
         seconds = train_for_iterations(model, batches, manager, config.iterations, config.checkpoint_every)
         print(f"{self.describe(class_index)}: trained in {seconds:.0f} s; checkpoint in {folder}")
         return folder
