@@ -1,0 +1,99 @@
+"""Every dataset kind from local files through the command line, at a tiny budget.
+
+The MVTec AD layout and the image folder are built from crops of the two real photographs that
+scikit-learn ships (a temple and a flower), so no download is needed.
+"""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_sample_images
+
+import main
+
+TINY_BUDGET = ["--width", "4", "--iterations", "2", "--no_xla", "--run_name", "tiny"]
+
+
+@pytest.fixture(scope="module")
+def photographs():
+    temple, flower = load_sample_images().images
+    return temple, flower
+
+
+def crops(photograph, count, size=96, seed=0):
+    random = np.random.default_rng(seed)
+    height, width = photograph.shape[:2]
+    for _ in range(count):
+        top, left = random.integers(0, height - size), random.integers(0, width - size)
+        yield photograph[top:top + size, left:left + size]
+
+
+def save_images(folder, images, suffix=".png", mode=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    for index, image in enumerate(images):
+        picture = Image.fromarray(image)
+        (picture.convert(mode) if mode else picture).save(folder / f"{index:03d}{suffix}")
+
+
+def run(arguments, tmp_path):
+    return main.main(arguments + TINY_BUDGET + ["--results_dir", str(tmp_path / "results"),
+                                                "--checkpoint_dir", str(tmp_path / "checkpoints")])
+
+
+def summary(tmp_path, dataset):
+    return json.loads((tmp_path / "results" / dataset / "tiny" / "summary.json").read_text())
+
+
+def test_mvtec_layout_from_photographs_trains_and_tests_a_category(tmp_path, photographs):
+    temple, flower = photographs
+    root = tmp_path / "mvtec"
+    save_images(root / "screw/train/good", crops(temple, 8))
+    save_images(root / "screw/test/good", crops(temple, 4, seed=1))
+    save_images(root / "screw/test/scratch", crops(flower, 4))
+    save_images(root / "screw/ground_truth/scratch", [np.zeros((96, 96), np.uint8)] * 4)
+    arguments = ["--dataset", "mvtec", "--data_dir", str(root), "--image_size", "32", "--batch_size", "4",
+                 "--phase", "both"]
+    assert run(arguments + ["--train_object", "13"], tmp_path) == 0
+    result = summary(tmp_path, "mvtec")
+    assert list(result["per_class_auc"]) == ["screw"]
+    assert result["config"]["protocol"] == 3 and result["config"]["max_zoom"] == 0.1
+    assert result["paper"]["per_class"][13] == 0.67
+    scores = (tmp_path / "results/mvtec/tiny/0_screw/scores.csv").read_text().splitlines()
+    assert len(scores) == 1 + 8
+
+
+def test_image_folder_with_mixed_modes_and_a_corrupt_file(tmp_path, photographs, capsys):
+    temple, flower = photographs
+    root = tmp_path / "parts"
+    save_images(root / "train", crops(temple, 4), ".png", "L")
+    save_images(root / "train/batch2", crops(temple, 4, seed=1), ".jpg")
+    save_images(root / "test/good", crops(temple, 3, seed=2), ".bmp", "RGBA")
+    save_images(root / "test/dent", crops(flower, 3), ".png")
+    (root / "test/dent/broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a picture")
+    arguments = ["--dataset", "folder", "--data_dir", str(root), "--batch_size", "4", "--phase", "both"]
+
+    assert run(arguments, tmp_path) == 2
+    error = capsys.readouterr().err
+    assert "broken.png" in error and "Traceback" not in error
+
+    (root / "test/dent/broken.png").unlink()
+    assert run(arguments, tmp_path) == 0
+    result = summary(tmp_path, "folder")
+    assert list(result["per_class_auc"]) == ["parts"]
+    assert result["paper"] is None
+
+
+@pytest.mark.parametrize("scheme, expected_train_images", [("one_vs_all", 2), ("all_vs_one", 4)])
+def test_npz_under_both_schemes(tmp_path, scheme, expected_train_images, capsys):
+    random = np.random.default_rng(0)
+    labels = np.array([0, 1, 2] * 2)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, x_train=random.integers(0, 255, (6, 28, 28), np.uint8), y_train=labels,
+             x_test=random.integers(0, 255, (6, 28, 28), np.uint8), y_test=labels)
+    arguments = ["--dataset", "npz", "--data_dir", str(path), "--scheme", scheme, "--train_object", "1",
+                 "--batch_size", "2", "--phase", "both"]
+    assert run(arguments, tmp_path) == 0
+    assert f"on {expected_train_images} normal images" in capsys.readouterr().out
+    assert summary(tmp_path, "npz")["config"]["scheme"] == scheme
