@@ -85,32 +85,16 @@ def instance_normalization() -> keras.layers.GroupNormalization:
 
 
 @keras.saving.register_keras_serializable("dgad")
-class ConvNormReLU(keras.layers.Layer):
+class ConvNormReLU(PaddedConv2D):
     """PaddedConv2D -> instance norm -> ReLU, the generator's basic unit."""
 
     def __init__(self, filters: int, kernel_size: int, strides: int = 1, padding: str = "symmetric",
                  coordconv: bool = False, **kwargs):
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.strides = strides
-        self.padding = padding
-        self.coordconv = coordconv
-        self.convolution = PaddedConv2D(filters, kernel_size, strides, padding, coordconv)
+        super().__init__(filters, kernel_size, strides, padding, coordconv, **kwargs)
         self.normalization = instance_normalization()
 
-    def call(self, inputs):
-        return tf.nn.relu(self.normalization(self.convolution(inputs)))
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "coordconv": self.coordconv,
-        }
+    def call(self, inputs, training=None):
+        return tf.nn.relu(self.normalization(super().call(inputs, training=training)))
 
 
 @keras.saving.register_keras_serializable("dgad")
