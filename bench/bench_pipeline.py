@@ -44,13 +44,15 @@ def main():
     shape = (arguments.image_size, arguments.image_size, arguments.channels)
     images = tf.random.stateless_uniform((arguments.train_images, *shape), seed=[0, 0], minval=-1, maxval=1)
     real_pipeline = training_batches(images, arguments.batch_size, 0, 0, 10**6, arguments.max_zoom)
-    in_memory = tf.data.Dataset.from_tensors(next(iter(real_pipeline))).repeat()
+    in_memory = tf.data.Dataset.from_tensors(next(iter(real_pipeline))).repeat().prefetch(tf.data.AUTOTUNE)
     model = build_model(Config(width=arguments.width, batch_size=arguments.batch_size, protocol=arguments.protocol,
                                image_size=arguments.image_size), shape)
-    started = time.perf_counter()
-    model.fit(in_memory, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
-    print(f"compiled in {time.perf_counter() - started:.1f} s", flush=True)
     feeds = {"batch already in memory": in_memory, "real tf.data pipeline": real_pipeline}
+    started = time.perf_counter()
+    for feed in feeds.values():
+        model.fit(feed, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
+    print(f"compiled and warmed up in {time.perf_counter() - started:.1f} s", flush=True)
+    assert in_memory.element_spec == real_pipeline.element_spec, "both feeds must share one compiled step"
     median = median_seconds_per_call(
         {name: lambda feed=feed: model.fit(feed, epochs=1, steps_per_epoch=arguments.steps, verbose=0,
                                            shuffle=False) for name, feed in feeds.items()},

@@ -124,7 +124,9 @@ def training_batches(images: tf.Tensor, batch_size: int, seed: int, start_iterat
         epoch, position = iteration // batches_per_epoch, iteration % batches_per_epoch
         order = tf.argsort(tf.random.stateless_uniform(
             [num_images], stream_seed(seed, DATA_ORDER_STREAM, epoch)))
-        batch = tf.gather(images, order[position * batch_size:(position + 1) * batch_size])
+        # A static batch shape lets XLA compile one fixed-size program for the training step.
+        batch_indices = tf.reshape(order[position * batch_size:(position + 1) * batch_size], [batch_size])
+        batch = tf.gather(images, batch_indices)
         if max_zoom > 0:
             batch = random_zoom(batch, max_zoom, stream_seed(seed, ZOOM_STREAM, iteration))
         return batch, stream_seed(seed, TRANSFORMATION_STREAM, iteration)
