@@ -71,7 +71,7 @@ def test_dataset_defaults_fill_only_the_flags_not_given():
                                                                   "--batch_size", "4"]))
     assert (overridden.protocol, overridden.batch_size, overridden.image_size) == (2, 4, 128)
     digits = main.config_from_arguments(main.parse_arguments(["--dataset", "digits"]))
-    assert (digits.width, digits.batch_size, digits.iterations, digits.image_size) == (8, 32, 150, 32)
+    assert (digits.width, digits.batch_size, digits.iterations, digits.image_size) == (8, 32, 100, 32)
     cifar = main.config_from_arguments(main.parse_arguments([]))
     assert (cifar.dataset, cifar.image_size, cifar.batch_size, cifar.iterations, cifar.protocol, cifar.width) == \
         ("cifar10", 32, 64, 10000, 1, 64)

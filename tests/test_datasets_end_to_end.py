@@ -97,3 +97,42 @@ def test_npz_under_both_schemes(tmp_path, scheme, expected_train_images, capsys)
     assert run(arguments, tmp_path) == 0
     assert f"on {expected_train_images} normal images" in capsys.readouterr().out
     assert summary(tmp_path, "npz")["config"]["scheme"] == scheme
+
+
+def write_cifar_pickles(folder, images_per_batch=10):
+    """The CIFAR-10 python layout (data_batch_1..5, test_batch) with random pixels, labels cycling 0..9."""
+    import pickle
+
+    folder.mkdir(parents=True)
+    random = np.random.default_rng(0)
+    for name in [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": random.integers(0, 256, (images_per_batch, 3072), np.uint8),
+                 b"labels": [index % 10 for index in range(images_per_batch)]}
+        (folder / name).write_bytes(pickle.dumps(batch))
+
+
+@pytest.mark.parametrize("dataset, normal_class", [("cifar10", "cat"), ("mnist", "1"), ("fashion_mnist", "Trouser")])
+def test_downloadable_datasets_from_their_offline_files(tmp_path, dataset, normal_class):
+    from test_sources import _write_mnist_folder
+
+    folder = tmp_path / "files"
+    if dataset == "cifar10":
+        write_cifar_pickles(folder)
+    else:
+        _write_mnist_folder(folder, gzipped=True)
+    arguments = ["--dataset", dataset, "--data_dir", str(folder), "--train_object", normal_class,
+                 "--batch_size", "2", "--phase", "both"]
+    assert run(arguments, tmp_path) == 0
+    result = summary(tmp_path, dataset)
+    assert len(result["per_class_auc"]) == 1
+    assert result["paper"] is not None or dataset == "fashion_mnist"
+
+
+def test_cats_vs_dogs_from_a_petimages_folder(tmp_path, photographs):
+    temple, flower = photographs
+    save_images(tmp_path / "PetImages/Cat", crops(temple, 10), ".jpg")
+    save_images(tmp_path / "PetImages/Dog", crops(flower, 10), ".jpg")
+    arguments = ["--dataset", "cats_vs_dogs", "--data_dir", str(tmp_path / "PetImages"), "--train_object", "cat",
+                 "--batch_size", "4", "--phase", "both"]
+    assert run(arguments, tmp_path) == 0
+    assert summary(tmp_path, "cats_vs_dogs")["config"]["image_size"] == 64

@@ -21,7 +21,7 @@ TRAINING_FIELDS = (
 DATASET_DEFAULTS = {
     "mvtec": {"image_size": 128, "batch_size": 8, "iterations": 6000, "protocol": 3, "max_zoom": 0.1},
     "cats_vs_dogs": {"image_size": 64},
-    "digits": {"width": 8, "batch_size": 32, "iterations": 150},
+    "digits": {"width": 8, "batch_size": 32, "iterations": 100},
 }
 
 
