@@ -315,6 +315,11 @@ def _load_npz(data_dir: Path | None, image_size: int | None) -> ImageDataset:
     arrays = _read_npz(data_dir)
     x_train, y_train = _check_npz_split(arrays, "train", data_dir)
     x_test, y_test = _check_npz_split(arrays, "test", data_dir)
+    if x_train.shape[-1] != x_test.shape[-1]:
+        raise DatasetError(
+            f"{data_dir}: x_train has {x_train.shape[-1]} channel(s) but x_test has {x_test.shape[-1]}; "
+            "convert both to grayscale or both to RGB."
+        )
     all_labels = np.concatenate([y_train, y_test])
     num_classes = int(all_labels.max()) + 1 if all_labels.size else 0
     class_names = tuple(str(label) for label in range(num_classes))

@@ -340,7 +340,7 @@ def test_npz_rgb_images_pass_through(tmp_path):
     rgb = np.zeros((4, 5, 6, 3), dtype=np.uint8)
     rgb[..., 2] = 200
 
-    dataset = load_dataset("npz", _write_npz(tmp_path, x_train=rgb))
+    dataset = load_dataset("npz", _write_npz(tmp_path, x_train=rgb, x_test=rgb[:3]))
 
     assert dataset.x_train.shape == (4, 5, 6, 3)
     assert (dataset.x_train[..., 2] == 200).all() and (dataset.x_train[..., :2] == 0).all()
@@ -910,3 +910,12 @@ def test_cats_vs_dogs_missing_class_folder_is_named(tmp_path):
 
     assert str(root) in message and "dog/ (or Dog/)" in message
     assert "https://www.microsoft.com/en-us/download/details.aspx?id=54765" in message
+
+
+def test_npz_train_and_test_must_have_the_same_channel_count(tmp_path):
+    arrays = _valid_npz_arrays()
+    arrays["x_test"] = np.repeat(arrays["x_test"][..., None], 3, axis=-1)
+    path = tmp_path / "mixed.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(DatasetError, match="x_train has 1 channel\\(s\\) but x_test has 3"):
+        load_dataset("npz", str(path))
