@@ -28,11 +28,14 @@ import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, NamedTuple
+from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 import numpy as np
 
 from utils.paper_results import MVTEC_CATEGORIES
+
+if TYPE_CHECKING:  # for annotations only; tensorflow is imported where it is used
+    import tensorflow as tf
 
 
 @dataclass(frozen=True)
