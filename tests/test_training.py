@@ -85,14 +85,19 @@ class DivergesAt(keras.Model):
         return {"loss": tf.where(self.steps >= self.diverging_iteration, np.nan, self.steps)}
 
 
-def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
-    model = DivergesAt(5)
+def train_stand_in_until_it_diverges(model, folder, message):
+    """Train a stand-in model for up to 100 iterations, checkpointing every 2; return the checkpoint numbers."""
     model.compile()
-    manager = make_checkpoint_manager(model, tmp_path)
+    manager = make_checkpoint_manager(model, folder)
     batches = tf.data.Dataset.range(100).map(lambda i: tf.zeros((1, 1)))
-    with pytest.raises(TrainingDiverged, match=r"diverged at iteration 5 \(loss=nan\).*ckpt-4"):
+    with pytest.raises(TrainingDiverged, match=message):
         train_for_iterations(model, batches, manager, 100, checkpoint_every=2)
-    assert [path.rsplit("-", 1)[1] for path in manager.checkpoints] == ["2", "4"]
+    return [path.rsplit("-", 1)[1] for path in manager.checkpoints]
+
+
+def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
+    kept = train_stand_in_until_it_diverges(DivergesAt(5), tmp_path, r"diverged at iteration 5 \(loss=nan\).*ckpt-4")
+    assert kept == ["2", "4"]
 
 
 class WeightsBecomeNaNAt(DivergesAt):
@@ -106,13 +111,9 @@ class WeightsBecomeNaNAt(DivergesAt):
 
 
 def test_non_finite_weights_are_never_checkpointed(tmp_path):
-    model = WeightsBecomeNaNAt(3)
-    model.compile()
-    manager = make_checkpoint_manager(model, tmp_path)
-    batches = tf.data.Dataset.range(100).map(lambda i: tf.zeros((1, 1)))
-    with pytest.raises(TrainingDiverged, match=r"diverged at iteration 4 \(non-finite weights\).*ckpt-2"):
-        train_for_iterations(model, batches, manager, 100, checkpoint_every=2)
-    assert [path.rsplit("-", 1)[1] for path in manager.checkpoints] == ["2"]
+    kept = train_stand_in_until_it_diverges(WeightsBecomeNaNAt(3), tmp_path,
+                                            r"diverged at iteration 4 \(non-finite weights\).*ckpt-2")
+    assert kept == ["2"]
 
 
 def test_an_interrupted_run_saves_the_iterations_it_finished(tmp_path, monkeypatch):
