@@ -12,7 +12,7 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from utils.config import DATASET_DEFAULTS, Config, config_for_dataset  # noqa: E402  (after the TF log level)
+from utils.config import DATASET_DEFAULTS, SCORES, VARIANTS, Config, config_for_dataset  # noqa: E402  (after the TF log level)
 
 DATASETS = ("cifar10", "mnist", "fashion_mnist", "cats_vs_dogs", "mvtec", "digits", "npz", "folder")
 PHASES = ("train", "test", "both")
@@ -23,7 +23,7 @@ class OneLineErrorParser(argparse.ArgumentParser):
     """Bad flags get one line naming the problem, not the whole usage block."""
 
     def error(self, message):
-        self.exit(2, f"error: {message} (see python main.py --help)\n")
+        self.exit(2, f"error: {message} (see python {self.prog} --help)\n")
 
 
 def positive_int(text: str) -> int:
@@ -71,6 +71,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--protocol", type=int, choices=(1, 2, 3), default=None,
                         help="pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation "
                              f"({dataset_default('protocol')})")
+    parser.add_argument("--variant", choices=VARIANTS, default=defaults.variant,
+                        help="the paper's Table 4 ablations: gan restores transformed images by pixel-level "
+                             "reconstruction instead of discriminator guidance; no_compactness drops L_cmp; "
+                             "zero_padding and coordconv add absolute position information "
+                             f"(default: {defaults.variant})")
+    parser.add_argument("--score", choices=tuple(SCORES), default=defaults.score,
+                        help="test-phase anomaly score: rec is s_rec (eq 15, fast), dir the Dirichlet score s_dir "
+                             f"(eq 17, the discriminator only), both writes each (default: {defaults.score})")
     parser.add_argument("--iterations", type=positive_int, default=None,
                         help="training iterations per class, one D and one G update each "
                              f"({dataset_default('iterations')})")
@@ -97,7 +105,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"where checkpoints are written (default: {defaults.checkpoint_dir})")
     parser.add_argument("--run_name", default=None,
                         help="folder name of this run under <results_dir>/<dataset>/ and <checkpoint_dir>/<dataset>/ "
-                             "(default: built from method, protocol, scheme, width, iterations, batch size, seed)")
+                             "(default: built from method, variant, protocol, scheme, width, iterations, batch size, seed)")
     arguments = parser.parse_args(argv)
     image_size = arguments.image_size
     if image_size is not None and image_size % 4:
@@ -107,7 +115,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def config_from_arguments(arguments: argparse.Namespace) -> Config:
     return config_for_dataset(
-        arguments.dataset, data_dir=arguments.data_dir, scheme=arguments.scheme, protocol=arguments.protocol,
+        arguments.dataset, data_dir=arguments.data_dir, variant=arguments.variant, score=arguments.score,
+        scheme=arguments.scheme, protocol=arguments.protocol,
         iterations=arguments.iterations, batch_size=arguments.batch_size, image_size=arguments.image_size,
         max_zoom=arguments.max_zoom, width=arguments.width, learning_rate=arguments.learning_rate,
         seed=arguments.seed, jit_compile=not arguments.no_xla, checkpoint_every=arguments.checkpoint_every,

@@ -154,6 +154,21 @@ def identity_labels(batch_size, protocol):
     return to_labels(tf.zeros([batch_size, num_groups], tf.int32), protocol)
 
 
+def scoring_transformations(protocol):
+    """The transformations T_0 .. T_k-1 that s_dir and the discriminator's accuracy run over, as
+    label indices of shape (k, G).
+
+    Protocols 1 and 2 use all of theirs (4 rotations, 6 permutations). Protocol 3 has
+    6 x 4**3 = 384; we use the 24 that pair each permutation with one rotation shared by the three
+    moved tiles, so that every class of every label group is seen, at a sixteenth of the cost.
+    """
+    groups = _label_groups(protocol)
+    if protocol == 3:
+        return tf.constant([[permutation] + [rotation] * 3 for permutation in range(groups[0])
+                            for rotation in range(_NUM_ROTATIONS)], tf.int32)
+    return tf.range(groups[0], dtype=tf.int32)[:, None]
+
+
 def random_transformation(images, protocol, seed):
     """Draws a uniformly random transformation for every image with the stateless
     RNG (seed: shape-[2] int tensor) and returns (transformed_images, labels)."""

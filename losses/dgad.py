@@ -24,6 +24,11 @@ def reconstruction_loss(images, reconstructions):
     return tf.reduce_mean(tf.abs(images - reconstructions))
 
 
+def restoration_loss(images, restored_images):
+    """Table 4's "GAN" variant: eq 6 applied to the restoration, || x_r - De(En(x_t)) ||_1."""
+    return tf.reduce_mean(tf.abs(images - restored_images))
+
+
 def classification_cross_entropy(labels, logits, label_groups: Sequence[int]):
     """-log D_cls(c | x, z), averaged over the batch; used by eqs 7 and 8."""
     label_parts = tf.split(labels, list(label_groups), axis=-1)
@@ -67,6 +72,12 @@ def generator_adversarial_loss(fake_logits):
 def discriminator_loss(adversarial, classification, lambda_cls=LAMBDA_CLS):
     """Eq 13: L_D = L^D_adv + lambda_cls L^D_cls."""
     return adversarial + lambda_cls * classification
+
+
+def pixel_guided_generator_loss(adversarial, reconstruction, restoration, compactness, lambda_rec=LAMBDA_REC,
+                                lambda_cmp=LAMBDA_CMP):
+    """Eq 14 for Table 4's "GAN" variant: lambda_cls L^G_cls replaced by lambda_rec L_restore."""
+    return adversarial + lambda_rec * (reconstruction + restoration) + lambda_cmp * compactness
 
 
 def generator_loss(adversarial, classification, reconstruction, compactness, lambda_cls=LAMBDA_CLS,

@@ -8,28 +8,39 @@ Both updates use gradients of the same forward pass (one D update per G update, 
 paper). Instance norm and spectral norm keep every image independent of the rest of its batch,
 so x_r and x_t share one encoder call, z_r and z_t one decoder call, and the three pairs one
 discriminator call.
+
+The variants of the paper's Table 4 (VARIANTS) change one thing each: "gan" restores x_t by
+pixel-level reconstruction (|x_r - x^_t|_1) instead of the discriminator's guidance, so the
+generator gets no classification loss while D still learns to classify (s_dir needs it);
+"no_compactness" drops L_cmp; "zero_padding" and "coordconv" give every convolution absolute
+position information.
 """
 
 import keras
 import tensorflow as tf
 
-from data.pretext import LABEL_GROUPS, identity_labels, label_size, random_transformation
+from data.pretext import LABEL_GROUPS, apply_transformation, identity_labels, label_size, random_transformation
 from losses import dgad as losses
 from models.dgad import Decoder, Discriminator, Encoder
+from utils.config import VARIANTS
+
 
 @keras.saving.register_keras_serializable("dgad")
 class DGAD(keras.Model):
     """Encoder, decoder and discriminator of DGAD, trained by fit() and scored by predict()."""
 
-    def __init__(self, image_shape: tuple[int, int, int], protocol: int = 1, width: int = 64,
-                 padding: str = "symmetric", coordconv: bool = False, lambda_cls: float = losses.LAMBDA_CLS,
-                 lambda_rec: float = losses.LAMBDA_REC, lambda_cmp: float = losses.LAMBDA_CMP, **kwargs):
+    def __init__(self, image_shape: tuple[int, int, int], protocol: int = 1, width: int = 64, variant: str = "dgad",
+                 lambda_cls: float = losses.LAMBDA_CLS, lambda_rec: float = losses.LAMBDA_REC,
+                 lambda_cmp: float = losses.LAMBDA_CMP, **kwargs):
         super().__init__(**kwargs)
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown DGAD variant {variant!r}; expected one of {VARIANTS}")
         self.image_shape = tuple(image_shape)
         self.protocol = protocol
         self.width = width
-        self.padding = padding
-        self.coordconv = coordconv
+        self.variant = variant
+        padding = "zero" if variant == "zero_padding" else "symmetric"
+        coordconv = variant == "coordconv"
         self.lambda_cls = lambda_cls
         self.lambda_rec = lambda_rec
         self.lambda_cmp = lambda_cmp
@@ -102,8 +113,14 @@ class DGAD(keras.Model):
                 identity_labels(batch_size, self.protocol), restored_classification, self.label_groups)
             rec = losses.reconstruction_loss(real_images, reconstructions)
             cmp = losses.compactness_loss(real_latents)
-            g_loss = losses.generator_loss(g_adv, g_cls, rec, cmp, self.lambda_cls, self.lambda_rec,
-                                           self.lambda_cmp)
+            lambda_cmp = 0.0 if self.variant == "no_compactness" else self.lambda_cmp
+            logs = {}
+            if self.variant == "gan":
+                logs["restore"] = losses.restoration_loss(real_images, restored_images)
+                g_loss = losses.pixel_guided_generator_loss(g_adv, rec, logs["restore"], cmp, self.lambda_rec,
+                                                            lambda_cmp)
+            else:
+                g_loss = losses.generator_loss(g_adv, g_cls, rec, cmp, self.lambda_cls, self.lambda_rec, lambda_cmp)
 
         discriminator_variables = self.discriminator.trainable_variables
         self.discriminator_optimizer.apply_gradients(
@@ -112,8 +129,10 @@ class DGAD(keras.Model):
         self.generator_optimizer.apply_gradients(
             zip(tape.gradient(g_loss, generator_variables), generator_variables))
         del tape
+        if self.variant != "gan":
+            logs["g_cls"] = g_cls
         return {"d_loss": d_loss, "d_adv": d_adv, "d_cls": d_cls, "g_loss": g_loss, "g_adv": g_adv,
-                "g_cls": g_cls, "rec": rec, "cmp": cmp}
+                "rec": rec, "cmp": cmp, **logs}
 
     def reconstruct(self, images):
         """(x^, z, z^) for test images x: x^ = De(En(x)), z = En(x), z^ = En(x^) (section 3.5)."""
@@ -121,18 +140,31 @@ class DGAD(keras.Model):
         reconstructions = self.decoder(latents)
         return reconstructions, latents, self.encoder(reconstructions)
 
-    def predict_step(self, data):
+    def reconstruction_errors(self, images):
         """Per-image mean |x - x^| and mean |z - z^|, the two parts of s_rec (eq 15)."""
-        images = data[0] if isinstance(data, (tuple, list)) else data
         reconstructions, latents, reconstruction_latents = self.reconstruct(images)
         return {
             "image_error": tf.reduce_mean(tf.abs(images - reconstructions), axis=[1, 2, 3]),
             "latent_error": tf.reduce_mean(tf.abs(latents - reconstruction_latents), axis=[1, 2, 3]),
         }
 
+    def transformation_probabilities(self, images, transformation):
+        """D_cls(T(x), En(T(x))) as probabilities (B, label_size), softmax per label group (eq 17).
+
+        transformation: label indices (G,) of one transformation, applied to every image.
+        """
+        label_indices = tf.tile(tf.cast(transformation, tf.int32)[None, :], [tf.shape(images)[0], 1])
+        transformed_images = apply_transformation(images, self.protocol, label_indices)
+        _, logits = self.discriminator((transformed_images, self.encoder(transformed_images)))
+        return tf.concat([tf.nn.softmax(group) for group in tf.split(logits, list(self.label_groups), axis=-1)], -1)
+
+    def predict_step(self, data):
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        return self.reconstruction_errors(images)
+
     def get_config(self):
         return {
             "image_shape": self.image_shape, "protocol": self.protocol, "width": self.width,
-            "padding": self.padding, "coordconv": self.coordconv, "lambda_cls": self.lambda_cls,
+            "variant": self.variant, "lambda_cls": self.lambda_cls,
             "lambda_rec": self.lambda_rec, "lambda_cmp": self.lambda_cmp, "name": self.name,
         }

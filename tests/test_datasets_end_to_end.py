@@ -43,7 +43,7 @@ def run(arguments, tmp_path):
 
 
 def summary(tmp_path, dataset):
-    return json.loads((tmp_path / "results" / dataset / "tiny" / "summary.json").read_text())
+    return json.loads((tmp_path / "results" / dataset / "tiny" / "s_rec" / "summary.json").read_text())
 
 
 def test_mvtec_layout_from_photographs_trains_and_tests_a_category(tmp_path, photographs):
@@ -60,7 +60,7 @@ def test_mvtec_layout_from_photographs_trains_and_tests_a_category(tmp_path, pho
     assert list(result["per_class_auc"]) == ["screw"]
     assert result["config"]["protocol"] == 3 and result["config"]["max_zoom"] == 0.1
     assert result["paper"]["per_class"][13] == 0.67
-    scores = (tmp_path / "results/mvtec/tiny/0_screw/scores.csv").read_text().splitlines()
+    scores = (tmp_path / "results/mvtec/tiny/s_rec/0_screw/scores.csv").read_text().splitlines()
     assert len(scores) == 1 + 8
 
 

@@ -11,6 +11,8 @@ from utils.dirichlet import (
     dirichlet_normality_score,
     fit_dirichlet,
     fit_dirichlet_per_transformation,
+    fit_grouped_dirichlet,
+    grouped_dirichlet_normality_score,
     inverse_digamma,
 )
 
@@ -93,3 +95,25 @@ def test_per_transformation_fit_and_score_reject_wrong_shapes():
         dirichlet_normality_score(np.full((4, 3), 1 / 3), np.ones((4, 3)))
     with pytest.raises(ValueError, match="alphas must have shape"):
         dirichlet_normality_score(np.full((2, 4, 3), 1 / 3), np.ones((2, 4)))
+
+
+def test_grouped_fit_and_score_treat_each_label_group_as_its_own_dirichlet():
+    # Protocol 3 style rows: a 3-way group then a 2-way group, each summing to 1.
+    rng = np.random.default_rng(0)
+    first = rng.dirichlet([4.0, 1.0, 2.0], size=(2, 50))
+    second = rng.dirichlet([1.5, 3.0], size=(2, 50))
+    train = np.concatenate([first, second], axis=-1)
+    alphas = fit_grouped_dirichlet(train, (3, 2))
+    np.testing.assert_allclose(alphas[0], fit_dirichlet_per_transformation(first))
+    np.testing.assert_allclose(alphas[1], fit_dirichlet_per_transformation(second))
+
+    test = train[:, :5]
+    expected = dirichlet_normality_score(first[:, :5], alphas[0]) + dirichlet_normality_score(second[:, :5], alphas[1])
+    np.testing.assert_allclose(grouped_dirichlet_normality_score(test, alphas, (3, 2)), expected, rtol=1e-12)
+
+
+def test_grouped_fit_and_score_reject_groups_that_do_not_match_the_rows():
+    with pytest.raises(ValueError, match=r"label groups \(3, 3\) add up to 6"):
+        fit_grouped_dirichlet(np.full((1, 4, 5), 0.2), (3, 3))
+    with pytest.raises(ValueError, match="alphas for 1 label groups, expected 2"):
+        grouped_dirichlet_normality_score(np.full((1, 4, 5), 0.2), [np.ones((1, 3))], (3, 2))

@@ -76,3 +76,15 @@ def test_total_losses_use_the_paper_weights():
     assert float(losses.discriminator_loss(1.0, 0.5)) == pytest.approx(1.0 + 10 * 0.5)
     assert float(losses.generator_loss(0.75, 0.2, 0.1, 0.01)) == pytest.approx(0.75 + 10 * 0.2 + 20 * 0.1 + 100 * 0.01)
     assert float(losses.generator_loss(1.0, 1.0, 1.0, 1.0, lambda_cls=1, lambda_rec=2, lambda_cmp=3)) == 7.0
+
+
+def test_restoration_loss_compares_the_restored_image_with_the_real_one():
+    real = tf.constant([[1.0, -1.0]])
+    restored = tf.constant([[0.5, 0.0]])
+    # (|0.5| + |-1|) / 2
+    assert float(losses.restoration_loss(real, restored)) == pytest.approx(0.75)
+
+
+def test_pixel_guided_generator_loss_replaces_classification_by_restoration():
+    # 0.5 + 20 * (0.1 + 0.2) + 100 * 0.01 = 7.5
+    assert float(losses.pixel_guided_generator_loss(0.5, 0.1, 0.2, 0.01)) == pytest.approx(7.5)

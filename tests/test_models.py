@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from models.dgad import Decoder, Discriminator, Encoder
 from models.dgad_gan import DGAD
+from data.pretext import LABEL_GROUPS, apply_transformation, label_size, scoring_transformations
 from models.layers import PaddedConv2D
 
 
@@ -66,9 +67,9 @@ def test_network_configs_round_trip():
         assert rebuilt.get_config() == network.get_config()
 
 
-def tiny_dgad(protocol=1, seed=0):
+def tiny_dgad(protocol=1, seed=0, variant="dgad"):
     keras.utils.set_random_seed(seed)
-    model = DGAD((16, 16, 1), protocol=protocol, width=4)
+    model = DGAD((16, 16, 1), protocol=protocol, width=4, variant=variant)
     model.compile(generator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
                   discriminator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), jit_compile=False)
     return model
@@ -116,3 +117,65 @@ def test_predict_step_returns_the_two_parts_of_the_reconstruction_score():
     np.testing.assert_allclose(errors["latent_error"],
                                tf.reduce_mean(tf.abs(latents - reconstruction_latents), [1, 2, 3]), rtol=1e-6)
     assert errors["image_error"].shape == (3,)
+
+
+@pytest.mark.parametrize("variant, padding, coordconv", [
+    ("dgad", "symmetric", False), ("gan", "symmetric", False), ("no_compactness", "symmetric", False),
+    ("zero_padding", "zero", False), ("coordconv", "symmetric", True)])
+def test_each_variant_sets_the_padding_of_every_convolution(variant, padding, coordconv):
+    model = tiny_dgad(variant=variant)
+    convolutions = [layer for layer in model._flatten_layers() if isinstance(layer, PaddedConv2D)]
+    assert len(convolutions) > 10
+    assert all(layer.padding == padding and layer.coordconv == coordconv for layer in convolutions)
+    assert DGAD.from_config(model.get_config()).variant == variant
+
+
+def test_an_unknown_variant_is_refused():
+    with pytest.raises(ValueError, match="unknown DGAD variant 'dgad-cl'; expected one of"):
+        DGAD((16, 16, 1), variant="dgad-cl")
+
+
+@pytest.mark.parametrize("protocol", [1, 3])
+def test_gan_variant_restores_by_pixels_and_no_compactness_drops_it(protocol):
+    logs = tiny_dgad(protocol, variant="gan").train_step(training_data())
+    expected = logs["g_adv"] + 20 * (logs["rec"] + logs["restore"]) + 100 * logs["cmp"]
+    assert float(logs["g_loss"]) == pytest.approx(float(expected), rel=1e-5)
+    assert float(logs["d_loss"]) == pytest.approx(float(logs["d_adv"] + 10 * logs["d_cls"]), rel=1e-5)
+
+    logs = tiny_dgad(protocol, variant="no_compactness").train_step(training_data())
+    assert float(logs["cmp"]) > 0
+    assert float(logs["g_loss"]) == pytest.approx(float(logs["g_adv"] + 10 * logs["g_cls"] + 20 * logs["rec"]),
+                                                  rel=1e-5)
+
+
+def test_gan_variant_generator_ignores_the_classifier():
+    """Changing the classifier head changes DGAD's generator gradient but not the GAN variant's."""
+    def generator_update(variant, perturb_classifier):
+        model = tiny_dgad(variant=variant)
+        # Plain SGD with rate 1: the update is minus the gradient itself (Adam's first step is ~sign(g)).
+        model.generator_optimizer = keras.optimizers.SGD(1.0)
+        if perturb_classifier:
+            kernel = model.discriminator.classification_head.layer.kernel
+            kernel.assign(tf.random.stateless_normal(kernel.shape, seed=[7, 7]))
+        before = model.encoder.trainable_variables[0].numpy()
+        model.train_step(training_data())
+        return model.encoder.trainable_variables[0].numpy() - before
+
+    np.testing.assert_allclose(generator_update("gan", False), generator_update("gan", True), atol=1e-7)
+    assert not np.allclose(generator_update("dgad", False), generator_update("dgad", True), atol=1e-7)
+
+
+@pytest.mark.parametrize("protocol", [1, 2, 3])
+def test_transformation_probabilities_classify_the_transformed_image(protocol):
+    model = tiny_dgad(protocol)
+    images, _ = training_data(batch_size=3)
+    transformation = scoring_transformations(protocol)[1]
+    probabilities = model.transformation_probabilities(images, transformation)
+    assert probabilities.shape == (3, label_size(protocol))
+    for group in tf.split(probabilities, list(LABEL_GROUPS[protocol]), axis=-1):
+        np.testing.assert_allclose(tf.reduce_sum(group, -1), 1.0, rtol=1e-6)
+
+    transformed = apply_transformation(images, protocol, tf.tile(transformation[None], [3, 1]))
+    _, logits = model.discriminator((transformed, model.encoder(transformed)))
+    np.testing.assert_allclose(probabilities[:, :LABEL_GROUPS[protocol][0]],
+                               tf.nn.softmax(logits[:, :LABEL_GROUPS[protocol][0]]), rtol=1e-5, atol=1e-7)

@@ -12,6 +12,7 @@ from data.pretext import (
     invert_jigsaw,
     label_size,
     random_transformation,
+    scoring_transformations,
     to_labels,
 )
 
@@ -316,3 +317,19 @@ def test_non_square_image_raises(protocol):
 def test_wrong_number_of_label_groups_raises():
     with pytest.raises(ValueError, match=r"\(B, 4\)"):
         apply_transformation(distinct_images(2), 3, [[0], [0]])
+
+
+@pytest.mark.parametrize("protocol, count", [(1, 4), (2, 6), (3, 24)])
+def test_scoring_transformations_are_distinct_and_start_with_the_identity(protocol, count):
+    transformations = scoring_transformations(protocol).numpy()
+    assert transformations.shape == (count, len(LABEL_GROUPS[protocol]))
+    assert len({tuple(row) for row in transformations}) == count
+    assert not transformations[0].any()
+
+
+def test_protocol_3_scoring_covers_every_class_of_every_label_group():
+    transformations = scoring_transformations(3).numpy()
+    for group, depth in enumerate(LABEL_GROUPS[3]):
+        assert set(transformations[:, group]) == set(range(depth))
+    # One rotation shared by the three moved tiles.
+    assert (transformations[:, 1:] == transformations[:, 1:2]).all()

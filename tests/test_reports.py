@@ -18,7 +18,7 @@ from utils.paper_results import (
     paper_reference,
 )
 from utils.plots import plot_roc
-from utils.reports import roc_auc, write_class_results, write_summary
+from utils.reports import read_class_metrics, roc_auc, write_class_results, write_summary
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MNIST_CLASSES = [str(digit) for digit in range(10)]
@@ -77,12 +77,16 @@ def test_write_class_results_writes_scores_and_both_figures(tmp_path):
     class_labels = np.array([3, 5, 3, 7, 0, 3])
 
     auc = write_class_results(
-        tmp_path / "run", labels, scores, "3", extra_columns={"class_label": class_labels}
+        tmp_path / "run", labels, scores, "3", extra_columns={"class_label": class_labels},
+        metrics={"images_per_second": 12.5},
     )
 
     assert auc == pytest.approx(roc_auc(labels, scores))
     run_dir = tmp_path / "run"
+    assert read_class_metrics(run_dir) == {"auc": auc, "images_per_second": 12.5}
+    assert read_class_metrics(tmp_path / "never_tested") is None
     assert sorted(path.name for path in run_dir.iterdir()) == [
+        "metrics.json",
         "roc.png",
         "score_distribution.png",
         "scores.csv",

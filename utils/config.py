@@ -10,9 +10,12 @@ import os
 from pathlib import Path
 
 TRAINING_FIELDS = (
-    "method", "dataset", "protocol", "scheme", "width", "image_size", "batch_size", "iterations",
+    "method", "variant", "dataset", "data_dir", "protocol", "scheme", "width", "image_size", "batch_size", "iterations",
     "learning_rate", "beta_1", "beta_2", "lambda_cls", "lambda_rec", "lambda_cmp", "max_zoom", "seed",
 )
+
+VARIANTS = ("dgad", "gan", "no_compactness", "zero_padding", "coordconv")
+SCORES = {"rec": ("rec",), "dir": ("dir",), "both": ("rec", "dir")}
 
 # The papers' settings where a dataset departs from the Config defaults. MVTec AD: DGAD section
 # 4.4 (128x128, random zoom, batch 8, 6000 iterations, Protocol 3; the zoom range is ours, the
@@ -30,6 +33,8 @@ class Config:
     """Settings of one DGAD experiment; the defaults are the paper's (section 4.2)."""
 
     method: str = "dgad"
+    variant: str = "dgad"
+    score: str = "rec"
     dataset: str = "cifar10"
     data_dir: str | None = None
     protocol: int = 1
@@ -53,16 +58,29 @@ class Config:
     checkpoint_dir: str = "checkpoints"
     run_name: str | None = None
 
+    def __post_init__(self):
+        # Configs are also built in code (tests, notebooks); a typo must not pass silently.
+        for name, choices in (("variant", VARIANTS), ("score", tuple(SCORES))):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; expected one of {choices}")
+
     @property
     def run_id(self) -> str:
         """Folder name shared by a run's checkpoints and results; the settings that change the model."""
         if self.run_name:
             return self.run_name
-        return (f"{self.method}-p{self.protocol}-{self.scheme}-w{self.width}-i{self.iterations}"
+        variant = "" if self.variant == "dgad" else f"-{self.variant}"
+        return (f"{self.method}{variant}-p{self.protocol}-{self.scheme}-w{self.width}-i{self.iterations}"
                 f"-b{self.batch_size}-seed{self.seed}")
 
-    def results_folder(self) -> Path:
-        return Path(self.results_dir) / self.dataset / self.run_id
+    @property
+    def scores(self) -> tuple[str, ...]:
+        """The scores a test computes: ("rec",), ("dir",) or both."""
+        return SCORES[self.score]
+
+    def results_folder(self, score: str) -> Path:
+        """Where one score's per-class results and summary go: results/<dataset>/<run>/s_<score>/."""
+        return Path(self.results_dir) / self.dataset / self.run_id / f"s_{score}"
 
     def checkpoint_folder(self) -> Path:
         return Path(self.checkpoint_dir) / self.dataset / self.run_id
@@ -72,13 +90,19 @@ class Config:
 
     def training_differences(self, saved: dict) -> list[str]:
         """Training settings in which `saved` (a config.json) differs from this config."""
-        return [f"{name}: saved {saved.get(name)!r}, now {getattr(self, name)!r}"
-                for name in TRAINING_FIELDS if saved.get(name) != getattr(self, name)]
+        # A setting added after a run was saved had its default value in that run.
+        defaults = Config()
+        differences = {name: saved.get(name, getattr(defaults, name)) for name in TRAINING_FIELDS}
+        return [f"{name}: saved {value!r}, now {getattr(self, name)!r}"
+                for name, value in differences.items() if value != getattr(self, name)]
 
 
 def config_for_dataset(dataset: str, **settings) -> Config:
     """Config defaults, then the dataset's paper defaults, then every setting that is not None."""
     given = {name: value for name, value in settings.items() if value is not None}
+    # The same data reached by another relative path is the same run.
+    if "data_dir" in given:
+        given["data_dir"] = os.path.abspath(given["data_dir"])
     return Config(dataset=dataset, **{**DATASET_DEFAULTS.get(dataset, {}), **given})
 
 

@@ -9,6 +9,9 @@ maximum likelihood (Minka, "Estimating a Dirichlet distribution", 2000). A test 
 the Dirichlet log-density up to a per-transformation constant, so higher means more normal.
 DGAD eq 17 writes a sum over transformations; the mean used here (as in GEOM) only rescales it.
 
+Protocol 3's classifier gives one softmax per label group (permutation, then each tile's rotation);
+there is one Dirichlet per transformation and group, and the groups' scores add up.
+
 Everything runs in float64, with probabilities clipped to [PROBABILITY_FLOOR, 1]: softmax outputs
 of exactly 0 would otherwise give log 0 = -inf and NaN parameters.
 """
@@ -118,3 +121,25 @@ def dirichlet_normality_score(test_probabilities: np.ndarray, alphas: np.ndarray
     log_probabilities = np.log(np.clip(test_probabilities, PROBABILITY_FLOOR, 1.0))
     per_transformation = np.einsum("tmk,tk->tm", log_probabilities, alphas - 1.0)
     return per_transformation.mean(axis=0)
+
+
+def _split_groups(probabilities: np.ndarray, label_groups) -> list[np.ndarray]:
+    probabilities = np.asarray(probabilities, np.float64)
+    if probabilities.shape[-1] != sum(label_groups):
+        raise ValueError(f"probabilities have {probabilities.shape[-1]} classes on the last axis, but the label "
+                         f"groups {tuple(label_groups)} add up to {sum(label_groups)}")
+    return np.split(probabilities, np.cumsum(label_groups)[:-1], axis=-1)
+
+
+def fit_grouped_dirichlet(train_probabilities: np.ndarray, label_groups) -> list[np.ndarray]:
+    """One Dirichlet per transformation and label group: (T, N, sum(groups)) -> [alphas (T, K_g) per group]."""
+    return [fit_dirichlet_per_transformation(part) for part in _split_groups(train_probabilities, label_groups)]
+
+
+def grouped_dirichlet_normality_score(test_probabilities: np.ndarray, alphas: list[np.ndarray],
+                                      label_groups) -> np.ndarray:
+    """s_dir summed over label groups: (T, M, sum(groups)) and fit_grouped_dirichlet's alphas -> (M,)."""
+    parts = _split_groups(test_probabilities, label_groups)
+    if len(alphas) != len(parts):
+        raise ValueError(f"got alphas for {len(alphas)} label groups, expected {len(parts)}")
+    return sum(dirichlet_normality_score(part, group_alphas) for part, group_alphas in zip(parts, alphas))

@@ -5,18 +5,19 @@ part knows nothing of the others.
 """
 
 import re
-import time
 from pathlib import Path
 
 import keras
 import numpy as np
 
-from data.pipeline import one_class_split, evaluation_batches, to_model_images, training_batches
+from data.pipeline import one_class_split, to_model_images, training_batches
 from data.sources import ImageDataset
 from models.dgad_gan import DGAD
 from utils.config import Config, load_config_dict, save_config
+from utils.dirichlet import fit_grouped_dirichlet, grouped_dirichlet_normality_score
+from utils.evaluation import Scoring, timed
 from utils.paper_results import DGAD_PARAMETERS, paper_reference
-from utils.reports import write_class_results, write_summary
+from utils.reports import read_class_metrics, write_class_results, write_summary
 from utils.scores import min_max_normalise, reconstruction_score
 from utils.training import make_checkpoint_manager, restore_latest, train_for_iterations
 
@@ -28,7 +29,7 @@ class ExperimentError(Exception):
 def build_model(config: Config, image_shape: tuple[int, int, int]) -> DGAD:
     """The networks of config.method with their optimisers; initialisation is fixed by config.seed."""
     keras.utils.set_random_seed(config.seed)
-    model = DGAD(image_shape, config.protocol, config.width, lambda_cls=config.lambda_cls,
+    model = DGAD(image_shape, config.protocol, config.width, config.variant, lambda_cls=config.lambda_cls,
                  lambda_rec=config.lambda_rec, lambda_cmp=config.lambda_cmp)
 
     def adam():
@@ -86,6 +87,7 @@ class Experiment:
         self.config = config
         self.dataset = dataset
         self._models = None
+        self._scoring = None
 
     def fresh_model(self) -> DGAD:
         if self._models is None:
@@ -127,12 +129,10 @@ class Experiment:
         print(f"{self.describe(class_index)}: trained in {seconds:.0f} s; checkpoint in {folder}")
         return folder
 
-    def test_class(self, class_index: int) -> float:
-        """Score the test set with the trained model of one class; write its results; return the AUC."""
+    def trained_model(self, class_index: int) -> DGAD:
+        """The model of one class with its latest checkpoint restored."""
         config = self.config
-        split = one_class_split(self.dataset, class_index, config.scheme)
-        folder_name = class_folder_name(self.dataset, class_index)
-        checkpoint_folder = config.checkpoint_folder() / folder_name
+        checkpoint_folder = config.checkpoint_folder() / class_folder_name(self.dataset, class_index)
         self.check_trained_with_this_config(checkpoint_folder)
         model = self.fresh_model()
         manager = make_checkpoint_manager(model, checkpoint_folder)
@@ -142,33 +142,90 @@ class Experiment:
         if trained_iterations < config.iterations:
             print(f"warning: {self.describe(class_index)} was trained for {trained_iterations} of "
                   f"{config.iterations} iterations (interrupted?); testing that checkpoint")
+        return model
 
-        images = to_model_images(split.test_images, config.image_size)
-        started = time.perf_counter()
-        errors = model.predict(evaluation_batches(images, config.batch_size), verbose=0)
-        seconds = time.perf_counter() - started
-        raw_scores = reconstruction_score(errors["image_error"], errors["latent_error"], config.lambda_s)
-        run_folder = config.results_folder() / folder_name
-        save_config(config, run_folder)
+    def scoring(self, model: DGAD) -> Scoring:
+        """The compiled scoring passes of the experiment's one model (compiled on first use)."""
+        if self._scoring is None:
+            self._scoring = Scoring(model, self.config.batch_size, self.config.jit_compile)
+        return self._scoring
+
+    def class_results_folder(self, class_index: int, score: str) -> Path:
+        return self.config.results_folder(score) / class_folder_name(self.dataset, class_index)
+
+    def class_metrics(self, class_index: int, score: str) -> dict | None:
+        """The saved metrics of one class and score (AUC, speed, ...), or None if it was not tested yet
+        (or was tested with other settings, or on a model whose training had not finished)."""
+        folder = self.class_results_folder(class_index, score)
+        saved = load_config_dict(folder)
+        if saved is None or self.config.training_differences(saved):
+            return None
+        metrics = read_class_metrics(folder)
+        if metrics is None or metrics.get("trained_iterations", 0) < self.config.iterations:
+            return None
+        return metrics
+
+    def test_class(self, class_index: int, scores: tuple[str, ...] | None = None) -> dict[str, float]:
+        """Score the test set with the trained model of one class, for each score (default: config.scores);
+        write the results of each score; return {score: AUC}."""
+        scores = scores or self.config.scores
+        split = one_class_split(self.dataset, class_index, self.config.scheme)
+        model = self.trained_model(class_index)
+        scoring = self.scoring(model)
+        trained = {"trained_iterations": int(model.iterations)}
+        test_images = to_model_images(split.test_images, self.config.image_size)
+        auc = {}
         try:
-            auc = write_class_results(
-                run_folder, split.test_anomaly_labels, min_max_normalise(raw_scores),
-                self.dataset.class_names[class_index],
-                extra_columns={"class_label": split.test_class_labels, "s_rec": raw_scores,
-                               "image_error": errors["image_error"], "latent_error": errors["latent_error"]})
+            if "rec" in scores:
+                errors, seconds = timed(scoring.reconstruction_errors, test_images)
+                raw_scores = reconstruction_score(errors["image_error"], errors["latent_error"], self.config.lambda_s)
+                auc["rec"] = self.write_results(
+                    class_index, split, "rec", min_max_normalise(raw_scores),
+                    {"s_rec": raw_scores, "image_error": errors["image_error"],
+                     "latent_error": errors["latent_error"]},
+                    {"images_per_second": len(raw_scores) / seconds, **trained})
+            if "dir" in scores:
+                train_images = to_model_images(split.train_images, self.config.image_size)
+                train_probabilities, train_seconds = timed(scoring.transformation_probabilities, train_images)
+                alphas = fit_grouped_dirichlet(train_probabilities, scoring.label_groups)
+                probabilities, seconds = timed(scoring.transformation_probabilities, test_images)
+                normality = grouped_dirichlet_normality_score(probabilities, alphas, scoring.label_groups)
+                accuracy = scoring.discriminator_accuracy(probabilities)
+                normal = split.test_anomaly_labels == 0
+                # s_dir is a normality score (higher = more normal); its negation ranks anomalies first.
+                auc["dir"] = self.write_results(
+                    class_index, split, "dir", min_max_normalise(-normality),
+                    {"s_dir": normality, "discriminator_accuracy": accuracy},
+                    {"images_per_second": len(normality) / seconds, "training_pass_seconds": train_seconds,
+                     "discriminator_accuracy_normal": float(accuracy[normal].mean()),
+                     "discriminator_accuracy_all": float(accuracy.mean()), "alphas": alphas, **trained})
         except ValueError as error:
             raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: {error}") from error
-        print(f"{self.describe(class_index)}: AUC {auc:.4f} ({len(raw_scores) / seconds:.0f} images/s); "
-              f"results in {run_folder}")
         return auc
 
-    def test_classes(self, classes: list[int]) -> Path:
-        """Test each class, then write summary.json / summary.md for them beside the per-class folders."""
-        per_class_auc = {self.dataset.class_names[index]: self.test_class(index) for index in classes}
+    def write_results(self, class_index, split, score, anomaly_scores, columns, metrics) -> float:
+        folder = self.class_results_folder(class_index, score)
+        save_config(self.config, folder)
+        auc = write_class_results(folder, split.test_anomaly_labels, anomaly_scores,
+                                  self.dataset.class_names[class_index],
+                                  extra_columns={"class_label": split.test_class_labels, **columns}, metrics=metrics)
+        print(f"{self.describe(class_index)}: s_{score} AUC {auc:.4f} ({metrics['images_per_second']:.0f} "
+              f"images/s); results in {folder}")
+        return auc
+
+    def test_classes(self, classes: list[int]) -> list[Path]:
+        """Test each class, then write summary.json / summary.md of each score beside its per-class folders."""
+        per_class_auc = {score: {} for score in self.config.scores}
+        for index in classes:
+            for score, auc in self.test_class(index).items():
+                per_class_auc[score][self.dataset.class_names[index]] = auc
+        return [self.write_score_summary(score, auc) for score, auc in per_class_auc.items()]
+
+    def write_score_summary(self, score: str, per_class_auc: dict[str, float]) -> Path:
         config = self.config
-        paper = paper_reference(config.method, config.dataset, config.protocol, config.scheme)
-        json_path, markdown_path = write_summary(config.results_folder(), per_class_auc,
-                                                 list(self.dataset.class_names), config.to_dict(), paper)
-        print(f"mean AUC over {len(classes)} classes: {np.mean(list(per_class_auc.values())):.4f}; "
+        paper = paper_reference(config.method, config.dataset, config.protocol, config.scheme, config.variant, score)
+        json_path, markdown_path = write_summary(config.results_folder(score), per_class_auc,
+                                                 list(self.dataset.class_names), {**config.to_dict(), "score": score}, paper)
+        print(f"s_{score}: mean AUC over {len(per_class_auc)} classes: {np.mean(list(per_class_auc.values())):.4f}; "
               f"summary in {markdown_path} and {json_path}")
         return json_path

@@ -6,6 +6,8 @@ The means are the ones printed in the papers, not recomputed.
 
 from typing import NamedTuple
 
+from utils.config import VARIANTS
+
 
 class ReportedRow(NamedTuple):
     """One row of a paper's table: where it is, its per-class values and its printed mean."""
@@ -15,7 +17,6 @@ class ReportedRow(NamedTuple):
     mean: float
 
 
-DGAD_VARIANTS = ("gan", "no_compactness", "zero_padding", "coordconv", "dgad")
 DGAD_SCORES = ("rec", "dir")
 SCHEMES = ("one_vs_all", "all_vs_one")
 METHODS = ("dgad", "adcgan")
@@ -256,7 +257,7 @@ def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
 
 
 def _dgad_row(dataset: str, protocol: int | None, variant: str, score: str) -> ReportedRow | None:
-    _check_choice("variant", variant, DGAD_VARIANTS)
+    _check_choice("variant", variant, VARIANTS)
     _check_choice("score", score, DGAD_SCORES)
     return DGAD_AUC.get((dataset, protocol, variant, score))
 

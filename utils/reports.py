@@ -43,8 +43,13 @@ def write_class_results(
     anomaly_scores,
     class_name: str,
     extra_columns: dict[str, np.ndarray] | None = None,
+    metrics: dict | None = None,
 ) -> float:
-    """Write scores.csv, roc.png and score_distribution.png into run_dir; return the AUC."""
+    """Write scores.csv, roc.png, score_distribution.png and metrics.json into run_dir; return the AUC.
+
+    metrics.json holds the AUC and `metrics`; it is written last, so its presence means the class's
+    results are complete (see read_class_metrics).
+    """
     labels = np.asarray(anomaly_labels).ravel()
     scores = np.asarray(anomaly_scores, dtype=np.float64).ravel()
     # Computing the AUC first means a test set that cannot be scored leaves no files behind.
@@ -57,7 +62,17 @@ def write_class_results(
     plot_score_distribution(
         labels, scores, run_dir / "score_distribution.png", f"{class_name}: anomaly scores"
     )
+    _write_text_atomically(
+        run_dir / "metrics.json",
+        json.dumps({"auc": auc, **(metrics or {})}, indent=2, default=_to_json) + "\n",
+    )
     return auc
+
+
+def read_class_metrics(run_dir: str | os.PathLike) -> dict | None:
+    """metrics.json of a tested class, or None if its results were never completed."""
+    path = Path(run_dir) / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def write_summary(

@@ -1,0 +1,100 @@
+"""Regenerate one table of the DGAD paper, with the paper's numbers beside ours.
+
+    python reproduce.py --table 1                    # MNIST, Protocols 1 and 2, paper budget (GPU-sized)
+    python reproduce.py --table 4 --budget cpu --dataset npz --data_dir ../shared/data/mnist-subset.npz \\
+        --classes 0 1 2                              # the ablations at a CPU-sized budget
+    python reproduce.py --table 5 --budget cpu       # s_rec vs s_dir scoring speed
+
+Runs that finished earlier (same settings) are reused, so an interrupted command resumes when it
+is started again. Tables go to <results_dir>/tables/ as Markdown and CSV.
+"""
+
+import argparse
+import dataclasses
+import os
+import shlex
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from main import DATASETS, SCHEMES, OneLineErrorParser, UsageError, positive_int, seed_value, selected_classes  # noqa: E402
+from utils.config import config_for_dataset  # noqa: E402
+from utils.tables import BUDGETS, TABLES  # noqa: E402
+
+
+def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", type=int, choices=tuple(TABLES), required=True, help="the paper's table number")
+    parser.add_argument("--budget", choices=tuple(BUDGETS), default="paper",
+                        help="paper: the paper's width, batch and iterations; cpu: "
+                             + ", ".join(f"{name} {value}" for name, value in BUDGETS["cpu"].items())
+                             + " (default: paper)")
+    parser.add_argument("--dataset", choices=DATASETS, default=None,
+                        help="the data to run on (default: the table's dataset: mnist for 1, mvtec for 3, else cifar10)")
+    parser.add_argument("--data_dir", default=None, help="read the dataset from local files (see main.py --help)")
+    parser.add_argument("--same_classes_as_paper", action="store_true",
+                        help="the npz / folder data is (a subset of) the table's dataset with the same class order: "
+                             "print the paper's per-class values beside ours")
+    parser.add_argument("--classes", nargs="+", default=None,
+                        help="class indices or names to run (default: every class; Table 5 times the lowest index given, or 0)")
+    parser.add_argument("--protocols", type=int, nargs="+", choices=(1, 2, 3), default=None,
+                        help="run only these protocols of the table (default: all the table has)")
+    parser.add_argument("--width", type=positive_int, default=None, help="override the budget's width")
+    parser.add_argument("--batch_size", type=positive_int, default=None, help="override the budget's batch size")
+    parser.add_argument("--iterations", type=positive_int, default=None, help="override the budget's iterations")
+    parser.add_argument("--rounds", type=positive_int, default=3, help="Table 5: timed rounds per score (default: 3)")
+    parser.add_argument("--scheme", choices=SCHEMES, default="one_vs_all", help="(default: one_vs_all)")
+    parser.add_argument("--seed", type=seed_value, default=0, help="(default: 0)")
+    parser.add_argument("--no_xla", action="store_true", help="train and score without XLA")
+    parser.add_argument("--results_dir", default="results", help="(default: results)")
+    parser.add_argument("--checkpoint_dir", default="checkpoints", help="(default: checkpoints)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.stdout.reconfigure(line_buffering=True)
+    arguments = parse_arguments(argv)
+    spec = TABLES[arguments.table]
+    dataset_name = arguments.dataset or spec.paper_dataset
+    groups = tuple(group for group in spec.groups
+                   if arguments.protocols is None or group.protocol in arguments.protocols)
+    if not groups:
+        print(f"error: Table {spec.number} has no protocol {arguments.protocols}; it has "
+              f"{sorted({group.protocol for group in spec.groups})}", file=sys.stderr)
+        return 2
+    # Every DGAD table is one-vs-all: under all-vs-one the paper has nothing to compare with.
+    same_data = dataset_name == spec.paper_dataset or arguments.same_classes_as_paper
+    spec = dataclasses.replace(spec, groups=groups, per_class_comparable=same_data,
+                               paper_scheme_matches=arguments.scheme == "one_vs_all")
+    budget = {**BUDGETS[arguments.budget], **{name: getattr(arguments, name) for name in
+                                                ("width", "batch_size", "iterations")
+                                                if getattr(arguments, name) is not None}}
+    base = config_for_dataset(dataset_name, data_dir=arguments.data_dir, scheme=arguments.scheme,
+                              seed=arguments.seed, jit_compile=not arguments.no_xla,
+                              results_dir=arguments.results_dir, checkpoint_dir=arguments.checkpoint_dir, **budget)
+    command = "python reproduce.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+
+    from data.sources import DatasetError, load_dataset
+    from utils.experiment import ExperimentError
+    from utils.tables import regenerate
+    from utils.training import TrainingDiverged
+
+    try:
+        dataset = load_dataset(base.dataset, base.data_dir, base.image_size)
+        requested = arguments.classes or [None]
+        classes = sorted({index for name in requested for index in selected_classes(name, dataset, "--classes")})
+        markdown_path = regenerate(spec, base, dataset, classes, command, arguments.rounds)
+    except (DatasetError, ExperimentError, TrainingDiverged, UsageError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to finish the table: finished runs are reused",
+              file=sys.stderr)
+        return 130
+    print(markdown_path.read_text())
+    print(f"table written to {markdown_path} and {markdown_path.with_suffix('.csv')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

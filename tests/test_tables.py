@@ -1,0 +1,142 @@
+"""The per-table experiment runner: the tables it writes, and resuming a grid that was interrupted."""
+
+import csv
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+
+import reproduce
+from data.sources import ImageDataset, load_dataset
+from utils.config import Config
+from utils.experiment import Experiment
+from utils.runner import RunGroup, run_grid
+from utils.tables import (TABLES, accuracy_section, auc_rows, table_path, write_auc_table, write_speed_table)
+
+CIFAR_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def named_dataset(name, class_names):
+    empty = np.zeros((0, 4, 4, 1), np.uint8)
+    return ImageDataset(name, empty, np.zeros(0, np.int64), empty, np.zeros(0, np.int64), class_names)
+
+
+def fabricated_results(spec, classes, auc=0.9, accuracy=(0.95, 0.5)):
+    return {(group.variant, group.protocol, score, index): {
+        "auc": auc, "discriminator_accuracy_normal": accuracy[0], "discriminator_accuracy_all": accuracy[1]}
+        for group in spec.groups for score in group.scores for index in classes}
+
+
+def test_table_4_puts_the_papers_values_and_the_difference_beside_ours(tmp_path):
+    spec = dataclasses.replace(TABLES[4], groups=tuple(g for g in TABLES[4].groups if g.protocol == 2))
+    dataset = named_dataset("cifar10", CIFAR_NAMES)
+    results = fabricated_results(spec, [0, 1])
+    rows = auc_rows(spec, dataset, [0, 1], results)
+    assert [(row["variant"], row["score"]) for row in rows][:2] == [("gan", "rec"), ("no_compactness", "rec")]
+    assert len(rows) == 10  # five variants, two scores each
+
+    markdown = write_auc_table(tmp_path / "t4", spec, dataset, [0, 1], rows, ["# header"])
+    # DGAD (sdir), Protocol 2, in the paper: airplane 0.787, automobile 0.825; mean 0.806, printed mean 0.7840.
+    assert "| 2 | DGAD (sdir) | 0.9000 / 0.7870 | 0.9000 / 0.8250 | 0.9000 | 0.8060 | +0.0940 | 0.7840 |" in markdown
+    # The paper has no s_dir row for the GAN variant.
+    assert "| 2 | GAN (sdir) | 0.9000 / — | 0.9000 / — | 0.9000 | — | — | — |" in markdown
+    with open(tmp_path / "t4.csv") as file:
+        table = list(csv.DictReader(file))
+    assert len(table) == 10 * 3  # two classes and a mean per row
+    mean = next(row for row in table if row["variant"] == "dgad" and row["score"] == "dir"
+                and row["class_index"] == "mean")
+    assert float(mean["difference"]) == pytest.approx(0.094)
+
+    accuracy = accuracy_section(tmp_path / "t4", spec, dataset, [0, 1], results)
+    # Supplement Table 7, DGAD, Protocol 2: airplane 0.409, automobile 0.507.
+    assert "| 2 | DGAD | all | 0.500 / 0.409 | 0.500 / 0.507 | 0.500 | 0.458 |" in accuracy
+    assert (tmp_path / "t4-discriminator-accuracy.csv").exists()
+
+
+def test_per_class_paper_values_only_where_the_data_is_the_papers():
+    spec = dataclasses.replace(TABLES[1], per_class_comparable=False)
+    rows = auc_rows(spec, named_dataset("npz", tuple("0123456789")), [0], fabricated_results(spec, [0]))
+    assert rows[0]["paper"] == [None] and rows[0]["paper_mean_same_classes"] is None
+    assert rows[0]["paper_printed_mean"] == pytest.approx(0.9864)
+
+
+def test_mvtec_paper_values_follow_the_category_names_not_the_indices():
+    spec = TABLES[3]
+    dataset = named_dataset("mvtec", ("bottle", "screw"))
+    rows = auc_rows(spec, dataset, [0, 1], fabricated_results(spec, [0, 1]))
+    assert rows[0]["paper"] == [0.97, 0.67]  # Table 3 numbers bottle 0 and screw 13
+
+
+def test_speed_table_prints_both_ratios_beside_the_papers(tmp_path):
+    rows = [{"protocol": 1, "rec": 360.0, "dir": 100.0, "dir_with_fit": 80.0, "train_images": 10, "test_images": 20}]
+    markdown = write_speed_table(tmp_path / "t5", rows, ["# header"], rounds=3)
+    assert "| 1 | 360.0 | 100.0 | 3.60x | 80.0 | 4.50x | 120.97 | 33.04 | 3.66x |" in markdown
+    assert "3.6" in (tmp_path / "t5.csv").read_text()
+
+
+TINY = ["--dataset", "digits", "--classes", "0", "--width", "4", "--batch_size", "8", "--iterations", "2",
+        "--no_xla"]
+
+
+def run_table(arguments, tmp_path):
+    return reproduce.main(arguments + TINY + ["--results_dir", str(tmp_path / "results"),
+                                              "--checkpoint_dir", str(tmp_path / "checkpoints")])
+
+
+def test_an_interrupted_grid_resumes_without_redoing_finished_runs(tmp_path, capsys, monkeypatch):
+    arguments = ["--table", "1", "--protocols", "1"]
+    real_test_class = Experiment.test_class
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Experiment, "test_class", interrupted)
+    assert run_table(arguments, tmp_path) == 130
+    assert "run the same command again" in capsys.readouterr().err
+
+    monkeypatch.setattr(Experiment, "test_class", real_test_class)
+    assert run_table(arguments, tmp_path) == 0
+    output = capsys.readouterr().out
+    assert "already trained (2 iterations)" in output and "s_rec AUC" in output
+
+    assert run_table(arguments, tmp_path) == 0
+    output = capsys.readouterr().out
+    assert "already tested; skipping" in output and "s_rec AUC" not in output
+    config = Config(dataset="digits", width=4, batch_size=8, iterations=2, seed=0)
+    markdown = table_path(str(tmp_path / "results"), TABLES[1], config).with_suffix(".md").read_text()
+    assert "| 1 | DGAD | " in markdown and "budget: width 4, batch 8, 2 iterations per class" in markdown
+
+
+def test_table_5_measures_both_scores_on_the_protocols_asked_for(tmp_path, capsys):
+    assert run_table(["--table", "5", "--rounds", "1", "--protocols", "1"], tmp_path) == 0
+    output = capsys.readouterr().out
+    row = next(line for line in output.splitlines() if line.startswith("| 1 | "))
+    rec, dir_, ratio = (cell.strip() for cell in row.split("|")[2:5])
+    assert float(ratio.rstrip("x")) == pytest.approx(float(rec) / float(dir_), rel=0.02)
+    assert "| 2 | " not in output
+
+
+def test_a_grid_adds_only_the_missing_score_and_retests_an_unfinished_model(tmp_path, capsys):
+    config = Config(dataset="digits", width=4, batch_size=8, iterations=2, jit_compile=False,
+                    results_dir=str(tmp_path / "results"), checkpoint_dir=str(tmp_path / "checkpoints"))
+    dataset = load_dataset("digits")
+    run_grid(config, dataset, [RunGroup("dgad", 1, ("rec",))], [0])
+    capsys.readouterr()
+
+    results = run_grid(config, dataset, [RunGroup("dgad", 1, ("rec", "dir"))], [0])
+    output = capsys.readouterr().out
+    assert "already trained" in output and "s_dir AUC" in output and "s_rec AUC" not in output
+    assert set(results) == {("dgad", 1, "rec", 0), ("dgad", 1, "dir", 0)}
+
+    metrics_path = tmp_path / "results/digits" / config.run_id / "s_rec/0_0/metrics.json"
+    metrics = json.loads(metrics_path.read_text())
+    metrics_path.write_text(json.dumps({**metrics, "trained_iterations": 1}))
+    run_grid(config, dataset, [RunGroup("dgad", 1, ("rec", "dir"))], [0])
+    output = capsys.readouterr().out
+    assert "s_rec AUC" in output and "s_dir AUC" not in output
+
+
+def test_a_protocol_the_table_does_not_have_is_a_one_line_error(tmp_path, capsys):
+    assert run_table(["--table", "3", "--protocols", "1"], tmp_path) == 2
+    assert capsys.readouterr().err.strip() == "error: Table 3 has no protocol [1]; it has [3]"

@@ -1,0 +1,245 @@
+"""The DGAD paper's Tables 1-5 regenerated: which runs each needs, and the tables beside the paper's.
+
+Each table is a grid of run groups (utils.runner) over the chosen classes. Tables 1-4 report
+ROC AUC per class with the paper's value beside ours; Table 4 adds the discriminator's accuracy of
+the supplement's Tables 6-7; Table 5 measures scoring speed. Every table goes to Markdown and CSV
+under <results_dir>/tables/ and states the budget it ran at.
+"""
+
+import csv
+import dataclasses
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+
+from data.pipeline import one_class_split, to_model_images
+from data.sources import ImageDataset
+from utils.config import Config
+from utils.evaluation import Scoring, scoring_speed, timed
+from utils.experiment import Experiment
+from utils.paper_results import (DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, MVTEC_CATEGORIES, dgad_auc,
+                                 dgad_mean_auc)
+from utils.runner import RunGroup, run_grid
+
+TABLE_4_VARIANTS = ("gan", "no_compactness", "zero_padding", "coordconv", "dgad")
+VARIANT_NAMES = {"gan": "GAN", "no_compactness": "DGAD - CL", "zero_padding": "DGAD + zero-padding",
+                 "coordconv": "DGAD + coord", "dgad": "DGAD"}
+
+
+@dataclasses.dataclass(frozen=True)
+class TableSpec:
+    number: int
+    title: str
+    paper_dataset: str
+    groups: tuple[RunGroup, ...]
+    per_class_comparable: bool = True
+    paper_scheme_matches: bool = True
+
+
+def _table_4_groups(protocols=(1, 2)) -> tuple[RunGroup, ...]:
+    return tuple(RunGroup(variant, protocol, ("rec", "dir")) for protocol in protocols for variant in TABLE_4_VARIANTS)
+
+
+TABLES = {
+    1: TableSpec(1, "One-class AUC on MNIST", "mnist", (RunGroup("dgad", 1, ("rec",)), RunGroup("dgad", 2, ("rec",)))),
+    2: TableSpec(2, "One-class AUC on CIFAR-10", "cifar10",
+                 (RunGroup("dgad", 1, ("rec",)), RunGroup("dgad", 2, ("rec",)))),
+    3: TableSpec(3, "One-class AUC on MVTec AD", "mvtec", (RunGroup("dgad", 3, ("rec",)),)),
+    4: TableSpec(4, "Ablations on CIFAR-10, with the discriminator's accuracy (supplement Tables 6-7)", "cifar10",
+                 _table_4_groups()),
+    5: TableSpec(5, "Scoring speed of s_rec and s_dir on CIFAR-10", "cifar10",
+                 (RunGroup("dgad", 1, ("rec",)), RunGroup("dgad", 2, ("rec",)))),
+}
+
+# A CPU-sized scale for every table; "paper" keeps the dataset's paper settings.
+BUDGETS = {"paper": {}, "cpu": {"width": 8, "batch_size": 32, "iterations": 300}}
+
+
+def budget_text(config: Config) -> str:
+    return f"width {config.width}, batch {config.batch_size}, {config.iterations} iterations per class, seed {config.seed}"
+
+
+def table_path(results_dir: str, spec: TableSpec, config: Config) -> Path:
+    return (Path(results_dir) / "tables"
+            / f"table{spec.number}-{config.dataset}-{config.scheme}-w{config.width}-b{config.batch_size}-i{config.iterations}"
+              f"-seed{config.seed}")
+
+
+def _paper_value(per_class, spec: TableSpec, dataset: ImageDataset, class_index: int) -> float | None:
+    """The paper's value for one of our classes: by index, or for MVTec AD by category name.
+
+    Only where our data is the paper's dataset (or, for npz / folder data, declared a copy of it):
+    the paper's class 0 of CIFAR-10 says nothing about class 0 of another dataset.
+    """
+    if per_class is None or not (spec.per_class_comparable and spec.paper_scheme_matches):
+        return None
+    if spec.paper_dataset == "mvtec":
+        name = dataset.class_names[class_index]
+        return per_class[MVTEC_CATEGORIES.index(name)] if name in MVTEC_CATEGORIES else None
+    return per_class[class_index] if class_index < len(per_class) else None
+
+
+def _cell(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def _csv_text(header: list[str], rows: list[list]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows([["" if value is None else value for value in row] for row in rows])
+    return buffer.getvalue()
+
+
+def _header(spec: TableSpec, config: Config, command: str, minutes: float) -> list[str]:
+    return [
+        f"# DGAD paper, Table {spec.number}: {spec.title}", "",
+        f"Command: `{command}`", "",
+        f"Our runs: dataset {config.dataset}" + (f" ({config.data_dir})" if config.data_dir else "")
+        + f", budget: {budget_text(config)}. The paper: width 64, batch 64 (MVTec AD: 8), 10000 iterations "
+          f"(MVTec AD: 6000), on {spec.paper_dataset}.",
+        f"Wall time of this invocation: {minutes:.1f} min (runs finished earlier are reused, not redone).", "",
+    ]
+
+
+def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results: dict) -> list[dict]:
+    """One row per (protocol, variant, score): our AUC per class, the paper's, and their means."""
+    rows = []
+    for score in ("rec", "dir"):
+        for group in spec.groups:
+            if score not in group.scores:
+                continue
+            paper = dgad_auc(spec.paper_dataset, group.protocol, group.variant, score)
+            ours = [results[(group.variant, group.protocol, score, index)]["auc"] for index in classes]
+            paper_values = [_paper_value(paper, spec, dataset, index) for index in classes]
+            comparable = all(value is not None for value in paper_values)
+            rows.append({
+                "protocol": group.protocol, "variant": group.variant, "score": score, "ours": ours,
+                "paper": paper_values, "mean": float(np.mean(ours)),
+                "paper_mean_same_classes": float(np.mean(paper_values)) if comparable else None,
+                "paper_printed_mean": dgad_mean_auc(spec.paper_dataset, group.protocol, group.variant, score)
+                if spec.paper_scheme_matches else None,
+            })
+    return sorted(rows, key=lambda row: row["protocol"])
+
+
+def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes: list[int], rows: list[dict],
+                    header: list[str]) -> str:
+    names = [dataset.class_names[index] for index in classes]
+    lines = header + [
+        "Each cell: our AUC / the paper's AUC for that class. The paper's mean is over the same classes "
+        "as ours; its printed mean over all classes is in the last column.", "",
+        "| Protocol | Method | " + " | ".join(names) + " | Mean | Paper mean | Difference | Paper's printed mean |",
+        "| --- | --- | " + " | ".join("---:" for _ in names) + " | ---: | ---: | ---: | ---: |",
+    ]
+    csv_rows = []
+    for row in rows:
+        method = VARIANT_NAMES[row["variant"]] + (" (sdir)" if row["score"] == "dir" else "")
+        difference = None if row["paper_mean_same_classes"] is None else row["mean"] - row["paper_mean_same_classes"]
+        cells = [f"{ours:.4f} / {_cell(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
+        lines.append(f"| {row['protocol']} | {method} | " + " | ".join(cells)
+                     + f" | {row['mean']:.4f} | {_cell(row['paper_mean_same_classes'])} | "
+                     + ("—" if difference is None else f"{difference:+.4f}")
+                     + f" | {_cell(row['paper_printed_mean'])} |")
+        for index, name, ours, paper in zip(classes, names, row["ours"], row["paper"]):
+            csv_rows.append([row["protocol"], row["variant"], row["score"], index, name, ours, paper,
+                             None if paper is None else ours - paper])
+        csv_rows.append([row["protocol"], row["variant"], row["score"], "mean", "mean", row["mean"],
+                         row["paper_mean_same_classes"], difference])
+    path.with_suffix(".csv").write_text(_csv_text(
+        ["protocol", "variant", "score", "class_index", "class_name", "ours_auc", "paper_auc", "difference"],
+        csv_rows))
+    return "\n".join(lines) + "\n"
+
+
+def accuracy_section(path: Path, spec: TableSpec, dataset: ImageDataset, classes: list[int],
+                     results: dict) -> str:
+    """Supplement Tables 6-7: D_cls's accuracy on the normal test images and on the whole test set."""
+    names = [dataset.class_names[index] for index in classes]
+    lines = ["", "## Discriminator accuracy (supplement Tables 6 and 7)", "",
+             "Fraction of (test image, transformation) pairs whose transformation D_cls predicts, on the normal "
+             "test images (Table 6) and on all test images (Table 7). Each cell: ours / the paper's "
+             "(the paper reports Protocol 2 only).", "",
+             "| Protocol | Method | Test images | " + " | ".join(names) + " | Mean | Paper mean |",
+             "| --- | --- | --- | " + " | ".join("---:" for _ in names) + " | ---: | ---: |"]
+    csv_rows = []
+    for group in spec.groups:
+        for images, key in (("normal", "discriminator_accuracy_normal"), ("all", "discriminator_accuracy_all")):
+            ours = [results[(group.variant, group.protocol, "dir", index)][key] for index in classes]
+            paper = DGAD_DISCRIMINATOR_ACCURACY.get((images, group.variant)) if group.protocol == 2 else None
+            paper_values = [_paper_value(paper and paper.per_class, spec, dataset, index) for index in classes]
+            paper_mean = None if None in paper_values else float(np.mean(paper_values))
+            cells = [f"{value:.3f} / {_cell(reported, 3)}" for value, reported in zip(ours, paper_values)]
+            lines.append(f"| {group.protocol} | {VARIANT_NAMES[group.variant]} | {images} | " + " | ".join(cells)
+                         + f" | {np.mean(ours):.3f} | {_cell(paper_mean, 3)} |")
+            csv_rows += [[group.protocol, group.variant, images, index, name, value, reported]
+                         for index, name, value, reported in zip(classes, names, ours, paper_values)]
+    path.with_name(path.name + "-discriminator-accuracy.csv").write_text(_csv_text(
+        ["protocol", "variant", "test_images", "class_index", "class_name", "ours", "paper"], csv_rows))
+    return "\n".join(lines) + "\n"
+
+
+def speed_rows(spec: TableSpec, base: Config, dataset: ImageDataset, class_index: int, rounds: int) -> list[dict]:
+    """Table 5: s_rec and s_dir images/s on the same trained model and test images, per protocol."""
+    rows = []
+    for group in spec.groups:
+        experiment = Experiment(group.config(base), dataset)
+        experiment.train_class(class_index)
+        scoring = Scoring(experiment.trained_model(class_index), base.batch_size, base.jit_compile)
+        split = one_class_split(dataset, class_index, base.scheme)
+        test_images = to_model_images(split.test_images, base.image_size)
+        speed = scoring_speed(scoring, test_images, rounds)
+        train_images = to_model_images(split.train_images, base.image_size)
+        train_probabilities, fit_pass_seconds = timed(scoring.transformation_probabilities, train_images)
+        dir_with_fit = len(test_images) / (len(test_images) / speed["dir"] + fit_pass_seconds)
+        rows.append({"protocol": group.protocol, "rec": speed["rec"], "dir": speed["dir"],
+                     "dir_with_fit": dir_with_fit, "train_images": len(train_images),
+                     "test_images": len(test_images)})
+    return rows
+
+
+def write_speed_table(path: Path, rows: list[dict], header: list[str], rounds: int) -> str:
+    lines = header + [
+        f"Images per second, the median of {rounds} alternating rounds over the whole test set on one trained "
+        "model. s_dir runs D_cls on every transformation of each test image; \"s_dir with fit\" also counts "
+        "its one-off pass over the training images that the Dirichlet fit needs, spread over the test images.",
+        "", "| Protocol | s_rec | s_dir | s_rec / s_dir | s_dir with fit | s_rec / s_dir with fit | "
+        "Paper s_rec | Paper s_dir | Paper ratio |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    csv_rows = []
+    for row in rows:
+        paper_rec, paper_dir = DGAD_SCORING_SPEED[(row["protocol"], "rec")], DGAD_SCORING_SPEED[(row["protocol"], "dir")]
+        ratio, ratio_with_fit = row["rec"] / row["dir"], row["rec"] / row["dir_with_fit"]
+        lines.append(f"| {row['protocol']} | {row['rec']:.1f} | {row['dir']:.1f} | {ratio:.2f}x | "
+                     f"{row['dir_with_fit']:.1f} | {ratio_with_fit:.2f}x | {paper_rec:.2f} | {paper_dir:.2f} | "
+                     f"{paper_rec / paper_dir:.2f}x |")
+        csv_rows.append([row["protocol"], row["rec"], row["dir"], ratio, row["dir_with_fit"], ratio_with_fit,
+                         paper_rec, paper_dir, paper_rec / paper_dir, row["train_images"], row["test_images"]])
+    path.with_suffix(".csv").write_text(_csv_text(
+        ["protocol", "rec_images_per_second", "dir_images_per_second", "ratio", "dir_with_fit_images_per_second",
+         "ratio_with_fit", "paper_rec", "paper_dir", "paper_ratio", "train_images", "test_images"], csv_rows))
+    return "\n".join(lines) + "\n"
+
+
+def regenerate(spec: TableSpec, base: Config, dataset: ImageDataset, classes: list[int], command: str,
+               rounds: int = 3) -> Path:
+    """Run what the table needs (resuming), then write its Markdown and CSV; return the Markdown's path."""
+    started = time.perf_counter()
+    path = table_path(base.results_dir, spec, base)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if spec.number == 5:
+        rows = speed_rows(spec, base, dataset, classes[0], rounds)
+        header = _header(spec, base, command, (time.perf_counter() - started) / 60)
+        header.insert(-1, f"Class: {dataset.class_names[classes[0]]} (index {classes[0]}).")
+        markdown = write_speed_table(path, rows, header, rounds)
+    else:
+        results = run_grid(base, dataset, list(spec.groups), classes)
+        header = _header(spec, base, command, (time.perf_counter() - started) / 60)
+        markdown = write_auc_table(path, spec, dataset, classes, auc_rows(spec, dataset, classes, results), header)
+        if spec.number == 4:
+            markdown += accuracy_section(path, spec, dataset, classes, results)
+    markdown_path = path.with_suffix(".md")
+    markdown_path.write_text(markdown)
+    return markdown_path
