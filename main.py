@@ -4,6 +4,7 @@
     python main.py --phase test                  # test every class; results in ./results
     python main.py --phase test --test_object 1  # test class 1 (automobile) only
     python main.py --dataset digits --phase both   # embedded data, CPU-sized defaults: minutes, no download
+    python main.py --method adcgan --dataset digits --phase both --train_object 0   # AD-CGAN, one class
 """
 
 import argparse
@@ -12,7 +13,8 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from utils.config import DATASET_DEFAULTS, SCORES, VARIANTS, Config, config_for_dataset  # noqa: E402  (after the TF log level)
+from utils.config import (ADCGAN_EPOCHS, DATASET_DEFAULTS, METHOD_DEFAULTS, METHODS, SCORES, VARIANTS,  # noqa: E402
+                          Config, config_for_dataset)  # (imported after the TF log level is set)
 
 DATASETS = ("cifar10", "mnist", "fashion_mnist", "cats_vs_dogs", "mvtec", "digits", "npz", "folder")
 PHASES = ("train", "test", "both")
@@ -41,10 +43,17 @@ def seed_value(text: str) -> int:
 
 
 def dataset_default(name: str) -> str:
-    """The help text's default of a setting that some datasets change."""
-    special = ", ".join(f"{value} for {dataset}" for dataset, settings in DATASET_DEFAULTS.items()
-                        for setting, value in settings.items() if setting == name)
-    return f"default: {getattr(Config(), name)}" + (f" ({special})" if special else "")
+    """The help text's default of a setting that the method or the dataset changes."""
+    texts = []
+    for method in METHODS:
+        default = getattr(Config(method=method), name)
+        special = ", ".join(f"{value} for {dataset}" for dataset, settings in DATASET_DEFAULTS[method].items()
+                            for setting, value in settings.items() if setting == name)
+        if default is None and name == "iterations":
+            default = "the paper's epochs"
+        if default is not None or special:
+            texts.append(f"{method}: {default}" + (f" ({special})" if special else ""))
+    return "default: " + "; ".join(texts)
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,6 +61,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = OneLineErrorParser(
         description="DGAD: one-class anomaly detection with discriminator-guided generative representation "
                     "learning. Defaults are the paper's settings (GPU-sized); see README for CPU-sized runs.")
+    parser.add_argument("--method", choices=METHODS, default=defaults.method,
+                        help="dgad (the DGAD paper) or adcgan (the AD-CGAN paper, the comparison method) "
+                             f"(default: {defaults.method})")
     parser.add_argument("--phase", choices=PHASES, default="train",
                         help="train the models, test trained models, or both in turn (default: train)")
     parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset,
@@ -72,16 +84,29 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation "
                              f"({dataset_default('protocol')})")
     parser.add_argument("--variant", choices=VARIANTS, default=defaults.variant,
-                        help="the paper's Table 4 ablations: gan restores transformed images by pixel-level "
+                        help="DGAD only: the paper's Table 4 ablations: gan restores transformed images by pixel-level "
                              "reconstruction instead of discriminator guidance; no_compactness drops L_cmp; "
                              "zero_padding and coordconv add absolute position information "
                              f"(default: {defaults.variant})")
-    parser.add_argument("--score", choices=tuple(SCORES), default=defaults.score,
-                        help="test-phase anomaly score: rec is s_rec (eq 15, fast), dir the Dirichlet score s_dir "
-                             f"(eq 17, the discriminator only), both writes each (default: {defaults.score})")
+    parser.add_argument("--score", choices=tuple(choice for method in METHODS for choice in SCORES[method]),
+                        default=None,
+                        help="test-phase anomaly score. DGAD: rec is s_rec (eq 15, fast), dir the Dirichlet score "
+                             "s_dir (eq 17, the discriminator only), both writes each. AD-CGAN: gf is the normality "
+                             "score NS (eqs 4-5); lg, lfe, lfl its Table 4 ablations; all writes the four "
+                             f"(default: {METHOD_DEFAULTS['dgad']['score']} for dgad, "
+                             f"{METHOD_DEFAULTS['adcgan']['score']} for adcgan)")
     parser.add_argument("--iterations", type=positive_int, default=None,
-                        help="training iterations per class, one D and one G update each "
+                        help="training iterations per class, one update of every network each "
                              f"({dataset_default('iterations')})")
+    parser.add_argument("--epochs", type=positive_int, default=None,
+                        help="AD-CGAN: epochs after the warm-up, used when --iterations is not given (default: "
+                             + ", ".join(f"{epochs} for {scheme}" for scheme, (epochs, _) in ADCGAN_EPOCHS.items()) + ")")
+    parser.add_argument("--warmup_epochs", type=positive_int, default=None,
+                        help="AD-CGAN: autoencoder-only epochs first; with --iterations, the warm-up takes the same "
+                             "share of them (default: "
+                             + ", ".join(f"{warmup} for {scheme}" for scheme, (_, warmup) in ADCGAN_EPOCHS.items()) + ")")
+    parser.add_argument("--latent_size", type=positive_int, default=None,
+                        help=f"AD-CGAN's latent vector size ({dataset_default('latent_size')})")
     parser.add_argument("--batch_size", type=positive_int, default=None,
                         help=f"batch size ({dataset_default('batch_size')})")
     parser.add_argument("--image_size", type=positive_int, default=None,
@@ -91,8 +116,16 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--width", type=positive_int, default=None,
                         help=f"base channel count of every network; the paper's is 64, 8 suits a CPU "
                              f"({dataset_default('width')})")
-    parser.add_argument("--learning_rate", type=float, default=defaults.learning_rate,
-                        help=f"Adam learning rate (default: {defaults.learning_rate})")
+    parser.add_argument("--learning_rate", type=float, default=None,
+                        help="Adam learning rate; AD-CGAN's CGAN and D_z "
+                             f"(default: {METHOD_DEFAULTS['dgad']['learning_rate']} for dgad, "
+                             f"{METHOD_DEFAULTS['adcgan']['learning_rate']} for adcgan)")
+    parser.add_argument("--autoencoder_learning_rate", type=float, default=defaults.autoencoder_learning_rate,
+                        help=f"AD-CGAN's autoencoder learning rate (default: {defaults.autoencoder_learning_rate})")
+    parser.add_argument("--ns_lambda", type=float, default=defaults.ns_lambda,
+                        help=f"AD-CGAN's lambda in NS, the feature share of L_Gr (default: {defaults.ns_lambda})")
+    parser.add_argument("--ns_rho", type=float, default=defaults.ns_rho,
+                        help=f"AD-CGAN's rho in NS, the L_FE share of L_Fr (default: {defaults.ns_rho})")
     parser.add_argument("--seed", type=seed_value, default=defaults.seed,
                         help=f"fixes data order, initialisation and pretext transformations (default: {defaults.seed})")
     parser.add_argument("--no_xla", action="store_true",
@@ -105,7 +138,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"where checkpoints are written (default: {defaults.checkpoint_dir})")
     parser.add_argument("--run_name", default=None,
                         help="folder name of this run under <results_dir>/<dataset>/ and <checkpoint_dir>/<dataset>/ "
-                             "(default: built from method, variant, protocol, scheme, width, iterations, batch size, seed)")
+                             "(default: built from method, variant, protocol, scheme, width, length, batch size, seed)")
     arguments = parser.parse_args(argv)
     image_size = arguments.image_size
     if image_size is not None and image_size % 4:
@@ -115,7 +148,10 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
 
 def config_from_arguments(arguments: argparse.Namespace) -> Config:
     return config_for_dataset(
-        arguments.dataset, data_dir=arguments.data_dir, variant=arguments.variant, score=arguments.score,
+        arguments.dataset, method=arguments.method, data_dir=arguments.data_dir, variant=arguments.variant,
+        score=arguments.score, latent_size=arguments.latent_size, epochs=arguments.epochs,
+        warmup_epochs=arguments.warmup_epochs, autoencoder_learning_rate=arguments.autoencoder_learning_rate,
+        ns_lambda=arguments.ns_lambda, ns_rho=arguments.ns_rho,
         scheme=arguments.scheme, protocol=arguments.protocol,
         iterations=arguments.iterations, batch_size=arguments.batch_size, image_size=arguments.image_size,
         max_zoom=arguments.max_zoom, width=arguments.width, learning_rate=arguments.learning_rate,
@@ -147,7 +183,11 @@ def selected_classes(requested: str | None, dataset, flag: str) -> list[int]:
 def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
     arguments = parse_arguments(argv)
-    config = config_from_arguments(arguments)
+    try:
+        config = config_from_arguments(arguments)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
 
     from data.sources import DatasetError, load_dataset
     from utils.experiment import Experiment, ExperimentError

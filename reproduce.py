@@ -1,9 +1,11 @@
-"""Regenerate one table of the DGAD paper, with the paper's numbers beside ours.
+"""Regenerate one table of the DGAD paper, or compare DGAD with AD-CGAN, with the papers' numbers beside ours.
 
     python reproduce.py --table 1                    # MNIST, Protocols 1 and 2, paper budget (GPU-sized)
     python reproduce.py --table 4 --budget cpu --dataset npz --data_dir ../shared/data/mnist-subset.npz \\
         --classes 0 1 2                              # the ablations at a CPU-sized budget
     python reproduce.py --table 5 --budget cpu       # s_rec vs s_dir scoring speed
+    python reproduce.py --table compare --budget cpu --dataset npz --data_dir ../shared/data/mnist-subset.npz \
+        --paper_dataset mnist --scheme all_vs_one --classes 0 1 2   # DGAD and AD-CGAN side by side
 
 Runs that finished earlier (same settings) are reused, so an interrupted command resumes when it
 is started again. Tables go to <results_dir>/tables/ as Markdown and CSV.
@@ -18,15 +20,19 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from main import DATASETS, SCHEMES, OneLineErrorParser, UsageError, positive_int, seed_value, selected_classes  # noqa: E402
-from utils.config import config_for_dataset  # noqa: E402
+from utils.config import Config, config_for_dataset  # noqa: E402
 from utils.tables import BUDGETS, TABLES  # noqa: E402
+
+PAPER_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cats_vs_dogs", "mvtec")
 
 
 def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = OneLineErrorParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--table", type=int, choices=tuple(TABLES), required=True, help="the paper's table number")
+    parser.add_argument("--table", choices=tuple(str(number) for number in TABLES) + ("compare",), required=True,
+                        help="the DGAD paper's table number, or compare: DGAD and AD-CGAN on the same data, scheme, "
+                             "classes and budget")
     parser.add_argument("--budget", choices=tuple(BUDGETS), default="paper",
-                        help="paper: the paper's width, batch and iterations; cpu: "
+                        help="paper: each paper's width, batch and length; cpu (both methods alike): "
                              + ", ".join(f"{name} {value}" for name, value in BUDGETS["cpu"].items())
                              + " (default: paper)")
     parser.add_argument("--dataset", choices=DATASETS, default=None,
@@ -35,10 +41,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--same_classes_as_paper", action="store_true",
                         help="the npz / folder data is (a subset of) the table's dataset with the same class order: "
                              "print the paper's per-class values beside ours")
+    parser.add_argument("--paper_dataset", choices=PAPER_DATASETS, default=None,
+                        help="compare: the npz / folder data is (a subset of) this dataset with the same class order; "
+                             "print the papers' values for it (default: --dataset, if it is one of the papers')")
     parser.add_argument("--classes", nargs="+", default=None,
                         help="class indices or names to run (default: every class; Table 5 times the lowest index given, or 0)")
     parser.add_argument("--protocols", type=int, nargs="+", choices=(1, 2, 3), default=None,
-                        help="run only these protocols of the table (default: all the table has)")
+                        help="run only these protocols of the table (default: all the table has; compare: DGAD's "
+                             "Protocol 1)")
     parser.add_argument("--width", type=positive_int, default=None, help="override the budget's width")
     parser.add_argument("--batch_size", type=positive_int, default=None, help="override the budget's batch size")
     parser.add_argument("--iterations", type=positive_int, default=None, help="override the budget's iterations")
@@ -51,10 +61,69 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def selected_class_indices(requested: list[str] | None, dataset) -> list[int]:
+    return sorted({index for name in (requested or [None]) for index in selected_classes(name, dataset, "--classes")})
+
+
+def base_config(arguments: argparse.Namespace, dataset_name: str, method: str = "dgad") -> Config:
+    """One method's settings for every run of the table: the budget, then the flags given."""
+    budget = {**BUDGETS[arguments.budget], **{name: getattr(arguments, name) for name in
+                                                ("width", "batch_size", "iterations")
+                                                if getattr(arguments, name) is not None}}
+    return config_for_dataset(dataset_name, method=method, data_dir=arguments.data_dir, scheme=arguments.scheme,
+                              seed=arguments.seed, jit_compile=not arguments.no_xla,
+                              results_dir=arguments.results_dir, checkpoint_dir=arguments.checkpoint_dir, **budget)
+
+
+def print_table(make_table) -> int:
+    """Run make_table() (the runs, then the table; it returns the Markdown's path) and print the table.
+
+    Problems the user can fix become one-line errors; Ctrl-C says how to resume.
+    """
+    from data.sources import DatasetError
+    from utils.experiment import ExperimentError
+    from utils.training import TrainingDiverged
+
+    try:
+        markdown_path = make_table()
+    except (DatasetError, ExperimentError, TrainingDiverged, UsageError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; run the same command again to finish the table: finished runs are reused",
+              file=sys.stderr)
+        return 130
+    print(markdown_path.read_text())
+    print(f"table written to {markdown_path} and {markdown_path.with_suffix('.csv')}")
+    return 0
+
+
+def run_comparison(arguments: argparse.Namespace, command: str) -> int:
+    """DGAD and AD-CGAN on the same dataset, scheme, classes and budget, in one table."""
+    from data.sources import load_dataset
+    from utils.comparison import compare
+
+    dataset_name = arguments.dataset or "cifar10"
+    bases = {method: base_config(arguments, dataset_name, method) for method in ("dgad", "adcgan")}
+    # Both methods read the data at one size: DGAD's (32 px, or the dataset's paper size).
+    bases["adcgan"] = dataclasses.replace(bases["adcgan"], image_size=bases["dgad"].image_size)
+    paper_dataset = arguments.paper_dataset or (dataset_name if dataset_name in PAPER_DATASETS else None)
+
+    def make_table():
+        dataset = load_dataset(dataset_name, arguments.data_dir, bases["dgad"].image_size)
+        return compare(bases, dataset, selected_class_indices(arguments.classes, dataset),
+                       tuple(arguments.protocols or (1,)), paper_dataset, command)
+
+    return print_table(make_table)
+
+
 def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
     arguments = parse_arguments(argv)
-    spec = TABLES[arguments.table]
+    command = "python reproduce.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    if arguments.table == "compare":
+        return run_comparison(arguments, command)
+    spec = TABLES[int(arguments.table)]
     dataset_name = arguments.dataset or spec.paper_dataset
     groups = tuple(group for group in spec.groups
                    if arguments.protocols is None or group.protocol in arguments.protocols)
@@ -66,34 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     same_data = dataset_name == spec.paper_dataset or arguments.same_classes_as_paper
     spec = dataclasses.replace(spec, groups=groups, per_class_comparable=same_data,
                                paper_scheme_matches=arguments.scheme == "one_vs_all")
-    budget = {**BUDGETS[arguments.budget], **{name: getattr(arguments, name) for name in
-                                                ("width", "batch_size", "iterations")
-                                                if getattr(arguments, name) is not None}}
-    base = config_for_dataset(dataset_name, data_dir=arguments.data_dir, scheme=arguments.scheme,
-                              seed=arguments.seed, jit_compile=not arguments.no_xla,
-                              results_dir=arguments.results_dir, checkpoint_dir=arguments.checkpoint_dir, **budget)
-    command = "python reproduce.py " + shlex.join(argv if argv is not None else sys.argv[1:])
+    base = base_config(arguments, dataset_name)
 
-    from data.sources import DatasetError, load_dataset
-    from utils.experiment import ExperimentError
+    from data.sources import load_dataset
     from utils.tables import regenerate
-    from utils.training import TrainingDiverged
 
-    try:
+    def make_table():
         dataset = load_dataset(base.dataset, base.data_dir, base.image_size)
-        requested = arguments.classes or [None]
-        classes = sorted({index for name in requested for index in selected_classes(name, dataset, "--classes")})
-        markdown_path = regenerate(spec, base, dataset, classes, command, arguments.rounds)
-    except (DatasetError, ExperimentError, TrainingDiverged, UsageError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted; run the same command again to finish the table: finished runs are reused",
-              file=sys.stderr)
-        return 130
-    print(markdown_path.read_text())
-    print(f"table written to {markdown_path} and {markdown_path.with_suffix('.csv')}")
-    return 0
+        return regenerate(spec, base, dataset, selected_class_indices(arguments.classes, dataset), command,
+                          arguments.rounds)
+
+    return print_table(make_table)
 
 
 if __name__ == "__main__":

@@ -299,7 +299,11 @@ class ADCGAN(keras.Model):
         self.width = width
         self.alpha = alpha
         self.beta = beta
-        self.warmup_iterations = warmup_iterations
+        # A variable, not a number: the compiled training step reads it, and one compiled model
+        # serves classes whose warm-up (a number of epochs) differs with their training set size.
+        self.warmup_iterations = self.add_weight(
+            shape=(), dtype="int64", initializer=keras.initializers.Constant(warmup_iterations), trainable=False,
+            name="warmup_iterations")
         self.encoder = Encoder(image_shape, latent_size, width, name="encoder")
         self.generator = Generator(image_shape, width, name="generator")
         self.critic = Critic(image_shape, width, name="critic")
@@ -428,7 +432,9 @@ class ADCGAN(keras.Model):
         image_pair_logits = self.latent_discriminator(
             (latents, tf.broadcast_to(generated_latents, tf.shape(latents))))
         return {
-            "image_error": tf.reduce_mean(tf.abs(images - reconstructions), axis=[1, 2, 3]),
+            # Halved: the authors' code measures it on images in [0, 1], ours are in [-1, 1], and
+            # its weight against the other terms (eq 4) must stay theirs.
+            "image_error": tf.reduce_mean(tf.abs(images - reconstructions), axis=[1, 2, 3]) / 2,
             "feature_error": tf.reduce_mean(tf.abs(image_features - reconstruction_features), axis=1),
             "encoded_error": tf.reduce_mean(tf.abs(latents - reconstruction_latents), axis=1),
             "latent_error": tf.abs(noise_pair_logit - image_pair_logits),
@@ -437,6 +443,6 @@ class ADCGAN(keras.Model):
     def get_config(self):
         return {
             "image_shape": self.image_shape, "latent_size": self.latent_size, "width": self.width,
-            "alpha": self.alpha, "beta": self.beta, "warmup_iterations": self.warmup_iterations,
+            "alpha": self.alpha, "beta": self.beta, "warmup_iterations": int(self.warmup_iterations.numpy()),
             "name": self.name,
         }

@@ -13,7 +13,7 @@ En + De + D to 12.2M parameters against the paper's 8.9M + 3.5M = 12.4M (README,
 import keras
 import tensorflow as tf
 
-from models.layers import ConvNormReLU, PaddedConv2D, ResidualBlock
+from models.layers import ConvNormReLU, PaddedConv2D, ResidualBlock, upsample_bilinear_2x
 
 LEAKY_RELU_SLOPE = 0.01
 RESIDUAL_BLOCKS = 3
@@ -74,8 +74,7 @@ class Decoder(keras.Model):
         for block in self.residual_blocks:
             features = block(features)
         for layer in self.up:
-            height, width = features.shape[1], features.shape[2]
-            features = layer(tf.image.resize(features, (2 * height, 2 * width), method="bilinear"))
+            features = layer(upsample_bilinear_2x(features))
         return tf.tanh(self.to_image(features))
 
     def get_config(self):

@@ -27,8 +27,13 @@ def test_a_run_saved_before_a_setting_existed_had_its_default():
 
 @pytest.mark.parametrize("setting, value", [("variant", "dgad-cl"), ("score", "dirichlet")])
 def test_an_unknown_variant_or_score_is_refused_where_the_config_is_built(setting, value):
-    with pytest.raises(ValueError, match=f"unknown {setting} '{value}'; expected one of"):
+    with pytest.raises(ValueError, match=f"unknown {setting} '{value}' for dgad; expected one of"):
         Config(**{setting: value})
+
+
+def test_an_unknown_method_is_refused():
+    with pytest.raises(ValueError, match="unknown method 'ganomaly'; expected one of \\('dgad', 'adcgan'\\)"):
+        Config(method="ganomaly")
 
 
 def test_the_data_folder_is_part_of_the_training_settings_whatever_the_relative_path():

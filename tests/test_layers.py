@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import PaddedConv2D, ResidualBlock, add_coordinates, instance_normalization, same_padding
+from models.layers import (PaddedConv2D, ResidualBlock, add_coordinates, instance_normalization, same_padding,
+                           upsample_bilinear_2x)
 
 
 @pytest.mark.parametrize("size, kernel, strides, expected", [
@@ -85,3 +86,11 @@ def test_padded_conv_config_round_trips():
     layer = PaddedConv2D(5, 4, 2, padding="zero", coordconv=True, spectral_norm=True)
     rebuilt = PaddedConv2D.from_config(layer.get_config())
     assert rebuilt.get_config() == layer.get_config()
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_bilinear_upsampling_equals_tensorflows_resize(jit_compile):
+    features = tf.random.stateless_uniform((2, 5, 8, 3), seed=[4, 2])
+    upsample = tf.function(upsample_bilinear_2x, jit_compile=jit_compile)
+    expected = tf.image.resize(features, (10, 16), method="bilinear")
+    np.testing.assert_allclose(upsample(features), expected, atol=1e-6)

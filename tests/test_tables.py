@@ -23,7 +23,7 @@ def named_dataset(name, class_names):
 
 
 def fabricated_results(spec, classes, auc=0.9, accuracy=(0.95, 0.5)):
-    return {(group.variant, group.protocol, score, index): {
+    return {group.key(score, index): {
         "auc": auc, "discriminator_accuracy_normal": accuracy[0], "discriminator_accuracy_all": accuracy[1]}
         for group in spec.groups for score in group.scores for index in classes}
 
@@ -121,18 +121,18 @@ def test_a_grid_adds_only_the_missing_score_and_retests_an_unfinished_model(tmp_
     config = Config(dataset="digits", width=4, batch_size=8, iterations=2, jit_compile=False,
                     results_dir=str(tmp_path / "results"), checkpoint_dir=str(tmp_path / "checkpoints"))
     dataset = load_dataset("digits")
-    run_grid(config, dataset, [RunGroup("dgad", 1, ("rec",))], [0])
+    run_grid({"dgad": config}, dataset, [RunGroup("dgad", 1, ("rec",))], [0])
     capsys.readouterr()
 
-    results = run_grid(config, dataset, [RunGroup("dgad", 1, ("rec", "dir"))], [0])
+    results = run_grid({"dgad": config}, dataset, [RunGroup("dgad", 1, ("rec", "dir"))], [0])
     output = capsys.readouterr().out
     assert "already trained" in output and "s_dir AUC" in output and "s_rec AUC" not in output
-    assert set(results) == {("dgad", 1, "rec", 0), ("dgad", 1, "dir", 0)}
+    assert set(results) == {("dgad", "dgad", 1, "rec", 0), ("dgad", "dgad", 1, "dir", 0)}
 
     metrics_path = tmp_path / "results/digits" / config.run_id / "s_rec/0_0/metrics.json"
     metrics = json.loads(metrics_path.read_text())
     metrics_path.write_text(json.dumps({**metrics, "trained_iterations": 1}))
-    run_grid(config, dataset, [RunGroup("dgad", 1, ("rec", "dir"))], [0])
+    run_grid({"dgad": config}, dataset, [RunGroup("dgad", 1, ("rec", "dir"))], [0])
     output = capsys.readouterr().out
     assert "s_rec AUC" in output and "s_dir AUC" not in output
 

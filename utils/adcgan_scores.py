@@ -3,7 +3,7 @@
 Despite its name, a higher NS means a MORE anomalous image: every term is a reconstruction
 error. The four per-image terms come from ADCGAN.predict() as means over elements:
 
-- image_error   L_GR = |x - G(E(x))|, the residual loss;
+- image_error   L_GR = |x - G(E(x))| on the authors' [0, 1] pixel scale, the residual loss;
 - feature_error L_GD = |f_D(x) - f_D(G(E(x)))|, f_D = penultimate critic features;
 - encoded_error L_FE = |E(x) - E(G(E(x)))|;
 - latent_error  L_FL = |D_z(E(G(z)), z) - D_z(E(x), E(G(z)))| for a fixed random z.

@@ -12,29 +12,57 @@ from pathlib import Path
 TRAINING_FIELDS = (
     "method", "variant", "dataset", "data_dir", "protocol", "scheme", "width", "image_size", "batch_size", "iterations",
     "learning_rate", "beta_1", "beta_2", "lambda_cls", "lambda_rec", "lambda_cmp", "max_zoom", "seed",
+    "latent_size", "autoencoder_learning_rate", "epochs", "warmup_epochs",
 )
 
+METHODS = ("dgad", "adcgan")
 VARIANTS = ("dgad", "gan", "no_compactness", "zero_padding", "coordconv")
-SCORES = {"rec": ("rec",), "dir": ("dir",), "both": ("rec", "dir")}
+# AD-CGAN's normality score and its Table 4 ablations (utils/adcgan_scores.py).
+ADCGAN_SCORES = ("gf", "lg", "lfe", "lfl")
+# Per method, each --score choice and the scores a test then computes.
+SCORES = {
+    "dgad": {"rec": ("rec",), "dir": ("dir",), "both": ("rec", "dir")},
+    "adcgan": {**{score: (score,) for score in ADCGAN_SCORES}, "all": ADCGAN_SCORES},
+}
 
-# The papers' settings where a dataset departs from the Config defaults. MVTec AD: DGAD section
-# 4.4 (128x128, random zoom, batch 8, 6000 iterations, Protocol 3; the zoom range is ours, the
-# paper gives none). Cats-vs-Dogs: 64x64 as in AD-CGAN. The embedded digits are in neither paper:
-# their defaults are CPU-sized so that the quick start takes minutes.
+# The settings that differ between the methods, as each paper gives them: DGAD section 4.2;
+# AD-CGAN appendix A.3 (Adam, batch 32, learning rates 3e-4 for the CGAN and 2e-4 for the
+# autoencoder, latent size 100, and a length in epochs: see ADCGAN_EPOCHS).
+METHOD_DEFAULTS = {
+    "dgad": {"score": "rec", "batch_size": 64, "iterations": 10000, "learning_rate": 1e-4},
+    "adcgan": {"score": "gf", "batch_size": 32, "iterations": None, "learning_rate": 3e-4, "latent_size": 100},
+}
+# AD-CGAN appendix A.3, per scheme: (epochs, autoencoder warm-up epochs). "15 epochs with 5 warm-up
+# epochs" and "35 epochs plus 15 warm-up epochs": we read both as warm-up epochs before the others.
+ADCGAN_EPOCHS = {"one_vs_all": (15, 5), "all_vs_one": (35, 15)}
+
+# The papers' settings where a dataset departs from the method's defaults. DGAD on MVTec AD:
+# section 4.4 (128x128, random zoom, batch 8, 6000 iterations, Protocol 3; the zoom range is ours,
+# the paper gives none). Cats-vs-Dogs: 64x64 as in AD-CGAN, whose latent is 200 there; AD-CGAN
+# keeps (F)MNIST at 28x28. The embedded digits are in neither paper: their defaults are CPU-sized
+# so that the quick start takes minutes.
 DATASET_DEFAULTS = {
-    "mvtec": {"image_size": 128, "batch_size": 8, "iterations": 6000, "protocol": 3, "max_zoom": 0.1},
-    "cats_vs_dogs": {"image_size": 64},
-    "digits": {"width": 8, "batch_size": 32, "iterations": 100},
+    "dgad": {
+        "mvtec": {"image_size": 128, "batch_size": 8, "iterations": 6000, "protocol": 3, "max_zoom": 0.1},
+        "cats_vs_dogs": {"image_size": 64},
+        "digits": {"width": 8, "batch_size": 32, "iterations": 100},
+    },
+    "adcgan": {
+        "mnist": {"image_size": 28},
+        "fashion_mnist": {"image_size": 28},
+        "cats_vs_dogs": {"image_size": 64, "latent_size": 200},
+        "digits": {"width": 8, "iterations": 300},
+    },
 }
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Settings of one DGAD experiment; the defaults are the paper's (section 4.2)."""
+    """Settings of one experiment; the defaults are the papers' (None: the method's, METHOD_DEFAULTS)."""
 
     method: str = "dgad"
     variant: str = "dgad"
-    score: str = "rec"
+    score: str | None = None
     dataset: str = "cifar10"
     data_dir: str | None = None
     protocol: int = 1
@@ -42,15 +70,22 @@ class Config:
     width: int = 64
     image_size: int = 32
     max_zoom: float = 0.0
-    batch_size: int = 64
-    iterations: int = 10000
-    learning_rate: float = 1e-4
+    batch_size: int | None = None
+    # AD-CGAN: None trains for the paper's epochs (ADCGAN_EPOCHS) and a number sets the length instead.
+    iterations: int | None = None
+    learning_rate: float | None = None
     beta_1: float = 0.5
     beta_2: float = 0.999
     lambda_cls: float = 10.0
     lambda_rec: float = 20.0
     lambda_cmp: float = 100.0
     lambda_s: float = 10.0
+    latent_size: int | None = None
+    autoencoder_learning_rate: float = 2e-4
+    epochs: int | None = None
+    warmup_epochs: int | None = None
+    ns_lambda: float = 0.1
+    ns_rho: float = 0.5
     seed: int = 0
     jit_compile: bool = True
     checkpoint_every: int = 1000
@@ -60,23 +95,56 @@ class Config:
 
     def __post_init__(self):
         # Configs are also built in code (tests, notebooks); a typo must not pass silently.
-        for name, choices in (("variant", VARIANTS), ("score", tuple(SCORES))):
+        if self.method not in METHODS:
+            raise ValueError(f"unknown method {self.method!r}; expected one of {METHODS}")
+        for name, value in METHOD_DEFAULTS[self.method].items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
+        if self.method == "adcgan":
+            epochs, warmup_epochs = ADCGAN_EPOCHS.get(self.scheme, (None, None))
+            object.__setattr__(self, "epochs", self.epochs if self.epochs is not None else epochs)
+            object.__setattr__(self, "warmup_epochs",
+                               self.warmup_epochs if self.warmup_epochs is not None else warmup_epochs)
+            if self.protocol != 1:
+                raise ValueError("a protocol is DGAD's pretext task; AD-CGAN has none (leave --protocol out)")
+            if self.variant != "dgad":
+                raise ValueError(f"variant {self.variant!r} is one of DGAD's ablations; AD-CGAN has none "
+                                 f"(its Table 4 ablations are scores: --score {' | '.join(SCORES['adcgan'])})")
+        for name, choices in (("variant", VARIANTS), ("score", tuple(SCORES[self.method]))):
             if getattr(self, name) not in choices:
-                raise ValueError(f"unknown {name} {getattr(self, name)!r}; expected one of {choices}")
+                raise ValueError(f"unknown {name} {getattr(self, name)!r} for {self.method}; expected one of {choices}")
 
     @property
     def run_id(self) -> str:
         """Folder name shared by a run's checkpoints and results; the settings that change the model."""
         if self.run_name:
             return self.run_name
+        if self.method == "adcgan":
+            length = f"i{self.iterations}" if self.iterations else f"e{self.epochs}+{self.warmup_epochs}"
+            return f"adcgan-{self.scheme}-w{self.width}-{length}-b{self.batch_size}-seed{self.seed}"
         variant = "" if self.variant == "dgad" else f"-{self.variant}"
         return (f"{self.method}{variant}-p{self.protocol}-{self.scheme}-w{self.width}-i{self.iterations}"
                 f"-b{self.batch_size}-seed{self.seed}")
 
     @property
     def scores(self) -> tuple[str, ...]:
-        """The scores a test computes: ("rec",), ("dir",) or both."""
-        return SCORES[self.score]
+        """The scores a test computes: DGAD's ("rec",), ("dir",) or both; AD-CGAN's one or all four."""
+        return SCORES[self.method][self.score]
+
+    def schedule(self, train_size: int) -> tuple[int, int]:
+        """(training iterations, of which autoencoder-only warm-up) for a class of train_size images.
+
+        DGAD has no warm-up. AD-CGAN counts the paper's epochs, or splits a given number of
+        iterations between warm-up and the rest in the paper's proportion.
+        """
+        if self.method == "dgad":
+            return self.iterations, 0
+        total_epochs = self.epochs + self.warmup_epochs
+        if self.iterations:
+            return self.iterations, round(self.iterations * self.warmup_epochs / total_epochs)
+        # As in the input pipeline, an epoch is the whole batches of the training set.
+        batches_per_epoch = max(1, train_size // self.batch_size)
+        return total_epochs * batches_per_epoch, self.warmup_epochs * batches_per_epoch
 
     def results_folder(self, score: str) -> Path:
         """Where one score's per-class results and summary go: results/<dataset>/<run>/s_<score>/."""
@@ -98,12 +166,17 @@ class Config:
 
 
 def config_for_dataset(dataset: str, **settings) -> Config:
-    """Config defaults, then the dataset's paper defaults, then every setting that is not None."""
+    """The method's defaults, then the dataset's paper defaults for it, then every setting that is not None."""
     given = {name: value for name, value in settings.items() if value is not None}
     # The same data reached by another relative path is the same run.
     if "data_dir" in given:
         given["data_dir"] = os.path.abspath(given["data_dir"])
-    return Config(dataset=dataset, **{**DATASET_DEFAULTS.get(dataset, {}), **given})
+    method = given.get("method", Config.method)
+    defaults = dict(DATASET_DEFAULTS.get(method, {}).get(dataset, {}))
+    if "epochs" in given or "warmup_epochs" in given:
+        # Asking for a length in epochs drops the dataset's default length in iterations.
+        defaults.pop("iterations", None)
+    return Config(dataset=dataset, **{**defaults, **given})
 
 
 def save_config(config: Config, folder: Path) -> Path:

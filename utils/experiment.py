@@ -4,7 +4,10 @@ This is the only module that knows all the parts (data, model, training, scores,
 part knows nothing of the others.
 """
 
+import json
+import os
 import re
+import time
 from pathlib import Path
 
 import keras
@@ -12,10 +15,12 @@ import numpy as np
 
 from data.pipeline import one_class_split, to_model_images, training_batches
 from data.sources import ImageDataset
+from models.adcgan import ADCGAN, table2_layout
 from models.dgad_gan import DGAD
+from utils.adcgan_scores import normality_score
 from utils.config import Config, load_config_dict, save_config
 from utils.dirichlet import fit_grouped_dirichlet, grouped_dirichlet_normality_score
-from utils.evaluation import Scoring, timed
+from utils.evaluation import ADCGANScoring, Scoring, timed
 from utils.paper_results import DGAD_PARAMETERS, paper_reference
 from utils.reports import read_class_metrics, write_class_results, write_summary
 from utils.scores import min_max_normalise, reconstruction_score
@@ -26,15 +31,25 @@ class ExperimentError(Exception):
     """A run cannot go ahead as asked; the message says why and what to do."""
 
 
-def build_model(config: Config, image_shape: tuple[int, int, int]) -> DGAD:
+def build_model(config: Config, image_shape: tuple[int, int, int]) -> DGAD | ADCGAN:
     """The networks of config.method with their optimisers; initialisation is fixed by config.seed."""
     keras.utils.set_random_seed(config.seed)
+
+    def adam(learning_rate=config.learning_rate):
+        return keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
+
+    if config.method == "adcgan":
+        try:
+            table2_layout(image_shape)
+        except ValueError as error:
+            raise ExperimentError(f"{error}; pass --image_size 32 (or 28 for one channel, 64 for colour)") from error
+        model = ADCGAN(image_shape, config.latent_size, config.width)
+        # The latent game D_z vs E runs at the CGAN's learning rate, as in the authors' code.
+        model.compile(cgan_optimizer_g=adam(), cgan_optimizer_d=adam(), latent_optimizer=adam(),
+                      autoencoder_optimizer=adam(config.autoencoder_learning_rate), jit_compile=config.jit_compile)
+        return model
     model = DGAD(image_shape, config.protocol, config.width, config.variant, lambda_cls=config.lambda_cls,
                  lambda_rec=config.lambda_rec, lambda_cmp=config.lambda_cmp)
-
-    def adam():
-        return keras.optimizers.Adam(config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
-
     model.compile(generator_optimizer=adam(), discriminator_optimizer=adam(), jit_compile=config.jit_compile)
     return model
 
@@ -49,12 +64,13 @@ class FreshModels:
 
     def __init__(self, config: Config, image_shape: tuple[int, int, int]):
         self.model = build_model(config, image_shape)
-        self.variables = self.model.variables + [
-            variable for optimizer in (self.model.generator_optimizer, self.model.discriminator_optimizer)
-            for variable in optimizer.variables]
+        optimizers = [value for value in self.model.checkpoint_objects().values()
+                      if isinstance(value, keras.optimizers.Optimizer)]
+        self.variables = self.model.variables + [variable for optimizer in optimizers
+                                                 for variable in optimizer.variables]
         self.initial_values = [variable.numpy() for variable in self.variables]
 
-    def fresh(self) -> DGAD:
+    def fresh(self) -> DGAD | ADCGAN:
         for variable, value in zip(self.variables, self.initial_values):
             variable.assign(value)
         return self.model
@@ -64,11 +80,29 @@ def class_folder_name(dataset: ImageDataset, class_index: int) -> str:
     return f"{class_index}_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset.class_names[class_index])
 
 
-def parameter_summary(model: DGAD) -> str:
+def parameter_summary(model: DGAD | ADCGAN) -> str:
+    if isinstance(model, ADCGAN):
+        return (f"AD-CGAN at width {model.width}, latent {model.latent_size}: encoder "
+                f"{model.encoder.count_params() / 1e6:.2f}M parameters, generator (= decoder) "
+                f"{model.generator.count_params() / 1e6:.2f}M, critic {model.critic.count_params() / 1e6:.2f}M, "
+                f"D_z {model.latent_discriminator.count_params() / 1e6:.3f}M")
     generator = model.encoder.count_params() + model.decoder.count_params()
     return (f"DGAD at width {model.width}: encoder + decoder {generator / 1e6:.2f}M parameters, discriminator "
             f"{model.discriminator.count_params() / 1e6:.2f}M (the paper, at width 64: about "
             f"{DGAD_PARAMETERS['encoder_decoder'] / 1e6:.1f}M and {DGAD_PARAMETERS['discriminator'] / 1e6:.1f}M)")
+
+
+def read_training_seconds(folder: Path) -> float:
+    """Wall time spent training the checkpoints in folder, resumed sessions included (0 if unknown)."""
+    path = folder / "training_time.json"
+    return json.loads(path.read_text())["seconds"] if path.exists() else 0.0
+
+
+def add_training_seconds(folder: Path, seconds: float):
+    path = folder / "training_time.json"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps({"seconds": read_training_seconds(folder) + seconds}) + "\n")
+    os.replace(temporary, path)
 
 
 def missing_model_message(config: Config, class_index: int, folder: Path) -> str:
@@ -76,7 +110,8 @@ def missing_model_message(config: Config, class_index: int, folder: Path) -> str
     runs = sorted(path.name for path in folder.parent.parent.glob("*") if path.is_dir())
     if runs:
         message += f"Runs that exist for {config.dataset}: {', '.join(runs)} (pass the flags they were trained with). "
-    return message + (f"Train it first: python main.py --dataset {config.dataset} --train_object {class_index} "
+    method = "" if config.method == "dgad" else f"--method {config.method} "
+    return message + (f"Train it first: python main.py {method}--dataset {config.dataset} --train_object {class_index} "
                       "with the same --width/--iterations/--protocol/--batch_size/--seed")
 
 
@@ -89,7 +124,7 @@ class Experiment:
         self._models = None
         self._scoring = None
 
-    def fresh_model(self) -> DGAD:
+    def fresh_model(self) -> DGAD | ADCGAN:
         if self._models is None:
             image_shape = (self.config.image_size, self.config.image_size, self.dataset.x_train.shape[-1])
             self._models = FreshModels(self.config, image_shape)
@@ -107,47 +142,67 @@ class Experiment:
     def describe(self, class_index: int) -> str:
         return f"{self.dataset.name} class {class_index} ({self.dataset.class_names[class_index]})"
 
+    def checkpoint_folder(self, class_index: int) -> Path:
+        return self.config.checkpoint_folder() / class_folder_name(self.dataset, class_index)
+
+    def schedule(self, class_index: int) -> tuple[int, int]:
+        """(iterations, warm-up iterations) of one class's training (Config.schedule)."""
+        train_size = len(one_class_split(self.dataset, class_index, self.config.scheme).train_images)
+        return self.config.schedule(train_size)
+
     def train_class(self, class_index: int) -> Path:
         """Train (or resume training) the model of one class; return its checkpoint folder."""
         config = self.config
         split = one_class_split(self.dataset, class_index, config.scheme)
         images = to_model_images(split.train_images, config.image_size)
-        folder = config.checkpoint_folder() / class_folder_name(self.dataset, class_index)
+        iterations, warmup_iterations = config.schedule(len(images))
+        folder = self.checkpoint_folder(class_index)
         self.check_trained_with_this_config(folder)
         save_config(config, folder)
 
         model = self.fresh_model()
         manager = make_checkpoint_manager(model, folder)
         start = restore_latest(manager)
-        if start >= config.iterations:
+        if start >= iterations:
             print(f"{self.describe(class_index)}: already trained ({start} iterations) in {folder}; skipping")
             return folder
+        if warmup_iterations:
+            model.warmup_iterations.assign(warmup_iterations)
+        warmup = f", the first {warmup_iterations} autoencoder only" if warmup_iterations else ""
         print(f"{self.describe(class_index)}: {'resuming at iteration ' + str(start) if start else 'training'} "
-              f"on {len(images)} normal images for {config.iterations} iterations")
-        batches = training_batches(images, config.batch_size, config.seed, start, config.iterations, config.max_zoom)
-        seconds = train_for_iterations(model, batches, manager, config.iterations, config.checkpoint_every)
+              f"on {len(images)} normal images for {iterations} iterations{warmup}")
+        batches = training_batches(images, config.batch_size, config.seed, start, iterations, config.max_zoom)
+        started = time.perf_counter()
+        try:
+            train_for_iterations(model, batches, manager, iterations, config.checkpoint_every)
+        finally:
+            seconds = time.perf_counter() - started
+            add_training_seconds(folder, seconds)
         print(f"{self.describe(class_index)}: trained in {seconds:.0f} s; checkpoint in {folder}")
         return folder
 
-    def trained_model(self, class_index: int) -> DGAD:
+    def trained_model(self, class_index: int) -> DGAD | ADCGAN:
         """The model of one class with its latest checkpoint restored."""
-        config = self.config
-        checkpoint_folder = config.checkpoint_folder() / class_folder_name(self.dataset, class_index)
+        checkpoint_folder = self.checkpoint_folder(class_index)
         self.check_trained_with_this_config(checkpoint_folder)
         model = self.fresh_model()
         manager = make_checkpoint_manager(model, checkpoint_folder)
         if manager.latest_checkpoint is None:
-            raise ExperimentError(missing_model_message(config, class_index, checkpoint_folder))
+            raise ExperimentError(missing_model_message(self.config, class_index, checkpoint_folder))
         trained_iterations = restore_latest(manager)
-        if trained_iterations < config.iterations:
+        iterations, _ = self.schedule(class_index)
+        if trained_iterations < iterations:
             print(f"warning: {self.describe(class_index)} was trained for {trained_iterations} of "
-                  f"{config.iterations} iterations (interrupted?); testing that checkpoint")
+                  f"{iterations} iterations (interrupted?); testing that checkpoint")
         return model
 
-    def scoring(self, model: DGAD) -> Scoring:
+    def scoring(self, model: DGAD | ADCGAN) -> Scoring | ADCGANScoring:
         """The compiled scoring passes of the experiment's one model (compiled on first use)."""
         if self._scoring is None:
-            self._scoring = Scoring(model, self.config.batch_size, self.config.jit_compile)
+            if isinstance(model, ADCGAN):
+                self._scoring = ADCGANScoring(model, self.config.batch_size, self.config.seed, self.config.jit_compile)
+            else:
+                self._scoring = Scoring(model, self.config.batch_size, self.config.jit_compile)
         return self._scoring
 
     def class_results_folder(self, class_index: int, score: str) -> Path:
@@ -161,7 +216,7 @@ class Experiment:
         if saved is None or self.config.training_differences(saved):
             return None
         metrics = read_class_metrics(folder)
-        if metrics is None or metrics.get("trained_iterations", 0) < self.config.iterations:
+        if metrics is None or metrics.get("trained_iterations", 0) < self.schedule(class_index)[0]:
             return None
         return metrics
 
@@ -171,37 +226,56 @@ class Experiment:
         scores = scores or self.config.scores
         split = one_class_split(self.dataset, class_index, self.config.scheme)
         model = self.trained_model(class_index)
-        scoring = self.scoring(model)
-        trained = {"trained_iterations": int(model.iterations)}
-        test_images = to_model_images(split.test_images, self.config.image_size)
-        auc = {}
+        run = {"trained_iterations": int(model.iterations),
+               "training_seconds": read_training_seconds(self.checkpoint_folder(class_index))}
         try:
-            if "rec" in scores:
-                errors, seconds = timed(scoring.reconstruction_errors, test_images)
-                raw_scores = reconstruction_score(errors["image_error"], errors["latent_error"], self.config.lambda_s)
-                auc["rec"] = self.write_results(
-                    class_index, split, "rec", min_max_normalise(raw_scores),
-                    {"s_rec": raw_scores, "image_error": errors["image_error"],
-                     "latent_error": errors["latent_error"]},
-                    {"images_per_second": len(raw_scores) / seconds, **trained})
-            if "dir" in scores:
-                train_images = to_model_images(split.train_images, self.config.image_size)
-                train_probabilities, train_seconds = timed(scoring.transformation_probabilities, train_images)
-                alphas = fit_grouped_dirichlet(train_probabilities, scoring.label_groups)
-                probabilities, seconds = timed(scoring.transformation_probabilities, test_images)
-                normality = grouped_dirichlet_normality_score(probabilities, alphas, scoring.label_groups)
-                accuracy = scoring.discriminator_accuracy(probabilities)
-                normal = split.test_anomaly_labels == 0
-                # s_dir is a normality score (higher = more normal); its negation ranks anomalies first.
-                auc["dir"] = self.write_results(
-                    class_index, split, "dir", min_max_normalise(-normality),
-                    {"s_dir": normality, "discriminator_accuracy": accuracy},
-                    {"images_per_second": len(normality) / seconds, "training_pass_seconds": train_seconds,
-                     "discriminator_accuracy_normal": float(accuracy[normal].mean()),
-                     "discriminator_accuracy_all": float(accuracy.mean()), "alphas": alphas, **trained})
+            score_results = (self.adcgan_scores if isinstance(model, ADCGAN) else self.dgad_scores)(
+                model, split, scores)
+            return {score: self.write_results(class_index, split, score, anomaly_scores, columns, {**metrics, **run})
+                    for score, (anomaly_scores, columns, metrics) in score_results.items()}
         except ValueError as error:
             raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: {error}") from error
-        return auc
+
+    def dgad_scores(self, model: DGAD, split, scores: tuple[str, ...]) -> dict[str, tuple]:
+        """{score: (anomaly scores, extra columns, metrics)} for s_rec (eqs 15-16) and s_dir (eq 17)."""
+        scoring = self.scoring(model)
+        test_images = to_model_images(split.test_images, self.config.image_size)
+        results = {}
+        if "rec" in scores:
+            errors, seconds = timed(scoring.reconstruction_errors, test_images)
+            raw_scores = reconstruction_score(errors["image_error"], errors["latent_error"], self.config.lambda_s)
+            results["rec"] = (min_max_normalise(raw_scores), {"s_rec": raw_scores, **errors},
+                              {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds})
+        if "dir" in scores:
+            train_images = to_model_images(split.train_images, self.config.image_size)
+            train_probabilities, train_seconds = timed(scoring.transformation_probabilities, train_images)
+            alphas = fit_grouped_dirichlet(train_probabilities, scoring.label_groups)
+            probabilities, seconds = timed(scoring.transformation_probabilities, test_images)
+            normality = grouped_dirichlet_normality_score(probabilities, alphas, scoring.label_groups)
+            accuracy = scoring.discriminator_accuracy(probabilities)
+            normal = split.test_anomaly_labels == 0
+            # s_dir is a normality score (higher = more normal); its negation ranks anomalies first.
+            results["dir"] = (min_max_normalise(-normality), {"s_dir": normality, "discriminator_accuracy": accuracy},
+                              {"images_per_second": len(normality) / seconds, "training_pass_seconds": train_seconds,
+                               "scoring_seconds": seconds + train_seconds,
+                               "discriminator_accuracy_normal": float(accuracy[normal].mean()),
+                               "discriminator_accuracy_all": float(accuracy.mean()), "alphas": alphas})
+        return results
+
+    def adcgan_scores(self, model: ADCGAN, split, scores: tuple[str, ...]) -> dict[str, tuple]:
+        """{score: (anomaly scores, extra columns, metrics)} for AD-CGAN's NS (eqs 4-5) and its ablations."""
+        scoring = self.scoring(model)
+        test_images = to_model_images(split.test_images, self.config.image_size)
+        terms, seconds = timed(scoring.terms, test_images)
+        terms = {name: values.astype(np.float64) for name, values in terms.items()}
+        results = {}
+        for score in scores:
+            # NS is an anomaly score already: every term is a reconstruction error.
+            raw_scores = normality_score(terms, self.config.ns_lambda, self.config.ns_rho, score)
+            results[score] = (min_max_normalise(raw_scores), {f"ns_{score}": raw_scores, **terms},
+                              {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds,
+                               "lambda": self.config.ns_lambda, "rho": self.config.ns_rho})
+        return results
 
     def write_results(self, class_index, split, score, anomaly_scores, columns, metrics) -> float:
         folder = self.class_results_folder(class_index, score)

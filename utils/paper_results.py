@@ -306,12 +306,13 @@ def paper_reference(
     """The paper's row for a run, as {"source", "per_class", "mean"}, or None if there is none.
 
     For MVTec the dict also holds "class_names", because the paper orders its categories by the
-    table's footnote rather than by any dataset index. AD-CGAN ignores protocol, variant and score.
+    table's footnote rather than by any dataset index. AD-CGAN ignores protocol and variant; its ablation scores (lg, lfe, lfl) have no per-class row.
     """
     _check_choice("method", method, METHODS)
     _check_choice("scheme", scheme, SCHEMES)
     if method == "adcgan":
-        row = _adcgan_row(dataset, scheme)
+        # Table 3 is the full score; the paper gives only means for its ablations (ADCGAN_ABLATION_MEAN_AUC).
+        row = None if score in ("lg", "lfe", "lfl") else _adcgan_row(dataset, scheme)
     elif scheme == "one_vs_all":
         row = _dgad_row(dataset, protocol, variant, score)
     else:

@@ -9,42 +9,54 @@ grid and only then writes the table.
 import dataclasses
 
 from data.sources import ImageDataset
-from utils.config import Config
+from utils.config import SCORES, Config
 from utils.experiment import Experiment
 
 
 @dataclasses.dataclass(frozen=True)
 class RunGroup:
-    """One trained model per class, tested with one or more scores."""
+    """One trained model per class, tested with one or more scores.
 
-    variant: str
-    protocol: int
+    variant and protocol are DGAD's (None for AD-CGAN, which has neither).
+    """
+
+    variant: str | None
+    protocol: int | None
     scores: tuple[str, ...]
+    method: str = "dgad"
 
-    def config(self, base: Config) -> Config:
-        score = "both" if len(self.scores) == 2 else self.scores[0]
-        return dataclasses.replace(base, variant=self.variant, protocol=self.protocol, score=score)
+    def config(self, bases: dict[str, Config]) -> Config:
+        """The group's settings on top of its method's base configuration (dataset, budget, folders)."""
+        score = next(choice for choice, scores in SCORES[self.method].items() if set(scores) == set(self.scores))
+        changes = {"variant": self.variant, "protocol": self.protocol}
+        return dataclasses.replace(bases[self.method], score=score,
+                                   **{name: value for name, value in changes.items() if value is not None})
+
+    def key(self, score: str, class_index: int) -> tuple:
+        """The key of one (score, class) result in run_grid's answer."""
+        return self.method, self.variant, self.protocol, score, class_index
 
 
-def run_grid(base: Config, dataset: ImageDataset, groups: list[RunGroup],
-             classes: list[int]) -> dict[tuple[str, int, str, int], dict]:
-    """Train and test whatever is missing; return {(variant, protocol, score, class): metrics}."""
+def run_grid(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGroup],
+             classes: list[int]) -> dict[tuple, dict]:
+    """Train and test whatever is missing; return {group.key(score, class): metrics}.
+
+    bases holds each method's configuration; a group changes only its variant, protocol and scores.
+    """
     results = {}
     for group in groups:
-        experiment = Experiment(group.config(base), dataset)
+        experiment = Experiment(group.config(bases), dataset)
+        label = group.method if group.method != "dgad" else f"{group.variant}, protocol {group.protocol}"
         for class_index in classes:
             missing = tuple(score for score in group.scores if experiment.class_metrics(class_index, score) is None)
             if missing:
                 experiment.train_class(class_index)
                 experiment.test_class(class_index, missing)
             else:
-                print(f"{experiment.describe(class_index)}, {group.variant}, protocol {group.protocol}: "
-                      "already tested; skipping")
+                print(f"{experiment.describe(class_index)}, {label}: already tested; skipping")
             for score in group.scores:
-                results[(group.variant, group.protocol, score, class_index)] = experiment.class_metrics(
-                    class_index, score)
+                results[group.key(score, class_index)] = experiment.class_metrics(class_index, score)
         for score in group.scores:
             experiment.write_score_summary(score, {
-                dataset.class_names[index]: results[(group.variant, group.protocol, score, index)]["auc"]
-                for index in classes})
+                dataset.class_names[index]: results[group.key(score, index)]["auc"] for index in classes})
     return results

@@ -81,11 +81,11 @@ def _paper_value(per_class, spec: TableSpec, dataset: ImageDataset, class_index:
     return per_class[class_index] if class_index < len(per_class) else None
 
 
-def _cell(value: float | None, digits: int = 4) -> str:
+def cell_text(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
-def _csv_text(header: list[str], rows: list[list]) -> str:
+def csv_text(header: list[str], rows: list[list]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(header)
@@ -112,7 +112,7 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
             if score not in group.scores:
                 continue
             paper = dgad_auc(spec.paper_dataset, group.protocol, group.variant, score)
-            ours = [results[(group.variant, group.protocol, score, index)]["auc"] for index in classes]
+            ours = [results[group.key(score, index)]["auc"] for index in classes]
             paper_values = [_paper_value(paper, spec, dataset, index) for index in classes]
             comparable = all(value is not None for value in paper_values)
             rows.append({
@@ -138,17 +138,17 @@ def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes:
     for row in rows:
         method = VARIANT_NAMES[row["variant"]] + (" (sdir)" if row["score"] == "dir" else "")
         difference = None if row["paper_mean_same_classes"] is None else row["mean"] - row["paper_mean_same_classes"]
-        cells = [f"{ours:.4f} / {_cell(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
+        cells = [f"{ours:.4f} / {cell_text(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
         lines.append(f"| {row['protocol']} | {method} | " + " | ".join(cells)
-                     + f" | {row['mean']:.4f} | {_cell(row['paper_mean_same_classes'])} | "
+                     + f" | {row['mean']:.4f} | {cell_text(row['paper_mean_same_classes'])} | "
                      + ("—" if difference is None else f"{difference:+.4f}")
-                     + f" | {_cell(row['paper_printed_mean'])} |")
+                     + f" | {cell_text(row['paper_printed_mean'])} |")
         for index, name, ours, paper in zip(classes, names, row["ours"], row["paper"]):
             csv_rows.append([row["protocol"], row["variant"], row["score"], index, name, ours, paper,
                              None if paper is None else ours - paper])
         csv_rows.append([row["protocol"], row["variant"], row["score"], "mean", "mean", row["mean"],
                          row["paper_mean_same_classes"], difference])
-    path.with_suffix(".csv").write_text(_csv_text(
+    path.with_suffix(".csv").write_text(csv_text(
         ["protocol", "variant", "score", "class_index", "class_name", "ours_auc", "paper_auc", "difference"],
         csv_rows))
     return "\n".join(lines) + "\n"
@@ -167,16 +167,16 @@ def accuracy_section(path: Path, spec: TableSpec, dataset: ImageDataset, classes
     csv_rows = []
     for group in spec.groups:
         for images, key in (("normal", "discriminator_accuracy_normal"), ("all", "discriminator_accuracy_all")):
-            ours = [results[(group.variant, group.protocol, "dir", index)][key] for index in classes]
+            ours = [results[group.key("dir", index)][key] for index in classes]
             paper = DGAD_DISCRIMINATOR_ACCURACY.get((images, group.variant)) if group.protocol == 2 else None
             paper_values = [_paper_value(paper and paper.per_class, spec, dataset, index) for index in classes]
             paper_mean = None if None in paper_values else float(np.mean(paper_values))
-            cells = [f"{value:.3f} / {_cell(reported, 3)}" for value, reported in zip(ours, paper_values)]
+            cells = [f"{value:.3f} / {cell_text(reported, 3)}" for value, reported in zip(ours, paper_values)]
             lines.append(f"| {group.protocol} | {VARIANT_NAMES[group.variant]} | {images} | " + " | ".join(cells)
-                         + f" | {np.mean(ours):.3f} | {_cell(paper_mean, 3)} |")
+                         + f" | {np.mean(ours):.3f} | {cell_text(paper_mean, 3)} |")
             csv_rows += [[group.protocol, group.variant, images, index, name, value, reported]
                          for index, name, value, reported in zip(classes, names, ours, paper_values)]
-    path.with_name(path.name + "-discriminator-accuracy.csv").write_text(_csv_text(
+    path.with_name(path.name + "-discriminator-accuracy.csv").write_text(csv_text(
         ["protocol", "variant", "test_images", "class_index", "class_name", "ours", "paper"], csv_rows))
     return "\n".join(lines) + "\n"
 
@@ -185,7 +185,7 @@ def speed_rows(spec: TableSpec, base: Config, dataset: ImageDataset, class_index
     """Table 5: s_rec and s_dir images/s on the same trained model and test images, per protocol."""
     rows = []
     for group in spec.groups:
-        experiment = Experiment(group.config(base), dataset)
+        experiment = Experiment(group.config({"dgad": base}), dataset)
         experiment.train_class(class_index)
         scoring = Scoring(experiment.trained_model(class_index), base.batch_size, base.jit_compile)
         split = one_class_split(dataset, class_index, base.scheme)
@@ -217,7 +217,7 @@ def write_speed_table(path: Path, rows: list[dict], header: list[str], rounds: i
                      f"{paper_rec / paper_dir:.2f}x |")
         csv_rows.append([row["protocol"], row["rec"], row["dir"], ratio, row["dir_with_fit"], ratio_with_fit,
                          paper_rec, paper_dir, paper_rec / paper_dir, row["train_images"], row["test_images"]])
-    path.with_suffix(".csv").write_text(_csv_text(
+    path.with_suffix(".csv").write_text(csv_text(
         ["protocol", "rec_images_per_second", "dir_images_per_second", "ratio", "dir_with_fit_images_per_second",
          "ratio_with_fit", "paper_rec", "paper_dir", "paper_ratio", "train_images", "test_images"], csv_rows))
     return "\n".join(lines) + "\n"
@@ -235,7 +235,7 @@ def regenerate(spec: TableSpec, base: Config, dataset: ImageDataset, classes: li
         header.insert(-1, f"Class: {dataset.class_names[classes[0]]} (index {classes[0]}).")
         markdown = write_speed_table(path, rows, header, rounds)
     else:
-        results = run_grid(base, dataset, list(spec.groups), classes)
+        results = run_grid({"dgad": base}, dataset, list(spec.groups), classes)
         header = _header(spec, base, command, (time.perf_counter() - started) / 60)
         markdown = write_auc_table(path, spec, dataset, classes, auc_rows(spec, dataset, classes, results), header)
         if spec.number == 4:

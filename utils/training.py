@@ -37,7 +37,8 @@ def restore_latest(manager: tf.train.CheckpointManager) -> int:
 
 
 def all_finite(variables) -> bool:
-    return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(variable)) for variable in variables]))
+    return bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(variable)) for variable in variables
+                               if tf.as_dtype(variable.dtype).is_floating]))
 
 
 class StopOnNonFinite(keras.callbacks.Callback):

@@ -1,0 +1,74 @@
+"""DGAD against AD-CGAN in one table: the papers' values beside ours, wall times, and a resumable run."""
+
+import csv
+
+import numpy as np
+import pytest
+
+import reproduce
+from data.sources import ImageDataset
+from utils.comparison import comparison_groups, comparison_rows, write_comparison_table
+from utils.config import ADCGAN_SCORES
+
+MNIST_NAMES = tuple("0123456789")
+
+
+def fabricated_results(groups, classes):
+    return {group.key(score, index): {"auc": 0.9, "training_seconds": 10.0, "scoring_seconds": 0.5}
+            for group in groups for score in group.scores for index in classes}
+
+
+def table(tmp_path, scheme, paper_dataset="mnist"):
+    groups = comparison_groups((1,))
+    rows = comparison_rows(groups, [0, 1], fabricated_results(groups, [0, 1]), paper_dataset, scheme)
+    dataset = ImageDataset("npz", np.zeros((0, 4, 4, 1), np.uint8), np.zeros(0, np.int64),
+                           np.zeros((0, 4, 4, 1), np.uint8), np.zeros(0, np.int64), MNIST_NAMES)
+    return rows, write_comparison_table(tmp_path / "compare", rows, dataset, [0, 1], ["# header"])
+
+
+def test_one_vs_all_puts_both_papers_values_beside_ours(tmp_path):
+    rows, markdown = table(tmp_path, "one_vs_all")
+    assert [row["method"] for row in rows] == ["DGAD (s_rec, Protocol 1)", "AD-CGAN (NS)", "AD-CGAN_LG",
+                                                "AD-CGAN_LFE", "AD-CGAN_LFL"]
+    # DGAD paper, Table 1, MNIST P1: 0.9934 and 0.9981 (mean 0.99575, printed as 0.9957 in binary floating point); printed mean 0.9864.
+    assert ("| DGAD (s_rec, Protocol 1) | 0.9000 / 0.9934 | 0.9000 / 0.9981 | 0.9000 | 0.9957 | -0.0957 | 0.9864 "
+            "| 20 | 1.0 |") in markdown
+    # AD-CGAN paper, Table 3, MNIST one-vs-all: 0.971 and 0.957; printed mean 0.923.
+    assert "| AD-CGAN (NS) | 0.9000 / 0.9710 | 0.9000 / 0.9570 | 0.9000 | 0.9640 | -0.0640 | 0.9230 |" in markdown
+    # AD-CGAN Table 4 gives only the mean of each ablation.
+    assert "| AD-CGAN_LFE | 0.9000 / — | 0.9000 / — | 0.9000 | — | — | 0.8440 |" in markdown
+
+
+def test_all_vs_one_has_no_dgad_paper_values(tmp_path):
+    _, markdown = table(tmp_path, "all_vs_one")
+    assert "| DGAD (s_rec, Protocol 1) | 0.9000 / — | 0.9000 / — | 0.9000 | — | — | — |" in markdown
+    assert "| AD-CGAN (NS) | 0.9000 / 0.9460 | 0.9000 / 0.8580 | 0.9000 | 0.9020 | -0.0020 | 0.8500 |" in markdown
+    with open(tmp_path / "compare.csv") as file:
+        csv_rows = list(csv.DictReader(file))
+    assert len(csv_rows) == 5 * 3  # two classes and a mean per row
+    mean = next(row for row in csv_rows if row["score"] == "gf" and row["class_index"] == "mean")
+    assert float(mean["paper_auc"]) == pytest.approx(0.902) and float(mean["training_seconds"]) == 20.0
+
+
+def test_data_that_is_not_a_papers_dataset_gets_no_paper_values(tmp_path):
+    rows, _ = table(tmp_path, "one_vs_all", paper_dataset=None)
+    assert all(row["paper"] == [None, None] and row["paper_printed_mean"] is None for row in rows)
+
+
+TINY = ["--table", "compare", "--dataset", "digits", "--classes", "0", "--width", "2", "--batch_size", "8",
+        "--iterations", "2", "--no_xla"]
+
+
+def test_the_comparison_runs_both_methods_and_resumes_without_redoing_them(tmp_path, capsys):
+    folders = ["--results_dir", str(tmp_path / "results"), "--checkpoint_dir", str(tmp_path / "checkpoints")]
+    assert reproduce.main(TINY + folders) == 0
+    output = capsys.readouterr().out
+    assert "s_rec AUC" in output and all(f"s_{score} AUC" in output for score in ADCGAN_SCORES)
+    assert "| DGAD (s_rec, Protocol 1) | " in output and "| AD-CGAN (NS) | " in output
+    assert "AD-CGAN: width 2, batch 8, 2 iterations" in output
+
+    assert reproduce.main(TINY + folders) == 0
+    output = capsys.readouterr().out
+    assert output.count("already tested; skipping") == 2 and "AUC 0." not in output
+    tables = list((tmp_path / "results/tables").glob("compare-digits-*.md"))
+    assert len(tables) == 1 and tables[0].with_suffix(".csv").exists()

@@ -1,0 +1,147 @@
+"""DGAD against AD-CGAN: both methods on the same data, scheme, classes and budget, in one table.
+
+The runs go through the experiment runner (utils.runner), so finished runs are reused and an
+interrupted comparison resumes. The table puts each paper's numbers beside ours: DGAD's Tables 1-2
+(one-vs-all only; the DGAD paper has no all-vs-one results) and AD-CGAN's Table 3 (per class) and
+Table 4 (mean AUC of its score ablations), with the wall time each method spent training and scoring.
+"""
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from data.sources import ImageDataset
+from utils.config import ADCGAN_SCORES, Config
+from utils.paper_results import ADCGAN_ABLATION_MEAN_AUC, adcgan_auc, adcgan_mean_auc, dgad_auc, dgad_mean_auc
+from utils.runner import RunGroup, run_grid
+from utils.tables import cell_text, csv_text
+
+ADCGAN_SCORE_NAMES = {"gf": "AD-CGAN (NS)", "lg": "AD-CGAN_LG", "lfe": "AD-CGAN_LFE", "lfl": "AD-CGAN_LFL"}
+
+
+def comparison_groups(protocols=(1,)) -> list[RunGroup]:
+    """DGAD with s_rec for each protocol, and AD-CGAN with its full score and the three ablations."""
+    return ([RunGroup("dgad", protocol, ("rec",)) for protocol in protocols]
+            + [RunGroup(None, None, ADCGAN_SCORES, method="adcgan")])
+
+
+def _paper_values(group: RunGroup, score: str, paper_dataset: str | None, scheme: str):
+    """(per-class AUCs or None, printed mean or None) that the method's paper reports for this row."""
+    if paper_dataset is None:
+        return None, None
+    if group.method == "dgad":
+        if scheme != "one_vs_all":
+            return None, None
+        return dgad_auc(paper_dataset, group.protocol), dgad_mean_auc(paper_dataset, group.protocol)
+    if score == "gf":
+        return adcgan_auc(paper_dataset, scheme), adcgan_mean_auc(paper_dataset, scheme)
+    return None, ADCGAN_ABLATION_MEAN_AUC.get((paper_dataset, scheme, score))
+
+
+def comparison_rows(groups: list[RunGroup], classes: list[int], results: dict, paper_dataset: str | None,
+                    scheme: str) -> list[dict]:
+    """One row per (method, score): our AUC per class, the paper's, the means and the wall times."""
+    rows = []
+    for group in groups:
+        for score in group.scores:
+            metrics = [results[group.key(score, index)] for index in classes]
+            per_class, printed_mean = _paper_values(group, score, paper_dataset, scheme)
+            paper = [per_class[index] if per_class and index < len(per_class) else None for index in classes]
+            method = (f"DGAD (s_rec, Protocol {group.protocol})" if group.method == "dgad"
+                      else ADCGAN_SCORE_NAMES[score])
+            rows.append({
+                "method": method, "score": score, "protocol": group.protocol,
+                "ours": [entry["auc"] for entry in metrics], "paper": paper,
+                "mean": float(np.mean([entry["auc"] for entry in metrics])),
+                "paper_mean_same_classes": None if None in paper else float(np.mean(paper)),
+                "paper_printed_mean": printed_mean,
+                "training_seconds": [entry.get("training_seconds") for entry in metrics],
+                "scoring_seconds": [entry.get("scoring_seconds") for entry in metrics],
+            })
+    return rows
+
+
+def _total(seconds: list) -> float | None:
+    return None if None in seconds else float(sum(seconds))
+
+
+def budget_lines(bases: dict[str, Config]) -> list[str]:
+    dgad, adcgan = bases["dgad"], bases["adcgan"]
+    adcgan_length = (f"{adcgan.iterations} iterations" if adcgan.iterations
+                     else f"{adcgan.warmup_epochs} + {adcgan.epochs} epochs")
+    return [
+        f"- DGAD: width {dgad.width}, batch {dgad.batch_size}, {dgad.iterations} iterations, "
+        f"learning rate {dgad.learning_rate}, image size {dgad.image_size}.",
+        f"- AD-CGAN: width {adcgan.width}, batch {adcgan.batch_size}, {adcgan_length} (the first "
+        f"{adcgan.warmup_epochs}/{adcgan.warmup_epochs + adcgan.epochs} of them train the autoencoder only), "
+        f"latent {adcgan.latent_size}, "
+        f"learning rates {adcgan.learning_rate} (CGAN, D_z) and {adcgan.autoencoder_learning_rate} (autoencoder), "
+        f"image size {adcgan.image_size}, lambda {adcgan.ns_lambda}, rho {adcgan.ns_rho}.",
+    ]
+
+
+def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, classes: list[int],
+                           header: list[str]) -> str:
+    names = [dataset.class_names[index] for index in classes]
+    lines = header + [
+        "Each cell: our AUC / the paper's AUC for that class. Paper mean: the paper's values over the same "
+        "classes as ours. Training and scoring: wall time in seconds summed over the classes (training includes "
+        "the one-off compile of the first class; AD-CGAN's four scores share one model and one scoring pass).", "",
+        "| Method | " + " | ".join(names) + " | Mean | Paper mean | Difference | Paper's printed mean "
+        "| Training (s) | Scoring (s) |",
+        "| --- | " + " | ".join("---:" for _ in names) + " | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    csv_rows = []
+    for row in rows:
+        difference = None if row["paper_mean_same_classes"] is None else row["mean"] - row["paper_mean_same_classes"]
+        cells = [f"{ours:.4f} / {cell_text(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
+        training, scoring = _total(row["training_seconds"]), cell_text(_total(row["scoring_seconds"]), 1)
+        lines.append(f"| {row['method']} | " + " | ".join(cells)
+                     + f" | {row['mean']:.4f} | {cell_text(row['paper_mean_same_classes'])} | "
+                     + ("—" if difference is None else f"{difference:+.4f}")
+                     + f" | {cell_text(row['paper_printed_mean'])} | {cell_text(training, 0)} | {scoring} |")
+        for index, name, ours, paper, train_seconds, score_seconds in zip(
+                classes, names, row["ours"], row["paper"], row["training_seconds"], row["scoring_seconds"]):
+            csv_rows.append([row["method"], row["score"], row["protocol"], index, name, ours, paper,
+                             train_seconds, score_seconds])
+        csv_rows.append([row["method"], row["score"], row["protocol"], "mean", "mean", row["mean"],
+                         row["paper_mean_same_classes"], _total(row["training_seconds"]),
+                         _total(row["scoring_seconds"])])
+    path.with_suffix(".csv").write_text(csv_text(
+        ["method", "score", "protocol", "class_index", "class_name", "ours_auc", "paper_auc", "training_seconds",
+         "scoring_seconds"], csv_rows))
+    return "\n".join(lines) + "\n"
+
+
+def comparison_path(results_dir: str, bases: dict[str, Config]) -> Path:
+    return Path(results_dir) / "tables" / f"compare-{bases['dgad'].dataset}-{bases['dgad'].run_id}-vs-{bases['adcgan'].run_id}"
+
+
+def compare(bases: dict[str, Config], dataset: ImageDataset, classes: list[int], protocols: tuple[int, ...],
+            paper_dataset: str | None, command: str) -> Path:
+    """Run DGAD and AD-CGAN where missing, write the comparison's Markdown and CSV; return the Markdown's path."""
+    started = time.perf_counter()
+    groups = comparison_groups(protocols)
+    results = run_grid(bases, dataset, groups, classes)
+    scheme = bases["dgad"].scheme
+    path = comparison_path(bases["dgad"].results_dir, bases)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    data = bases["dgad"].dataset + (f" ({bases['dgad'].data_dir})" if bases["dgad"].data_dir else "")
+    header = [
+        f"# DGAD and AD-CGAN on {bases['dgad'].dataset}, {scheme.replace('_', '-')}", "",
+        f"Command: `{command}`", "",
+        f"Our runs: dataset {data}, seed {bases['dgad'].seed}. Budgets:",
+        *budget_lines(bases), "",
+        "Paper values: " + (f"{paper_dataset}, from the DGAD paper (one-vs-all only) and the AD-CGAN paper "
+                            "(Table 3 per class, Table 4 means of its score ablations)." if paper_dataset
+                            else "none: our data is not one of the papers' datasets (pass --paper_dataset if it is a "
+                                 "copy or subset of one, with the same class order)."),
+        f"Wall time of this invocation: {(time.perf_counter() - started) / 60:.1f} min "
+        "(runs finished earlier are reused, not redone).", "",
+    ]
+    markdown = write_comparison_table(path, comparison_rows(groups, classes, results, paper_dataset, scheme),
+                                      dataset, classes, header)
+    markdown_path = path.with_suffix(".md")
+    markdown_path.write_text(markdown)
+    return markdown_path
