@@ -35,6 +35,13 @@ def positive_int(text: str) -> int:
     return value
 
 
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {text}")
+    return value
+
+
 def seed_value(text: str) -> int:
     value = int(text)
     if not 0 <= value < 2**32:
@@ -101,7 +108,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=positive_int, default=None,
                         help="AD-CGAN: epochs after the warm-up, used when --iterations is not given (default: "
                              + ", ".join(f"{epochs} for {scheme}" for scheme, (epochs, _) in ADCGAN_EPOCHS.items()) + ")")
-    parser.add_argument("--warmup_epochs", type=positive_int, default=None,
+    parser.add_argument("--warmup_epochs", type=non_negative_int, default=None,
                         help="AD-CGAN: autoencoder-only epochs first; with --iterations, the warm-up takes the same "
                              "share of them (default: "
                              + ", ".join(f"{warmup} for {scheme}" for scheme, (_, warmup) in ADCGAN_EPOCHS.items()) + ")")

@@ -1,5 +1,6 @@
 """AD-CGAN through the command line: its settings, its schedule in epochs, and a short run that learns."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -55,6 +56,8 @@ def test_run_ids_name_the_method_and_its_length():
     (["--score", "gf"], "unknown score 'gf' for dgad; expected one of ('rec', 'dir', 'both')"),
     (["--method", "adcgan", "--variant", "gan"], "AD-CGAN has none"),
     (["--method", "adcgan", "--protocol", "2"], "AD-CGAN has none (leave --protocol out)"),
+    (["--epochs", "3", "--latent_size", "10"], "--latent_size, --epochs applies to AD-CGAN only (add --method adcgan)"),
+    (["--ns_lambda", "0.5"], "--ns_lambda applies to AD-CGAN only"),
 ])
 def test_settings_that_do_not_fit_the_method_are_one_line_errors(arguments, message, capsys):
     assert main.main(arguments + ["--dataset", "digits"]) == 2
@@ -104,12 +107,18 @@ def test_digits_end_to_end_learns_and_writes_every_result(tmp_path, capsys):
     assert metrics["auc"] > 0.9 and metrics["trained_iterations"] == 120
     assert metrics["training_seconds"] > 0 and metrics["scoring_seconds"] > 0
 
-    config = config_for_dataset("digits", method="adcgan", width=8, iterations=120, jit_compile=False)
+    config = config_for_dataset("digits", method="adcgan", width=8, iterations=120, jit_compile=False,
+                                results_dir=str(tmp_path / "results"), checkpoint_dir=str(tmp_path / "checkpoints"))
     dataset = load_dataset("digits")
     experiment = Experiment(config, dataset)
     split = one_class_split(dataset, 1, "one_vs_all")
     anomaly_scores, _, _ = experiment.adcgan_scores(experiment.fresh_model(), split, ("gf",))["gf"]
     assert roc_auc_score(split.test_anomaly_labels, anomaly_scores) < 0.6
+
+    # Results scored with another lambda or rho are not taken for this configuration's.
+    assert experiment.class_metrics(1, "gf")["auc"] == metrics["auc"]
+    other_lambda = Experiment(dataclasses.replace(config, ns_lambda=0.5), dataset)
+    assert other_lambda.class_metrics(1, "gf") is None
 
     assert main.main(arguments + ["--phase", "train"]) == 0
     assert "already trained (120 iterations)" in capsys.readouterr().out

@@ -9,6 +9,7 @@ import reproduce
 from data.sources import ImageDataset
 from utils.comparison import comparison_groups, comparison_rows, write_comparison_table
 from utils.config import ADCGAN_SCORES
+from utils.experiment import add_training_seconds, read_training_seconds
 
 MNIST_NAMES = tuple("0123456789")
 
@@ -18,12 +19,15 @@ def fabricated_results(groups, classes):
             for group in groups for score in group.scores for index in classes}
 
 
+def mnist_like_dataset():
+    empty = np.zeros((0, 4, 4, 1), np.uint8)
+    return ImageDataset("npz", empty, np.zeros(0, np.int64), empty, np.zeros(0, np.int64), MNIST_NAMES)
+
+
 def table(tmp_path, scheme, paper_dataset="mnist"):
     groups = comparison_groups((1,))
     rows = comparison_rows(groups, [0, 1], fabricated_results(groups, [0, 1]), paper_dataset, scheme)
-    dataset = ImageDataset("npz", np.zeros((0, 4, 4, 1), np.uint8), np.zeros(0, np.int64),
-                           np.zeros((0, 4, 4, 1), np.uint8), np.zeros(0, np.int64), MNIST_NAMES)
-    return rows, write_comparison_table(tmp_path / "compare", rows, dataset, [0, 1], ["# header"])
+    return rows, write_comparison_table(tmp_path / "compare", rows, mnist_like_dataset(), [0, 1], ["# header"])
 
 
 def test_one_vs_all_puts_both_papers_values_beside_ours(tmp_path):
@@ -53,6 +57,33 @@ def test_all_vs_one_has_no_dgad_paper_values(tmp_path):
 def test_data_that_is_not_a_papers_dataset_gets_no_paper_values(tmp_path):
     rows, _ = table(tmp_path, "one_vs_all", paper_dataset=None)
     assert all(row["paper"] == [None, None] and row["paper_printed_mean"] is None for row in rows)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--table", "compare", "--same_classes_as_paper"],
+     "--same_classes_as_paper applies to --table 1 | 2 | 3 | 4 | 5 only (compare takes --paper_dataset)"),
+    (["--table", "1", "--paper_dataset", "mnist"], "--paper_dataset applies to --table compare only"),
+    (["--table", "compare", "--rounds", "5"], "--rounds applies to --table 5 only"),
+    (["--table", "compare", "--paper_dataset", "mvtec"], "invalid choice: 'mvtec'"),
+])
+def test_flags_that_do_nothing_for_the_table_are_refused(arguments, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        reproduce.parse_arguments(arguments)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert message in error and len(error.splitlines()) == 1
+
+
+def test_a_run_trained_before_times_were_recorded_shows_no_training_time(tmp_path):
+    assert read_training_seconds(tmp_path) is None
+    add_training_seconds(tmp_path, 2.5)
+    add_training_seconds(tmp_path, 1.0)
+    assert read_training_seconds(tmp_path) == 3.5
+    groups = comparison_groups((1,))
+    results = {key: {**value, "training_seconds": None} for key, value in fabricated_results(groups, [0]).items()}
+    row = comparison_rows(groups, [0], results, None, "one_vs_all")[0]
+    markdown = write_comparison_table(tmp_path / "compare", [row], mnist_like_dataset(), [0], [])
+    assert "| DGAD (s_rec, Protocol 1) | 0.9000 / — | 0.9000 | — | — | — | — | 0.5 |" in markdown
 
 
 TINY = ["--table", "compare", "--dataset", "digits", "--classes", "0", "--width", "2", "--batch_size", "8",

@@ -49,8 +49,11 @@ def test_every_discriminator_layer_is_spectrally_normalised_and_the_generator_is
 def test_images_are_independent_of_their_batch_mates():
     # train_step concatenates (x_r, x_t, x^_t) into one batch; that is only sound without batch statistics.
     images = tf.random.stateless_uniform((3, 16, 16, 1), seed=[2, 2], minval=-1, maxval=1)
+    keras.utils.set_random_seed(0)
     encoder = Encoder(4)
-    np.testing.assert_allclose(encoder(images)[:1], encoder(images[:1]), atol=1e-5)
+    # oneDNN picks kernels by batch size, so float32 rounding differs by ~1e-5; batch statistics
+    # would change the outputs by orders of magnitude more.
+    np.testing.assert_allclose(encoder(images)[:1], encoder(images[:1]), atol=1e-4)
 
 
 def test_padding_and_coordconv_reach_every_convolution():

@@ -32,6 +32,9 @@ METHOD_DEFAULTS = {
     "dgad": {"score": "rec", "batch_size": 64, "iterations": 10000, "learning_rate": 1e-4},
     "adcgan": {"score": "gf", "batch_size": 32, "iterations": None, "learning_rate": 3e-4, "latent_size": 100},
 }
+# The settings only AD-CGAN reads, with the values a DGAD config must keep.
+ADCGAN_ONLY_DEFAULTS = {"latent_size": None, "epochs": None, "warmup_epochs": None,
+                        "autoencoder_learning_rate": 2e-4, "ns_lambda": 0.1, "ns_rho": 0.5}
 # AD-CGAN appendix A.3, per scheme: (epochs, autoencoder warm-up epochs). "15 epochs with 5 warm-up
 # epochs" and "35 epochs plus 15 warm-up epochs": we read both as warm-up epochs before the others.
 ADCGAN_EPOCHS = {"one_vs_all": (15, 5), "all_vs_one": (35, 15)}
@@ -97,6 +100,12 @@ class Config:
         # Configs are also built in code (tests, notebooks); a typo must not pass silently.
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; expected one of {METHODS}")
+        if self.method == "dgad":
+            # A setting DGAD does not read must not pass for one that took effect.
+            ignored = [name for name, default in ADCGAN_ONLY_DEFAULTS.items() if getattr(self, name) != default]
+            if ignored:
+                raise ValueError(f"{', '.join('--' + name for name in ignored)} applies to AD-CGAN only "
+                                 "(add --method adcgan)")
         for name, value in METHOD_DEFAULTS[self.method].items():
             if getattr(self, name) is None:
                 object.__setattr__(self, name, value)
@@ -173,7 +182,7 @@ def config_for_dataset(dataset: str, **settings) -> Config:
         given["data_dir"] = os.path.abspath(given["data_dir"])
     method = given.get("method", Config.method)
     defaults = dict(DATASET_DEFAULTS.get(method, {}).get(dataset, {}))
-    if "epochs" in given or "warmup_epochs" in given:
+    if method == "adcgan" and ("epochs" in given or "warmup_epochs" in given):
         # Asking for a length in epochs drops the dataset's default length in iterations.
         defaults.pop("iterations", None)
     return Config(dataset=dataset, **{**defaults, **given})

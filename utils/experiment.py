@@ -42,7 +42,8 @@ def build_model(config: Config, image_shape: tuple[int, int, int]) -> DGAD | ADC
         try:
             table2_layout(image_shape)
         except ValueError as error:
-            raise ExperimentError(f"{error}; pass --image_size 32 (or 28 for one channel, 64 for colour)") from error
+            raise ExperimentError(f"{error}; pass main.py --image_size 32 (or 28 for one channel, 64 for colour)"
+                                  ) from error
         model = ADCGAN(image_shape, config.latent_size, config.width)
         # The latent game D_z vs E runs at the CGAN's learning rate, as in the authors' code.
         model.compile(cgan_optimizer_g=adam(), cgan_optimizer_d=adam(), latent_optimizer=adam(),
@@ -92,16 +93,16 @@ def parameter_summary(model: DGAD | ADCGAN) -> str:
             f"{DGAD_PARAMETERS['encoder_decoder'] / 1e6:.1f}M and {DGAD_PARAMETERS['discriminator'] / 1e6:.1f}M)")
 
 
-def read_training_seconds(folder: Path) -> float:
-    """Wall time spent training the checkpoints in folder, resumed sessions included (0 if unknown)."""
+def read_training_seconds(folder: Path) -> float | None:
+    """Wall time spent training the checkpoints in folder, resumed sessions included (None if not recorded)."""
     path = folder / "training_time.json"
-    return json.loads(path.read_text())["seconds"] if path.exists() else 0.0
+    return json.loads(path.read_text())["seconds"] if path.exists() else None
 
 
 def add_training_seconds(folder: Path, seconds: float):
     path = folder / "training_time.json"
     temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps({"seconds": read_training_seconds(folder) + seconds}) + "\n")
+    temporary.write_text(json.dumps({"seconds": (read_training_seconds(folder) or 0.0) + seconds}) + "\n")
     os.replace(temporary, path)
 
 
@@ -110,9 +111,12 @@ def missing_model_message(config: Config, class_index: int, folder: Path) -> str
     runs = sorted(path.name for path in folder.parent.parent.glob("*") if path.is_dir())
     if runs:
         message += f"Runs that exist for {config.dataset}: {', '.join(runs)} (pass the flags they were trained with). "
-    method = "" if config.method == "dgad" else f"--method {config.method} "
+    if config.method == "dgad":
+        method, settings = "", "--width/--iterations/--protocol/--variant/--batch_size/--seed"
+    else:
+        method, settings = f"--method {config.method} ", "--width/--iterations (or --epochs)/--batch_size/--latent_size/--seed"
     return message + (f"Train it first: python main.py {method}--dataset {config.dataset} --train_object {class_index} "
-                      "with the same --width/--iterations/--protocol/--batch_size/--seed")
+                      f"with the same {settings}")
 
 
 class Experiment:
@@ -166,7 +170,7 @@ class Experiment:
         if start >= iterations:
             print(f"{self.describe(class_index)}: already trained ({start} iterations) in {folder}; skipping")
             return folder
-        if warmup_iterations:
+        if isinstance(model, ADCGAN):
             model.warmup_iterations.assign(warmup_iterations)
         warmup = f", the first {warmup_iterations} autoencoder only" if warmup_iterations else ""
         print(f"{self.describe(class_index)}: {'resuming at iteration ' + str(start) if start else 'training'} "
@@ -217,6 +221,9 @@ class Experiment:
             return None
         metrics = read_class_metrics(folder)
         if metrics is None or metrics.get("trained_iterations", 0) < self.schedule(class_index)[0]:
+            return None
+        if self.config.method == "adcgan" and (metrics.get("lambda"), metrics.get("rho")) != (
+                self.config.ns_lambda, self.config.ns_rho):
             return None
         return metrics
 

@@ -113,8 +113,8 @@ class ProgressLog(keras.callbacks.Callback):
 
 
 def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, manager: tf.train.CheckpointManager,
-                         iterations: int, checkpoint_every: int, log_every: int = 100) -> float:
-    """Run model.train_step from model.iterations up to `iterations`; return the wall time in seconds.
+                         iterations: int, checkpoint_every: int, log_every: int = 100) -> None:
+    """Run model.train_step from model.iterations up to `iterations`.
 
     Raises TrainingDiverged (after keeping the last good checkpoint) if a loss or a weight stops
     being finite; on KeyboardInterrupt the finished steps are saved before the interrupt propagates.
@@ -123,7 +123,6 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, manager: 
     divergence = StopOnNonFinite()
     checkpointing = IterationCheckpoint(manager, iterations, checkpoint_every)
     progress = ProgressLog(start_iteration, iterations, log_every)
-    started = time.perf_counter()
     try:
         model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,
                   callbacks=[divergence, checkpointing, progress])
@@ -141,4 +140,4 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, manager: 
         raise TrainingDiverged(f"training diverged at iteration {where} ({what}); last good checkpoint kept: "
                                f"{kept}. Try a lower --learning_rate or a different --seed, then run the same "
                                "command again to resume.")
-    return time.perf_counter() - started
+
