@@ -9,6 +9,8 @@ import json
 import os
 from pathlib import Path
 
+from utils.adcgan_scores import LAMBDA, RHO
+
 TRAINING_FIELDS = (
     "method", "variant", "dataset", "data_dir", "protocol", "scheme", "width", "image_size", "batch_size", "iterations",
     "learning_rate", "beta_1", "beta_2", "lambda_cls", "lambda_rec", "lambda_cmp", "max_zoom", "seed",
@@ -32,9 +34,8 @@ METHOD_DEFAULTS = {
     "dgad": {"score": "rec", "batch_size": 64, "iterations": 10000, "learning_rate": 1e-4},
     "adcgan": {"score": "gf", "batch_size": 32, "iterations": None, "learning_rate": 3e-4, "latent_size": 100},
 }
-# The settings only AD-CGAN reads, with the values a DGAD config must keep.
-ADCGAN_ONLY_DEFAULTS = {"latent_size": None, "epochs": None, "warmup_epochs": None,
-                        "autoencoder_learning_rate": 2e-4, "ns_lambda": 0.1, "ns_rho": 0.5}
+# The settings only AD-CGAN reads: a DGAD config must keep their field defaults.
+ADCGAN_ONLY_FIELDS = ("latent_size", "epochs", "warmup_epochs", "autoencoder_learning_rate", "ns_lambda", "ns_rho")
 # AD-CGAN appendix A.3, per scheme: (epochs, autoencoder warm-up epochs). "15 epochs with 5 warm-up
 # epochs" and "35 epochs plus 15 warm-up epochs": we read both as warm-up epochs before the others.
 ADCGAN_EPOCHS = {"one_vs_all": (15, 5), "all_vs_one": (35, 15)}
@@ -87,8 +88,8 @@ class Config:
     autoencoder_learning_rate: float = 2e-4
     epochs: int | None = None
     warmup_epochs: int | None = None
-    ns_lambda: float = 0.1
-    ns_rho: float = 0.5
+    ns_lambda: float = LAMBDA
+    ns_rho: float = RHO
     seed: int = 0
     jit_compile: bool = True
     checkpoint_every: int = 1000
@@ -102,7 +103,8 @@ class Config:
             raise ValueError(f"unknown method {self.method!r}; expected one of {METHODS}")
         if self.method == "dgad":
             # A setting DGAD does not read must not pass for one that took effect.
-            ignored = [name for name, default in ADCGAN_ONLY_DEFAULTS.items() if getattr(self, name) != default]
+            defaults = {field.name: field.default for field in dataclasses.fields(self)}
+            ignored = [name for name in ADCGAN_ONLY_FIELDS if getattr(self, name) != defaults[name]]
             if ignored:
                 raise ValueError(f"{', '.join('--' + name for name in ignored)} applies to AD-CGAN only "
                                  "(add --method adcgan)")
