@@ -13,12 +13,11 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from utils.config import (ADCGAN_EPOCHS, DATASET_DEFAULTS, METHOD_DEFAULTS, METHODS, SCORES, VARIANTS,  # noqa: E402
-                          Config, config_for_dataset)  # (imported after the TF log level is set)
+from data.sources import DATASET_NAMES as DATASETS  # noqa: E402  (imported after the TF log level is set)
+from utils.config import (ADCGAN_EPOCHS, DATASET_DEFAULTS, METHOD_DEFAULTS, METHODS, PROTOCOLS, SCHEMES,  # noqa: E402
+                          SCORES, VARIANTS, Config, config_for_dataset)
 
-DATASETS = ("cifar10", "mnist", "fashion_mnist", "cats_vs_dogs", "mvtec", "digits", "npz", "folder")
 PHASES = ("train", "test", "both")
-SCHEMES = ("one_vs_all", "all_vs_one")
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -87,7 +86,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scheme", choices=SCHEMES, default=defaults.scheme,
                         help="one_vs_all: the class is normal; all_vs_one: the class is the anomaly (AD-CGAN) "
                              f"(default: {defaults.scheme})")
-    parser.add_argument("--protocol", type=int, choices=(1, 2, 3), default=None,
+    parser.add_argument("--protocol", type=int, choices=PROTOCOLS, default=None,
                         help="pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation "
                              f"({dataset_default('protocol')})")
     parser.add_argument("--variant", choices=VARIANTS, default=defaults.variant,
@@ -146,11 +145,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run_name", default=None,
                         help="folder name of this run under <results_dir>/<dataset>/ and <checkpoint_dir>/<dataset>/ "
                              "(default: built from method, variant, protocol, scheme, width, length, batch size, seed)")
-    arguments = parser.parse_args(argv)
-    image_size = arguments.image_size
-    if image_size is not None and image_size % 4:
-        parser.error(f"argument --image_size: must be a multiple of 4 (the encoder halves it twice), got {image_size}")
-    return arguments
+    return parser.parse_args(argv)
 
 
 def config_from_arguments(arguments: argparse.Namespace) -> Config:
@@ -167,7 +162,7 @@ def config_from_arguments(arguments: argparse.Namespace) -> Config:
 
 
 class UsageError(Exception):
-    """A flag value that only the loaded dataset can show to be wrong."""
+    """A flag value that is wrong for the run asked for, e.g. a class the loaded dataset does not have."""
 
 
 def selected_classes(requested: str | None, dataset, flag: str) -> list[int]:
@@ -187,6 +182,54 @@ def selected_classes(requested: str | None, dataset, flag: str) -> list[int]:
                      f"or a name ({', '.join(class_names)})")
 
 
+def test_selection(arguments: argparse.Namespace) -> tuple[str | None, str]:
+    """(the class to test, the flag that named it): --test_object, else the class trained (--train_object),
+    else every class."""
+    if arguments.test_object is not None or arguments.train_object is None:
+        return arguments.test_object, "--test_object"
+    if arguments.phase == "test":
+        print(f"note: testing class {arguments.train_object}, the one --train_object names "
+              "(--test_object selects the classes to test)")
+    return arguments.train_object, "--train_object"
+
+
+def train_then_test(experiment, train_classes: list[int], test_classes: list[int],
+                    failures: tuple[type[BaseException], ...]) -> str | None:
+    """Train each class, then test test_classes (none: the run only trains); None if all went well, else
+    the one-line error.
+
+    A failed training stops the training, but the classes trained before it are still tested and
+    summarised, so that the hours they took are not lost to the error.
+    """
+    for position, index in enumerate(train_classes):
+        try:
+            experiment.train_class(index)
+        except failures as error:
+            trained = train_classes[:position]
+            message = f"training {experiment.describe(index)} failed: {error}"
+            finished = [test_index for test_index in test_classes if test_index in trained]
+            if finished:
+                try:
+                    experiment.test_classes(finished)
+                    message += f"; tested and summarised the classes trained before it: " \
+                               f"{class_list(experiment, finished)}"
+                except failures as test_error:
+                    message += f"; testing the classes trained before it failed too: {test_error}"
+            elif test_classes:
+                message += "; no class finished training, so none was tested"
+            not_reached = train_classes[position + 1:]
+            if not_reached:
+                message += f"; not trained yet: {class_list(experiment, not_reached)}"
+            return message
+    if test_classes:
+        experiment.test_classes(test_classes)
+    return None
+
+
+def class_list(experiment, classes: list[int]) -> str:
+    return ", ".join(f"{index} ({experiment.dataset.class_names[index]})" for index in classes)
+
+
 def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
     arguments = parse_arguments(argv)
@@ -198,25 +241,30 @@ def main(argv: list[str] | None = None) -> int:
 
     from data.sources import DatasetError, load_dataset
     from utils.experiment import Experiment, ExperimentError
+    from utils.preflight import PreflightError, check_before_run
     from utils.training import TrainingDiverged
 
+    trains, tests = arguments.phase in ("train", "both"), arguments.phase in ("test", "both")
+    # OSError: a full disk or a folder that became unwritable while the run went on.
+    failures = (DatasetError, ExperimentError, TrainingDiverged, OSError)
     try:
         dataset = load_dataset(config.dataset, config.data_dir, config.image_size)
-        experiment = Experiment(config, dataset)
-        if arguments.phase in ("train", "both"):
-            for class_index in selected_classes(arguments.train_object, dataset, "--train_object"):
-                experiment.train_class(class_index)
-        if arguments.phase in ("test", "both"):
-            requested = arguments.test_object if arguments.phase == "test" or arguments.test_object is not None \
-                else arguments.train_object
-            experiment.test_classes(selected_classes(requested, dataset, "--test_object"))
-    except (DatasetError, ExperimentError, TrainingDiverged, UsageError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        train_classes = selected_classes(arguments.train_object, dataset, "--train_object") if trains else []
+        test_classes = []
+        if tests:
+            requested, flag = test_selection(arguments)
+            test_classes = selected_classes(requested, dataset, flag)
+        check_before_run([config], dataset, train_classes, "--train_object", trains, tests)
+        failure = train_then_test(Experiment(config, dataset), train_classes, test_classes, failures)
+    except (*failures, PreflightError, UsageError) as error:
+        failure = str(error)
     except KeyboardInterrupt:
         print("interrupted; training iterations done so far are checkpointed: run the same command to resume, "
               "it skips what is finished", file=sys.stderr)
         return 130
+    if failure is not None:
+        print(f"error: {failure}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -20,7 +20,7 @@ import sys
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from main import DATASETS, SCHEMES, OneLineErrorParser, UsageError, positive_int, seed_value, selected_classes  # noqa: E402
-from utils.config import Config, config_for_dataset  # noqa: E402
+from utils.config import PROTOCOLS, Config, config_for_dataset  # noqa: E402
 from utils.tables import BUDGETS, TABLES  # noqa: E402
 
 # The datasets both papers report per-class results on by class index.
@@ -47,7 +47,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                              "print the papers' values for it (default: --dataset, if it is one of the papers')")
     parser.add_argument("--classes", nargs="+", default=None,
                         help="class indices or names to run (default: every class; Table 5 times the lowest index given, or 0)")
-    parser.add_argument("--protocols", type=int, nargs="+", choices=(1, 2, 3), default=None,
+    parser.add_argument("--protocols", type=int, nargs="+", choices=PROTOCOLS, default=None,
                         help="run only these protocols of the table (default: all the table has; compare: DGAD's "
                              "Protocol 1)")
     parser.add_argument("--width", type=positive_int, default=None, help="override the budget's width")
@@ -79,9 +79,13 @@ def base_config(arguments: argparse.Namespace, dataset_name: str, method: str = 
     budget = {**BUDGETS[arguments.budget], **{name: getattr(arguments, name) for name in
                                                 ("width", "batch_size", "iterations")
                                                 if getattr(arguments, name) is not None}}
-    return config_for_dataset(dataset_name, method=method, data_dir=arguments.data_dir, scheme=arguments.scheme,
-                              seed=arguments.seed, jit_compile=not arguments.no_xla,
-                              results_dir=arguments.results_dir, checkpoint_dir=arguments.checkpoint_dir, **budget)
+    try:
+        return config_for_dataset(dataset_name, method=method, data_dir=arguments.data_dir, scheme=arguments.scheme,
+                                  seed=arguments.seed, jit_compile=not arguments.no_xla,
+                                  results_dir=arguments.results_dir, checkpoint_dir=arguments.checkpoint_dir,
+                                  **budget)
+    except ValueError as error:  # a setting Config refuses, e.g. --data_dir with the digits
+        raise UsageError(str(error)) from error
 
 
 def print_table(make_table) -> int:
@@ -91,11 +95,13 @@ def print_table(make_table) -> int:
     """
     from data.sources import DatasetError
     from utils.experiment import ExperimentError
+    from utils.preflight import PreflightError
     from utils.training import TrainingDiverged
 
     try:
         markdown_path = make_table()
-    except (DatasetError, ExperimentError, TrainingDiverged, UsageError) as error:
+    # OSError: a full disk or a folder that became unwritable while the runs went on.
+    except (DatasetError, ExperimentError, TrainingDiverged, UsageError, PreflightError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -107,20 +113,29 @@ def print_table(make_table) -> int:
     return 0
 
 
+def checked_classes(arguments: argparse.Namespace, configs: list[Config], dataset, first_only: bool = False):
+    """The classes to run (Table 5: the lowest only), once the pre-flight checks passed for them."""
+    from utils.preflight import check_before_run
+
+    classes = selected_class_indices(arguments.classes, dataset)
+    check_before_run(configs, dataset, classes[:1] if first_only else classes, "--classes")
+    return classes
+
+
 def run_comparison(arguments: argparse.Namespace, command: str) -> int:
     """DGAD and AD-CGAN on the same dataset, scheme, classes and budget, in one table."""
     from data.sources import load_dataset
     from utils.comparison import compare
 
     dataset_name = arguments.dataset or "cifar10"
-    # Each method sees the images at its own paper's size (MNIST: 32 for DGAD, 28 for AD-CGAN), as
-    # main.py does, so that both commands share their runs.
-    bases = {method: base_config(arguments, dataset_name, method) for method in ("dgad", "adcgan")}
     paper_dataset = arguments.paper_dataset or (dataset_name if dataset_name in PAPER_DATASETS else None)
 
     def make_table():
+        # Each method sees the images at its own paper's size (MNIST: 32 for DGAD, 28 for AD-CGAN), as
+        # main.py does, so that both commands share their runs.
+        bases = {method: base_config(arguments, dataset_name, method) for method in ("dgad", "adcgan")}
         dataset = load_dataset(dataset_name, arguments.data_dir, bases["dgad"].image_size)
-        return compare(bases, dataset, selected_class_indices(arguments.classes, dataset),
+        return compare(bases, dataset, checked_classes(arguments, list(bases.values()), dataset),
                        tuple(arguments.protocols or (1,)), paper_dataset, command)
 
     return print_table(make_table)
@@ -144,15 +159,14 @@ def main(argv: list[str] | None = None) -> int:
     same_data = dataset_name == spec.paper_dataset or arguments.same_classes_as_paper
     spec = dataclasses.replace(spec, groups=groups, per_class_comparable=same_data,
                                paper_scheme_matches=arguments.scheme == "one_vs_all")
-    base = base_config(arguments, dataset_name)
-
     from data.sources import load_dataset
     from utils.tables import regenerate
 
     def make_table():
+        base = base_config(arguments, dataset_name)
         dataset = load_dataset(base.dataset, base.data_dir, base.image_size)
-        return regenerate(spec, base, dataset, selected_class_indices(arguments.classes, dataset), command,
-                          arguments.rounds or 3)
+        return regenerate(spec, base, dataset, checked_classes(arguments, [base], dataset, spec.number == 5),
+                          command, arguments.rounds or 3)
 
     return print_table(make_table)
 

@@ -17,8 +17,8 @@ import numpy as np
 import tensorflow as tf
 
 from data.sources import DatasetError, ImageDataset
+from utils.config import SCHEMES
 
-SCHEMES = ("one_vs_all", "all_vs_one")
 DATA_ORDER_STREAM = 1
 TRANSFORMATION_STREAM = 2
 ZOOM_STREAM = 3

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import os
 import pickle
 import struct
 import zipfile
@@ -358,6 +359,8 @@ _LOADERS: dict[str, Callable[[Path | None, int | None], ImageDataset]] = {
     "folder": _load_folder,
 }
 DATASET_NAMES: tuple[str, ...] = tuple(_LOADERS)
+# The datasets that read no local files, so that a --data_dir for them can be refused.
+DATASETS_WITHOUT_FILES = ("digits",)
 
 
 def _download_with_tfds(
@@ -699,23 +702,62 @@ def _one_class_files(folder: Path, fix: str) -> OneClassFiles:
 def _find_images(folder: Path, what_belongs_there: str, fix: str) -> list[Path]:
     """The PNG, JPEG and BMP files under folder at any depth, sorted so that every machine
     sees the same order. Hidden files and folders are skipped: macOS leaves "._name.png"
-    metadata files beside copied images."""
+    metadata files beside copied images. Symlinked files and folders are followed; a folder
+    reached a second time (a symlink loop, or two links to one folder) is read once, with a
+    note. Other files are counted in a note, so that nothing is left out without a word."""
     if not folder.is_dir():
         raise DatasetError(
             f"{folder} does not exist; it should hold {what_belongs_there}. {fix}"
         )
-    images = sorted(
-        path for path in folder.rglob("*")
-        if path.suffix.lower() in IMAGE_FILE_EXTENSIONS
-        and not any(part.startswith(".") for part in path.relative_to(folder).parts)
-        and path.is_file()
-    )
+    images, others, revisited, seen = [], [], [], set()
+    for root, folders, files in os.walk(folder, followlinks=True, onerror=_refuse_unreadable):
+        real_root = os.path.realpath(root)
+        if real_root in seen:
+            revisited.append(Path(root))
+            folders.clear()
+            continue
+        seen.add(real_root)
+        # Sorted, so that which of two paths to one folder is read does not depend on the machine.
+        folders[:] = sorted(name for name in folders if not name.startswith("."))
+        for name in files:
+            if name.startswith("."):
+                continue
+            path = Path(root, name)
+            if not path.exists():
+                raise DatasetError(
+                    f"{path} is a broken symbolic link (to {os.readlink(path)}, which does not "
+                    "exist); remove it or point it at an existing file or folder."
+                )
+            is_image = path.suffix.lower() in IMAGE_FILE_EXTENSIONS and path.is_file()
+            (images if is_image else others).append(path)
+    others.sort()
     if not images:
+        found = f" (only {_count(others, 'other file')}: {_first_files(others, folder)})" if others else ""
         raise DatasetError(
-            f"{folder} holds no PNG, JPEG or BMP images; it should hold {what_belongs_there}. "
-            f"{fix}"
+            f"{folder} holds no PNG, JPEG or BMP images{found}; it should hold "
+            f"{what_belongs_there}. {fix}"
         )
-    return images
+    if others:
+        what = "is not a PNG, JPEG or BMP image" if len(others) == 1 else "are not PNG, JPEG or BMP images"
+        print(f"note: skipped {_count(others, 'file')} in {folder} that {what} ({_first_files(others, folder)})")
+    if revisited:
+        print(
+            f"note: {folder} reaches {_count(revisited, 'folder')} a second time through a symlink "
+            f"(a loop or a second link); their images are read once: {_first_files(revisited, folder)}"
+        )
+    return sorted(images)
+
+
+def _refuse_unreadable(error: OSError):
+    """os.walk would skip a folder it cannot list without a word."""
+    raise DatasetError(
+        f"cannot read {error.filename} ({error.strerror}); give yourself read permission on it "
+        "or move it out of the dataset."
+    ) from error
+
+
+def _count(items: list, noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
 
 
 def _decode_train_and_test(

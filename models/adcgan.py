@@ -50,7 +50,7 @@ import keras
 import tensorflow as tf
 
 from losses import adcgan as losses
-from models.layers import instance_normalization
+from models.layers import InstanceNormalization
 
 LEAKY_RELU_SLOPE = 0.2
 ENCODER_CONVOLUTIONS = 5
@@ -132,7 +132,7 @@ class Encoder(keras.Model):
             convolution = keras.layers.Conv2D(width * 2 ** index, 4 if strides == 2 else 3, strides, "same",
                                               use_bias=index == 0)
             # As in DCGAN, the first layer sees the image unnormalised.
-            normalization = [instance_normalization()] if index else []
+            normalization = [InstanceNormalization()] if index else []
             self.hidden.append(keras.Sequential(
                 [convolution, *normalization, keras.layers.LeakyReLU(LEAKY_RELU_SLOPE)]))
             resolution = -(-resolution // strides)
@@ -172,12 +172,12 @@ class Generator(keras.Model):
             keras.Sequential([
                 keras.layers.Conv2DTranspose(max(width, 8 * width // 2 ** index), 4, strides, padding,
                                              use_bias=False),
-                instance_normalization(), keras.layers.ReLU()])
+                InstanceNormalization(), keras.layers.ReLU()])
             for index, (strides, padding) in enumerate(steps)
         ]
         self.refinement = [
             keras.Sequential([keras.layers.Conv2D(width, 3, padding="same", use_bias=False),
-                              instance_normalization(), keras.layers.ReLU()])
+                              InstanceNormalization(), keras.layers.ReLU()])
             for _ in range(layout.generator_convolutions - 1)
         ]
         self.to_image = keras.layers.Conv2D(channels, 3, padding="same")

@@ -5,9 +5,15 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import main
+import reproduce
 from data.sources import ImageDataset
+from utils.experiment import Experiment
+from utils.training import TrainingDiverged
+
+TINY = ["--dataset", "digits", "--width", "4", "--batch_size", "16", "--iterations", "5", "--no_xla"]
 
 
 def run(arguments, tmp_path):
@@ -20,7 +26,6 @@ def run(arguments, tmp_path):
     (["--protocol", "4"], "invalid choice: 4"),
     (["--iterations", "0"], "must be a positive integer, got 0"),
     (["--phase", "evaluate"], "invalid choice: 'evaluate'"),
-    (["--image_size", "30"], "must be a multiple of 4"),
     (["--seed", "-1"], "from 0 to 2**32 - 1"),
     (["--variant", "dgad-cl"], "invalid choice: 'dgad-cl'"),
     (["--score", "dirichlet"], "invalid choice: 'dirichlet'"),
@@ -114,8 +119,181 @@ def test_digits_end_to_end_learns_and_writes_every_result(tmp_path, capsys):
     metrics = json.loads((tmp_path / "results/digits/e2e/s_dir/1_1/metrics.json").read_text())
     # The discriminator recognises the rotations of the digit it was trained on better than those of others.
     assert metrics["discriminator_accuracy_normal"] > metrics["discriminator_accuracy_all"]
+    # What the last digits of a result depend on besides the seed (README, Reproducibility).
+    assert metrics["environment"]["tensorflow"] == tf.__version__ and metrics["environment"]["cores"] >= 1
     assert (tmp_path / "checkpoints/digits/e2e/1_1/config.json").exists()
 
     capsys.readouterr()
     assert run(arguments + ["--phase", "train"], tmp_path) == 0
     assert "already trained (120 iterations)" in capsys.readouterr().out
+
+
+def written_files(folder):
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*") if path.is_file())
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--learning_rate", "-1"], "error: --learning_rate must be greater than 0, got -1.0"),
+    (["--max_zoom", "-1"], "error: --max_zoom must be in [0, 1), got -1.0"),
+    (["--max_zoom", "1"], "error: --max_zoom must be in [0, 1), got 1.0"),
+    (["--image_size", "30"], "error: --image_size must be a multiple of 4 (the encoder halves it twice), got 30"),
+    (["--data_dir", "X"], "error: --dataset digits reads no files, so --data_dir would be ignored; leave it out"),
+    (["--method", "adcgan", "--autoencoder_learning_rate", "0"],
+     "error: --autoencoder_learning_rate must be greater than 0, got 0.0"),
+    (["--method", "adcgan", "--ns_lambda", "2"], "error: --ns_lambda must be in [0, 1], got 2.0"),
+    (["--method", "adcgan", "--ns_rho", "nan"], "error: --ns_rho must be in [0, 1], got nan"),
+    (["--run_name", "a/b"], "error: --run_name must be a plain folder name (no '/', not '.' or '..'), got 'a/b'"),
+])
+def test_a_flag_out_of_range_is_a_one_line_error_before_anything_runs(arguments, message, tmp_path, capsys):
+    assert run(TINY + ["--phase", "both"] + arguments, tmp_path) == 2
+    assert error_line(capsys) == message
+    assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "results").exists()
+
+
+@pytest.mark.parametrize("dataset", ["mvtec", "folder", "npz"])
+def test_a_dataset_that_needs_files_says_to_pass_data_dir(dataset, tmp_path, capsys):
+    assert run(["--dataset", dataset, "--phase", "both"], tmp_path) == 2
+    assert f"error: --dataset {dataset} needs --data_dir" in error_line(capsys)
+
+
+def unwritable_folder(tmp_path):
+    """A folder that cannot be created or written: read-only, or (as root, whom chmod does not stop)
+    one under a regular file."""
+    read_only = tmp_path / "read_only"
+    read_only.mkdir()
+    read_only.chmod(0o500)
+    try:
+        (read_only / "probe").write_text("")
+    except PermissionError:
+        return read_only / "results"
+    (read_only / "probe").unlink()
+    (tmp_path / "a_file").write_text("")
+    return tmp_path / "a_file" / "results"
+
+
+@pytest.mark.parametrize("flag", ["--results_dir", "--checkpoint_dir"])
+def test_an_unwritable_folder_is_refused_before_any_training(flag, tmp_path, capsys):
+    folder = unwritable_folder(tmp_path)
+    other = "--checkpoint_dir" if flag == "--results_dir" else "--results_dir"
+    assert main.main(TINY + ["--phase", "both", flag, str(folder), other, str(tmp_path / "other")]) == 2
+    error = error_line(capsys)
+    assert error.startswith(f"error: cannot write to {folder} (")
+    assert error.endswith(f"pass {flag} with a folder you can write to")
+    assert written_files(tmp_path / "other") == []
+
+
+def test_reproduce_refuses_an_unwritable_results_folder_and_a_bad_flag_in_one_line(tmp_path, capsys):
+    folder = unwritable_folder(tmp_path)
+    table = ["--table", "1", "--budget", "cpu", "--dataset", "digits", "--checkpoint_dir", str(tmp_path / "ckpt")]
+    assert reproduce.main(table + ["--results_dir", str(folder)]) == 2
+    assert error_line(capsys).startswith(f"error: cannot write to {folder} (")
+    assert reproduce.main(table + ["--data_dir", "X"]) == 2
+    assert error_line(capsys) == "error: --dataset digits reads no files, so --data_dir would be ignored; leave it out"
+    assert written_files(tmp_path / "ckpt") == []
+
+
+def save_npz(path, train_labels, test_labels):
+    """8x8 grey images with the given labels; a class can be left out of the training split."""
+    def images(count):
+        return np.random.default_rng(0).integers(0, 255, (count, 8, 8), dtype=np.uint8)
+    np.savez(path, x_train=images(len(train_labels)), y_train=np.array(train_labels),
+             x_test=images(len(test_labels)), y_test=np.array(test_labels))
+    return str(path)
+
+
+def test_classes_with_nothing_to_train_on_are_all_named_before_the_first_class_trains(tmp_path, capsys):
+    data = save_npz(tmp_path / "gaps.npz", [0] * 20 + [2] * 20, [0, 1, 2, 3, 4] * 4)
+    assert run(["--dataset", "npz", "--data_dir", data, "--phase", "both", "--width", "4", "--batch_size", "16",
+                "--iterations", "5", "--no_xla"], tmp_path) == 2
+    assert error_line(capsys) == ("error: npz has nothing to train on under --scheme one_vs_all for classes 1 (1), "
+                                  "3 (3), 4 (4) (no normal training images); choose the classes to train with "
+                                  "--train_object")
+    assert written_files(tmp_path / "checkpoints") == []
+
+
+def test_too_few_images_for_a_batch_is_found_before_the_first_class_trains(tmp_path, capsys):
+    data = save_npz(tmp_path / "small.npz", [0] * 20 + [1] * 10, [0, 1] * 5)
+    assert run(["--dataset", "npz", "--data_dir", data, "--phase", "train", "--width", "4", "--batch_size", "16",
+                "--iterations", "5", "--no_xla"], tmp_path) == 2
+    assert error_line(capsys) == ("error: fewer training images than the batch size 16 for class 1 (1), which has 10; "
+                                  "pass --batch_size 10 or smaller")
+    assert written_files(tmp_path / "checkpoints") == []
+
+
+@pytest.fixture(scope="module")
+def digit_0_trained(tmp_path_factory):
+    """Class 0 of the digits trained for 5 iterations, in a fresh results and checkpoint folder."""
+    folder = tmp_path_factory.mktemp("trained")
+    assert run(TINY + ["--train_object", "0", "--run_name", "tiny"], folder) == 0
+    return folder
+
+
+def test_phase_test_with_only_train_object_tests_that_class(digit_0_trained, capsys):
+    capsys.readouterr()
+    assert run(TINY + ["--train_object", "0", "--run_name", "tiny", "--phase", "test"], digit_0_trained) == 0
+    output = capsys.readouterr().out
+    assert ("note: testing class 0, the one --train_object names (--test_object selects the classes to test)"
+            in output.splitlines())
+    summary = json.loads((digit_0_trained / "results/digits/tiny/s_rec/summary.json").read_text())
+    assert list(summary["per_class_auc"]) == ["0"]
+
+
+def test_a_failed_training_still_tests_and_summarises_the_classes_trained_before_it(tmp_path, capsys, monkeypatch):
+    train_class = Experiment.train_class
+
+    def disk_full_at_class_1(experiment, class_index):
+        if class_index == 1:
+            raise OSError(28, "No space left on device")
+        return train_class(experiment, class_index)
+
+    monkeypatch.setattr(Experiment, "train_class", disk_full_at_class_1)
+    assert run(TINY + ["--phase", "both", "--run_name", "tiny"], tmp_path) == 2
+    assert error_line(capsys) == (
+        "error: training digits class 1 (1) failed: [Errno 28] No space left on device; tested and summarised the "
+        "classes trained before it: 0 (0); not trained yet: 2 (2), 3 (3), 4 (4), 5 (5), 6 (6), 7 (7), 8 (8), 9 (9)")
+    summary = json.loads((tmp_path / "results/digits/tiny/s_rec/summary.json").read_text())
+    assert list(summary["per_class_auc"]) == ["0"]
+    assert (tmp_path / "results/digits/tiny/s_rec/0_0/metrics.json").exists()
+
+
+class StubExperiment:
+    """Records what main.train_then_test asks of an experiment; training fails for the classes in fails."""
+
+    def __init__(self, fails, error):
+        self.dataset = ImageDataset("toy", *(np.zeros(1),) * 4, ("a", "b", "c"))
+        self.fails, self.error, self.trained, self.tested = fails, error, [], []
+
+    def describe(self, index):
+        return f"toy class {index}"
+
+    def train_class(self, index):
+        if index in self.fails:
+            raise self.error
+        self.trained.append(index)
+
+    def test_classes(self, classes):
+        self.tested.append(classes)
+
+
+@pytest.mark.parametrize("error", [TrainingDiverged("training diverged at iteration 5"),
+                                   main.UsageError("unused")])
+def test_only_the_failures_of_a_run_are_caught_and_reported(error):
+    experiment = StubExperiment({1}, error)
+    failures = (TrainingDiverged, OSError)
+    if not isinstance(error, failures):
+        with pytest.raises(type(error)):
+            main.train_then_test(experiment, [0, 1, 2], [0, 1, 2], failures)
+        return
+    message = main.train_then_test(experiment, [0, 1, 2], [2, 0, 1], failures)
+    assert experiment.trained == [0] and experiment.tested == [[0]]
+    assert message == ("training toy class 1 failed: training diverged at iteration 5; tested and summarised the "
+                       "classes trained before it: 0 (a); not trained yet: 2 (c)")
+
+
+def test_a_failure_in_the_first_class_or_of_a_run_that_only_trains_tests_nothing():
+    experiment = StubExperiment({0}, OSError("disk"))
+    assert main.train_then_test(experiment, [0, 1], [0, 1], (OSError,)) == (
+        "training toy class 0 failed: disk; no class finished training, so none was tested; not trained yet: 1 (b)")
+    experiment = StubExperiment({1}, OSError("disk"))
+    assert main.train_then_test(experiment, [0, 1], [], (OSError,)) == "training toy class 1 failed: disk"
+    assert experiment.tested == []

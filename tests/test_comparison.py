@@ -9,7 +9,6 @@ import reproduce
 from data.sources import ImageDataset
 from utils.comparison import comparison_groups, comparison_rows, write_comparison_table
 from utils.config import ADCGAN_SCORES
-from utils.experiment import add_training_seconds, read_training_seconds
 
 MNIST_NAMES = tuple("0123456789")
 
@@ -75,10 +74,6 @@ def test_flags_that_do_nothing_for_the_table_are_refused(arguments, message, cap
 
 
 def test_a_run_trained_before_times_were_recorded_shows_no_training_time(tmp_path):
-    assert read_training_seconds(tmp_path) is None
-    add_training_seconds(tmp_path, 2.5)
-    add_training_seconds(tmp_path, 1.0)
-    assert read_training_seconds(tmp_path) == 3.5
     groups = comparison_groups((1,))
     results = {key: {**value, "training_seconds": None} for key, value in fabricated_results(groups, [0]).items()}
     row = comparison_rows(groups, [0], results, None, "one_vs_all")[0]

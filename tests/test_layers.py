@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.layers import (PaddedConv2D, ResidualBlock, add_coordinates, instance_normalization, same_padding,
-                           upsample_bilinear_2x)
+from models.layers import (CONSTANT_MAP_VARIANCE, InstanceNormalization, PaddedConv2D, ResidualBlock, add_coordinates,
+                           same_padding, upsample_bilinear_2x)
 
 
 @pytest.mark.parametrize("size, kernel, strides, expected", [
@@ -68,11 +68,63 @@ def test_padding_mode_is_validated():
 
 def test_instance_normalization_normalises_each_image_and_channel_alone():
     images = tf.random.stateless_normal((3, 6, 6, 4), seed=[3, 4]) * 5.0 + 2.0
-    normalised = instance_normalization()(images).numpy()
+    normalised = InstanceNormalization()(images).numpy()
     np.testing.assert_allclose(normalised.mean(axis=(1, 2)), 0.0, atol=1e-5)
     np.testing.assert_allclose(normalised.std(axis=(1, 2)), 1.0, atol=1e-3)
-    alone = instance_normalization()(images[:1]).numpy()
+    alone = InstanceNormalization()(images[:1]).numpy()
     np.testing.assert_allclose(alone, normalised[:1], atol=1e-5)
+
+
+def normalisation_and_gradients(layer, features, jit_compile):
+    """The layer's output and the gradients of a non-linear function of it w.r.t. its input, gamma and beta."""
+    weights = tf.random.stateless_normal(features.shape, seed=[9, 9])
+
+    @tf.function(jit_compile=jit_compile)
+    def run():
+        with tf.GradientTape() as tape:
+            tape.watch(features)
+            outputs = layer(features)
+            loss = tf.reduce_sum(tf.sin(outputs) * weights)
+        return [outputs, *tape.gradient(loss, [features, layer.gamma, layer.beta])]
+    return [tensor.numpy() for tensor in run()]
+
+
+def normalisation_pair(channels):
+    ours, keras_layer = InstanceNormalization(), keras.layers.GroupNormalization(groups=-1, epsilon=1e-5)
+    for layer in (ours, keras_layer):
+        layer.build((None, None, None, channels))
+        layer.gamma.assign(tf.linspace(0.5, 1.5, channels))
+        layer.beta.assign(tf.linspace(-0.2, 0.3, channels))
+    return ours, keras_layer
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_instance_normalization_is_keras_group_normalization_bit_for_bit_on_ordinary_maps(jit_compile):
+    features = tf.random.stateless_normal((4, 32, 32, 8), seed=[5, 6]) * 0.2 + 0.3
+    ours, keras_layer = normalisation_pair(8)
+    for expected, actual in zip(normalisation_and_gradients(keras_layer, features, jit_compile),
+                                normalisation_and_gradients(ours, features, jit_compile), strict=True):
+        np.testing.assert_array_equal(actual, expected)
+
+
+def test_a_constant_map_normalises_to_beta_with_zero_gradient_to_its_input():
+    # Image 0 is constant but for float rounding-sized noise; image 1 is ordinary.
+    noise = tf.random.stateless_normal((1, 16, 16, 3), seed=[1, 1]) * 1e-6
+    features = tf.concat([0.7 + noise, tf.random.stateless_normal((1, 16, 16, 3), seed=[2, 2])], 0)
+    assert float(tf.reduce_max(tf.math.reduce_variance(features[0], axis=[0, 1]))) < CONSTANT_MAP_VARIANCE
+    ours, keras_layer = normalisation_pair(3)
+    outputs, input_gradient, gamma_gradient, _ = normalisation_and_gradients(ours, features, False)
+    np.testing.assert_array_equal(outputs[0], np.broadcast_to(ours.beta.numpy(), (16, 16, 3)))
+    np.testing.assert_array_equal(input_gradient[0], 0.0)
+    # Keras' layer amplifies the same noise ~316x into its output and its input gradient.
+    keras_outputs, keras_input_gradient, _, _ = normalisation_and_gradients(keras_layer, features, False)
+    assert np.abs(keras_outputs[0] - ours.beta.numpy()).max() > 1e-4
+    assert np.abs(keras_input_gradient[0]).max() > 100
+    # The ordinary image is untouched, and gamma learns nothing from the constant one.
+    np.testing.assert_array_equal(outputs[1], keras_outputs[1])
+    assert np.isfinite(gamma_gradient).all()
+    _, _, constant_image_gamma_gradient, _ = normalisation_and_gradients(ours, features[:1], False)
+    np.testing.assert_array_equal(constant_image_gamma_gradient, 0.0)
 
 
 def test_residual_block_keeps_shape_and_config_round_trips():

@@ -2,6 +2,7 @@
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import matplotlib.figure
@@ -135,8 +136,12 @@ def test_a_failed_figure_save_keeps_the_previous_figure_and_no_temporary_file(
     plot_roc([0, 1, 0, 1], [0.1, 0.9, 0.2, 0.8], path, "first run")
     first_figure = path.read_bytes()
 
-    def write_half_then_fail(figure, filename, **kwargs):
-        Path(filename).write_bytes(PNG_SIGNATURE)
+    def write_half_then_fail(figure, target, **kwargs):
+        # A path or a file object, whichever the figure is rendered into.
+        if isinstance(target, (str, os.PathLike)):
+            Path(target).write_bytes(PNG_SIGNATURE)
+        else:
+            target.write(PNG_SIGNATURE)
         raise OSError("disk full")
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", write_half_then_fail)

@@ -823,7 +823,7 @@ def test_folder_with_empty_train_is_named(tmp_path):
 
     message = _error_message("folder", str(root))
 
-    assert str(root / "train") in message and "holds no PNG, JPEG or BMP images" in message
+    assert f"{root / 'train'} holds no PNG, JPEG or BMP images (only 1 other file: readme.txt)" in message
     assert "normal training images" in message
 
 
@@ -855,6 +855,66 @@ def test_folder_corrupt_image_is_named(tmp_path):
     assert "1 of 6 image files could not be read" in message and str(corrupt) in message
 
 
+def test_folder_counts_the_files_that_are_not_images_in_one_note(tmp_path, capsys):
+    root = _write_mixed_folder(tmp_path / "parts")
+    for name in ("a.csv", "b.json", "c.txt", "d.tif", "e.webp"):
+        (root / "train" / "nested" / name).write_text("not read")
+
+    dataset = load_dataset("folder", str(root), image_size=4)
+
+    assert len(dataset.x_train) == 3
+    # Hidden files (.DS_Store, ._a_gray.png) are skipped by rule, not counted; at most five are named.
+    assert capsys.readouterr().out.splitlines() == [
+        f"note: skipped 6 files in {root / 'train'} that are not PNG, JPEG or BMP images (nested/a.csv, "
+        "nested/b.json, nested/c.txt, nested/d.tif, nested/e.webp, ...)"]
+
+
+def _write_folder_with_linked_train(root, target):
+    """root/train holds one image and links to target's folder and one of its files."""
+    for index in range(2):
+        _save_image(target / "images" / f"{index}.png", (4, 4), 100 + index, "L")
+    _save_image(root / "train" / "own.png", (4, 4), 50, "L")
+    (root / "train" / "linked_folder").symlink_to(target / "images", target_is_directory=True)
+    (root / "train" / "linked_file.png").symlink_to(target / "images" / "0.png")
+    _save_image(root / "test" / "good" / "0.png", (4, 4), 50, "L")
+    _save_image(root / "test" / "dent" / "0.png", (4, 4), 0, "L")
+    return root
+
+
+def test_symlinked_folders_and_files_are_followed(tmp_path, capsys):
+    root = _write_folder_with_linked_train(tmp_path / "parts", tmp_path / "elsewhere")
+
+    dataset = load_dataset("folder", str(root), image_size=4)
+
+    # Sorted: linked_file.png, linked_folder/0.png, linked_folder/1.png, own.png.
+    assert dataset.x_train[:, 0, 0, 0].tolist() == [100, 100, 101, 50]
+    assert capsys.readouterr().out == ""
+
+
+def test_a_symlink_loop_is_read_once_with_a_note(tmp_path, capsys):
+    root = _write_folder_with_linked_train(tmp_path / "parts", tmp_path / "elsewhere")
+    (root / "train" / "linked_folder_again").symlink_to(tmp_path / "elsewhere" / "images")
+    (tmp_path / "elsewhere" / "images" / "back_to_train").symlink_to(root / "train", target_is_directory=True)
+
+    dataset = load_dataset("folder", str(root), image_size=4)
+
+    assert dataset.x_train[:, 0, 0, 0].tolist() == [100, 100, 101, 50]
+    note = capsys.readouterr().out.strip()
+    assert note == (f"note: {root / 'train'} reaches 2 folders a second time through a symlink (a loop or a "
+                    "second link); their images are read once: linked_folder/back_to_train, linked_folder_again")
+
+
+def test_a_broken_symlink_is_named(tmp_path):
+    root = _write_folder_with_linked_train(tmp_path / "parts", tmp_path / "elsewhere")
+    broken = root / "train" / "moved.png"
+    broken.symlink_to(tmp_path / "gone.png")
+
+    message = _error_message("folder", str(root))
+
+    assert message == (f"{broken} is a broken symbolic link (to {tmp_path / 'gone.png'}, which does not exist); "
+                       "remove it or point it at an existing file or folder.")
+
+
 def test_folder_needs_data_dir():
     message = _error_message("folder")
 
@@ -879,9 +939,9 @@ def test_cats_vs_dogs_folder_skips_corrupt_files_with_a_warning(tmp_path, capsys
 
     dataset = load_dataset("cats_vs_dogs", str(root), image_size=8)
 
-    output = capsys.readouterr().out
-    assert output.count("\n") == 1 and output.startswith("warning:")
-    assert "skipped 1 of 26" in output and "666.jpg" in output
+    note, warning = capsys.readouterr().out.splitlines()
+    assert note == f"note: skipped 1 file in {root / 'Cat'} that is not a PNG, JPEG or BMP image (Thumbs.db)"
+    assert warning.startswith("warning:") and "skipped 1 of 26" in warning and "666.jpg" in warning
     assert dataset.name == "cats_vs_dogs" and dataset.class_names == ("cat", "dog")
     assert dataset.x_train.shape == (20, 8, 8, 3) and dataset.x_test.shape == (5, 8, 8, 3)
     assert np.bincount(dataset.y_train).tolist() == [8, 12]

@@ -8,7 +8,7 @@ import tensorflow as tf
 from data.pipeline import training_batches
 from models.dgad_gan import DGAD
 from utils import training
-from utils.training import TrainingDiverged, make_checkpoint_manager, restore_latest, train_for_iterations
+from utils.training import Checkpoints, TrainingDiverged, train_for_iterations
 
 
 def tiny_dgad():
@@ -23,23 +23,23 @@ IMAGES = tf.random.stateless_uniform((12, 16, 16, 1), seed=[9, 9], minval=-1, ma
 
 
 def train(model, folder, start, iterations, checkpoint_every=2):
-    manager = make_checkpoint_manager(model, folder)
-    assert restore_latest(manager) == start == int(model.iterations)
-    train_for_iterations(model, training_batches(IMAGES, 4, 0, start, iterations), manager, iterations,
+    checkpoints = Checkpoints(model, folder)
+    assert checkpoints.restore_latest() == start == int(model.iterations)
+    train_for_iterations(model, training_batches(IMAGES, 4, 0, start, iterations), checkpoints, iterations,
                          checkpoint_every)
-    return manager
+    return checkpoints
 
 
 def test_checkpoints_are_numbered_by_iteration_and_kept_at_the_end(tmp_path):
-    manager = train(tiny_dgad(), tmp_path, 0, 5)
-    assert [path.rsplit("-", 1)[1] for path in manager.checkpoints] == ["4", "5"]
+    checkpoints = train(tiny_dgad(), tmp_path, 0, 5)
+    assert [path.rsplit("-", 1)[1] for path in checkpoints.paths] == ["4", "5"]
 
 
 def test_a_checkpoint_restores_every_model_and_optimiser_variable(tmp_path):
     trained = tiny_dgad()
     train(trained, tmp_path, 0, 3)
     restored = tiny_dgad()
-    assert restore_latest(make_checkpoint_manager(restored, tmp_path)) == 3
+    assert Checkpoints(restored, tmp_path).restore_latest() == 3
 
     def all_variables(model):
         return model.variables + model.generator_optimizer.variables + model.discriminator_optimizer.variables
@@ -88,11 +88,11 @@ class DivergesAt(keras.Model):
 def train_stand_in_until_it_diverges(model, folder, message):
     """Train a stand-in model for up to 100 iterations, checkpointing every 2; return the checkpoint numbers."""
     model.compile()
-    manager = make_checkpoint_manager(model, folder)
+    checkpoints = Checkpoints(model, folder)
     batches = tf.data.Dataset.range(100).map(lambda i: tf.zeros((1, 1)))
     with pytest.raises(TrainingDiverged, match=message):
-        train_for_iterations(model, batches, manager, 100, checkpoint_every=2)
-    return [path.rsplit("-", 1)[1] for path in manager.checkpoints]
+        train_for_iterations(model, batches, checkpoints, 100, checkpoint_every=2)
+    return [path.rsplit("-", 1)[1] for path in checkpoints.paths]
 
 
 def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -125,4 +125,4 @@ def test_an_interrupted_run_saves_the_iterations_it_finished(tmp_path, monkeypat
     model = tiny_dgad()
     with pytest.raises(KeyboardInterrupt):
         train(model, tmp_path, 0, 10, checkpoint_every=100)
-    assert restore_latest(make_checkpoint_manager(tiny_dgad(), tmp_path)) == 3
+    assert Checkpoints(tiny_dgad(), tmp_path).restore_latest() == 3

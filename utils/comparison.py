@@ -13,6 +13,7 @@ import numpy as np
 
 from data.sources import ImageDataset
 from utils.config import ADCGAN_SCORES, Config
+from utils.files import write_text_atomically
 from utils.paper_results import ADCGAN_ABLATION_MEAN_AUC, adcgan_auc, adcgan_mean_auc, dgad_auc, dgad_mean_auc
 from utils.runner import RunGroup, run_grid
 from utils.tables import cell_text, csv_text
@@ -108,7 +109,7 @@ def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, 
         csv_rows.append([row["method"], row["score"], row["protocol"], "mean", "mean", row["mean"],
                          row["paper_mean_same_classes"], _total(row["training_seconds"]),
                          _total(row["scoring_seconds"])])
-    path.with_suffix(".csv").write_text(csv_text(
+    write_text_atomically(path.with_suffix(".csv"), csv_text(
         ["method", "score", "protocol", "class_index", "class_name", "ours_auc", "paper_auc", "training_seconds",
          "scoring_seconds"], csv_rows))
     return "\n".join(lines) + "\n"
@@ -143,5 +144,5 @@ def compare(bases: dict[str, Config], dataset: ImageDataset, classes: list[int],
     markdown = write_comparison_table(path, comparison_rows(groups, classes, results, paper_dataset, scheme),
                                       dataset, classes, header)
     markdown_path = path.with_suffix(".md")
-    markdown_path.write_text(markdown)
+    write_text_atomically(markdown_path, markdown)
     return markdown_path

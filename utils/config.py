@@ -6,10 +6,13 @@ every figure can be traced to the settings that produced it.
 
 import dataclasses
 import json
+import math
+import numbers
 import os
 from pathlib import Path
 
 from utils.adcgan_scores import LAMBDA, RHO
+from utils.files import write_text_atomically
 
 TRAINING_FIELDS = (
     "method", "variant", "dataset", "data_dir", "protocol", "scheme", "width", "image_size", "batch_size", "iterations",
@@ -18,6 +21,12 @@ TRAINING_FIELDS = (
 )
 
 METHODS = ("dgad", "adcgan")
+# one_vs_all: the class is normal, the rest anomalous; all_vs_one (AD-CGAN's hard scheme): the reverse.
+SCHEMES = ("one_vs_all", "all_vs_one")
+PROTOCOLS = (1, 2, 3)
+# The encoder halves the image twice.
+IMAGE_SIZE_MULTIPLE = 4
+
 VARIANTS = ("dgad", "gan", "no_compactness", "zero_padding", "coordconv")
 # AD-CGAN's normality score and its Table 4 ablations (utils/adcgan_scores.py).
 ADCGAN_SCORES = ("gf", "lg", "lfe", "lfl")
@@ -58,6 +67,24 @@ DATASET_DEFAULTS = {
         "digits": {"width": 8, "iterations": 300},
     },
 }
+
+
+def _is_integer(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+# Each numeric setting's allowed values (None: the method's default, filled in first), as a test and
+# as the words that tell the user what to pass. NaN fails every comparison, so it is refused too.
+SETTING_RANGES = (
+    (("width", "image_size", "batch_size", "iterations", "checkpoint_every", "latent_size", "epochs"),
+     lambda value: _is_integer(value) and value > 0, "a positive integer"),
+    (("warmup_epochs",), lambda value: _is_integer(value) and value >= 0, "0 or a positive integer"),
+    (("seed",), lambda value: _is_integer(value) and 0 <= value < 2**32, "an integer from 0 to 2**32 - 1"),
+    (("learning_rate", "autoencoder_learning_rate"), lambda value: 0 < value < math.inf, "greater than 0"),
+    (("beta_1", "beta_2", "max_zoom"), lambda value: 0 <= value < 1, "in [0, 1)"),
+    (("lambda_cls", "lambda_rec", "lambda_cmp", "lambda_s"), lambda value: 0 <= value < math.inf, "0 or more"),
+    (("ns_lambda", "ns_rho"), lambda value: 0 <= value <= 1, "in [0, 1]"),
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,6 +151,29 @@ class Config:
         for name, choices in (("variant", VARIANTS), ("score", tuple(SCORES[self.method]))):
             if getattr(self, name) not in choices:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r} for {self.method}; expected one of {choices}")
+        self._check_ranges()
+
+    def _check_ranges(self):
+        """Refuse a value that would only fail (or train on nonsense) once training has started."""
+        # Imported here: data.sources imports utils.paper_results, which imports this module.
+        from data.sources import DATASET_NAMES, DATASETS_WITHOUT_FILES
+
+        for name, choices in (("dataset", DATASET_NAMES), ("scheme", SCHEMES), ("protocol", PROTOCOLS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; expected one of {choices}")
+        if self.dataset in DATASETS_WITHOUT_FILES and self.data_dir is not None:
+            raise ValueError(f"--dataset {self.dataset} reads no files, so --data_dir would be ignored; leave it out")
+        for names, allowed, text in SETTING_RANGES:
+            for name in names:
+                value = getattr(self, name)
+                if value is not None and not allowed(value):
+                    raise ValueError(f"--{name} must be {text}, got {value}")
+        if self.image_size % IMAGE_SIZE_MULTIPLE:
+            raise ValueError(f"--image_size must be a multiple of {IMAGE_SIZE_MULTIPLE} (the encoder halves it "
+                             f"twice), got {self.image_size}")
+        if self.run_name is not None and (self.run_name in ("", ".", "..") or os.sep in self.run_name
+                                          or "/" in self.run_name):
+            raise ValueError(f"--run_name must be a plain folder name (no '/', not '.' or '..'), got {self.run_name!r}")
 
     @property
     def run_id(self) -> str:
@@ -192,11 +242,8 @@ def config_for_dataset(dataset: str, **settings) -> Config:
 
 def save_config(config: Config, folder: Path) -> Path:
     """Write folder/config.json atomically and return its path."""
-    folder.mkdir(parents=True, exist_ok=True)
     path = folder / "config.json"
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
-    os.replace(temporary, path)
+    write_text_atomically(path, json.dumps(config.to_dict(), indent=2, sort_keys=True) + "\n")
     return path
 
 

@@ -4,14 +4,15 @@ This is the only module that knows all the parts (data, model, training, scores,
 part knows nothing of the others.
 """
 
-import json
 import os
+import platform
 import re
 import time
 from pathlib import Path
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from data.pipeline import one_class_split, to_model_images, training_batches
 from data.sources import ImageDataset
@@ -24,7 +25,8 @@ from utils.evaluation import ADCGANScoring, Scoring, timed
 from utils.paper_results import DGAD_PARAMETERS, paper_reference
 from utils.reports import read_class_metrics, write_class_results, write_summary
 from utils.scores import min_max_normalise, reconstruction_score
-from utils.training import make_checkpoint_manager, restore_latest, train_for_iterations
+from utils.run_lock import RunLock, RunLocked
+from utils.training import Checkpoints, NoReadableCheckpoint, train_for_iterations
 
 
 class ExperimentError(Exception):
@@ -93,17 +95,20 @@ def parameter_summary(model: DGAD | ADCGAN) -> str:
             f"{DGAD_PARAMETERS['encoder_decoder'] / 1e6:.1f}M and {DGAD_PARAMETERS['discriminator'] / 1e6:.1f}M)")
 
 
-def read_training_seconds(folder: Path) -> float | None:
-    """Wall time spent training the checkpoints in folder, resumed sessions included (None if not recorded)."""
-    path = folder / "training_time.json"
-    return json.loads(path.read_text())["seconds"] if path.exists() else None
-
-
-def add_training_seconds(folder: Path, seconds: float):
-    path = folder / "training_time.json"
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps({"seconds": (read_training_seconds(folder) or 0.0) + seconds}) + "\n")
-    os.replace(temporary, path)
+def software_and_machine() -> dict:
+    """What a result's last digits depend on besides the seed: the same seed repeats bit for bit only with
+    the same TensorFlow, processor (its kernels round differently) and core count (the thread pools split
+    sums by it)."""
+    processor, vector_instructions = platform.machine(), []
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        fields = {key.strip(): value.strip() for key, value in
+                  (line.split(":", 1) for line in cpuinfo.read_text().splitlines() if ":" in line)}
+        processor = fields.get("model name", processor)
+        vector_instructions = sorted(flag for flag in fields.get("flags", "").split()
+                                     if flag.startswith(("avx", "amx")))
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "processor": processor,
+            "vector_instructions": vector_instructions, "cores": os.cpu_count()}
 
 
 def missing_model_message(config: Config, class_index: int, folder: Path) -> str:
@@ -127,6 +132,25 @@ class Experiment:
         self.dataset = dataset
         self._models = None
         self._scoring = None
+        self._lock = RunLock(config.checkpoint_folder())
+
+    def close(self):
+        """Let other processes use the run folder (also done when the process ends)."""
+        self._lock.release()
+
+    def hold_run_folder(self):
+        """Lock the run folder for this process, from the first class trained or tested on."""
+        try:
+            self._lock.acquire()
+        except RunLocked as error:
+            raise ExperimentError(str(error)) from error
+
+    def restore(self, checkpoints: Checkpoints) -> int:
+        """checkpoints.restore_latest(), with no readable checkpoint as an ExperimentError."""
+        try:
+            return checkpoints.restore_latest()
+        except NoReadableCheckpoint as error:
+            raise ExperimentError(str(error)) from error
 
     def fresh_model(self) -> DGAD | ADCGAN:
         if self._models is None:
@@ -161,12 +185,13 @@ class Experiment:
         images = to_model_images(split.train_images, config.image_size)
         iterations, warmup_iterations = config.schedule(len(images))
         folder = self.checkpoint_folder(class_index)
+        self.hold_run_folder()
         self.check_trained_with_this_config(folder)
         save_config(config, folder)
 
         model = self.fresh_model()
-        manager = make_checkpoint_manager(model, folder)
-        start = restore_latest(manager)
+        checkpoints = Checkpoints(model, folder)
+        start = self.restore(checkpoints)
         if start >= iterations:
             print(f"{self.describe(class_index)}: already trained ({start} iterations) in {folder}; skipping")
             return folder
@@ -177,28 +202,29 @@ class Experiment:
               f"on {len(images)} normal images for {iterations} iterations{warmup}")
         batches = training_batches(images, config.batch_size, config.seed, start, iterations, config.max_zoom)
         started = time.perf_counter()
-        try:
-            train_for_iterations(model, batches, manager, iterations, config.checkpoint_every)
-        finally:
-            seconds = time.perf_counter() - started
-            add_training_seconds(folder, seconds)
-        print(f"{self.describe(class_index)}: trained in {seconds:.0f} s; checkpoint in {folder}")
+        train_for_iterations(model, batches, checkpoints, iterations, config.checkpoint_every)
+        print(f"{self.describe(class_index)}: trained in {time.perf_counter() - started:.0f} s; checkpoint in {folder}")
         return folder
 
     def trained_model(self, class_index: int) -> DGAD | ADCGAN:
-        """The model of one class with its latest checkpoint restored."""
+        """The model of one class with its latest readable checkpoint restored."""
+        return self.restored(class_index)[0]
+
+    def restored(self, class_index: int) -> tuple[DGAD | ADCGAN, Checkpoints]:
+        """trained_model(), and the checkpoints it was restored from."""
         checkpoint_folder = self.checkpoint_folder(class_index)
         self.check_trained_with_this_config(checkpoint_folder)
         model = self.fresh_model()
-        manager = make_checkpoint_manager(model, checkpoint_folder)
-        if manager.latest_checkpoint is None:
+        checkpoints = Checkpoints(model, checkpoint_folder)
+        if checkpoints.latest is None:
             raise ExperimentError(missing_model_message(self.config, class_index, checkpoint_folder))
-        trained_iterations = restore_latest(manager)
+        self.hold_run_folder()
+        trained_iterations = self.restore(checkpoints)
         iterations, _ = self.schedule(class_index)
         if trained_iterations < iterations:
             print(f"warning: {self.describe(class_index)} was trained for {trained_iterations} of "
                   f"{iterations} iterations (interrupted?); testing that checkpoint")
-        return model
+        return model, checkpoints
 
     def scoring(self, model: DGAD | ADCGAN) -> Scoring | ADCGANScoring:
         """The compiled scoring passes of the experiment's one model (compiled on first use)."""
@@ -232,9 +258,9 @@ class Experiment:
         write the results of each score; return {score: AUC}."""
         scores = scores or self.config.scores
         split = one_class_split(self.dataset, class_index, self.config.scheme)
-        model = self.trained_model(class_index)
-        run = {"trained_iterations": int(model.iterations),
-               "training_seconds": read_training_seconds(self.checkpoint_folder(class_index))}
+        model, checkpoints = self.restored(class_index)
+        run = {"trained_iterations": int(model.iterations), "training_seconds": checkpoints.training_seconds,
+               "environment": software_and_machine()}
         try:
             score_results = (self.adcgan_scores if isinstance(model, ADCGAN) else self.dgad_scores)(
                 model, split, scores)

@@ -6,7 +6,7 @@ The means are the ones printed in the papers, not recomputed.
 
 from typing import NamedTuple
 
-from utils.config import VARIANTS
+from utils.config import METHODS, SCHEMES, VARIANTS
 
 
 class ReportedRow(NamedTuple):
@@ -18,8 +18,6 @@ class ReportedRow(NamedTuple):
 
 
 DGAD_SCORES = ("rec", "dir")
-SCHEMES = ("one_vs_all", "all_vs_one")
-METHODS = ("dgad", "adcgan")
 
 # DGAD Table 3 numbers the categories 0-14 in this order (its footnote), not alphabetically.
 MVTEC_CATEGORIES = (

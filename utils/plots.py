@@ -1,8 +1,7 @@
 """ROC curve and score-distribution figures for one tested class, saved as PNG files."""
 
+import io
 import os
-import uuid
-from pathlib import Path
 
 import matplotlib
 
@@ -14,21 +13,15 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
+from utils.files import write_bytes_atomically  # noqa: E402
+
 _GROUP_COLOURS = {"normal": "tab:blue", "anomalous": "tab:red"}
 
 
 def _save_png_atomically(figure: plt.Figure, path: str | os.PathLike) -> None:
-    # Rendering into a temporary file in the same folder and renaming it means an interrupted
-    # run leaves either the previous figure or the new one, never a truncated PNG.
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary_path = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        figure.savefig(temporary_path, format="png", dpi=100)
-        os.replace(temporary_path, path)
-    except BaseException:
-        temporary_path.unlink(missing_ok=True)
-        raise
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
+    write_bytes_atomically(path, png.getvalue())
 
 
 def plot_roc(anomaly_labels, anomaly_scores, path: str | os.PathLike, title: str) -> None:

@@ -5,12 +5,12 @@ import csv
 import io
 import json
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from utils.files import write_text_atomically
 from utils.plots import plot_roc, plot_score_distribution
 
 _SCORE_COLUMNS = ("index", "anomaly_label", "score")
@@ -57,12 +57,12 @@ def write_class_results(
     labels = labels.astype(np.int64)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    _write_text_atomically(run_dir / "scores.csv", _scores_csv(labels, scores, extra_columns or {}))
+    write_text_atomically(run_dir / "scores.csv", _scores_csv(labels, scores, extra_columns or {}))
     plot_roc(labels, scores, run_dir / "roc.png", f"{class_name}: ROC curve")
     plot_score_distribution(
         labels, scores, run_dir / "score_distribution.png", f"{class_name}: anomaly scores"
     )
-    _write_text_atomically(
+    write_text_atomically(
         run_dir / "metrics.json",
         json.dumps({"auc": auc, **(metrics or {})}, indent=2, default=_to_json) + "\n",
     )
@@ -112,25 +112,13 @@ def write_summary(
     summary_dir.mkdir(parents=True, exist_ok=True)
     json_path = summary_dir / "summary.json"
     markdown_path = summary_dir / "summary.md"
-    _write_text_atomically(
+    write_text_atomically(
         json_path, json.dumps(summary, indent=2, ensure_ascii=False, default=_to_json) + "\n"
     )
-    _write_text_atomically(
+    write_text_atomically(
         markdown_path, _summary_markdown(ours, mean_auc, paper, paper_auc, config)
     )
     return json_path, markdown_path
-
-
-def _write_text_atomically(path: Path, text: str) -> None:
-    # Written beside the target and renamed, so a crash leaves the old file or the new one whole.
-    temporary_path = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(temporary_path, "x", encoding="utf-8", newline="") as temporary_file:
-            temporary_file.write(text)
-        os.replace(temporary_path, path)
-    except BaseException:
-        temporary_path.unlink(missing_ok=True)
-        raise
 
 
 def _scores_csv(

@@ -3,7 +3,8 @@
 A class's score counts as finished when its metrics.json exists and its config.json matches the
 run's training settings; finished work is never redone, and an interrupted training resumes from
 its last checkpoint. So the same command, started again after a crash or Ctrl-C, completes the
-grid and only then writes the table.
+grid and only then writes the table. A run group that fails part way still summarises the classes
+it tested before the failure.
 """
 
 import dataclasses
@@ -47,16 +48,31 @@ def run_grid(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGr
     for group in groups:
         experiment = Experiment(group.config(bases), dataset)
         label = group.method if group.method != "dgad" else f"{group.variant}, protocol {group.protocol}"
-        for class_index in classes:
-            missing = tuple(score for score in group.scores if experiment.class_metrics(class_index, score) is None)
-            if missing:
-                experiment.train_class(class_index)
-                experiment.test_class(class_index, missing)
-            else:
-                print(f"{experiment.describe(class_index)}, {label}: already tested; skipping")
-            for score in group.scores:
-                results[group.key(score, class_index)] = experiment.class_metrics(class_index, score)
-        for score in group.scores:
-            experiment.write_score_summary(score, {
-                dataset.class_names[index]: results[group.key(score, index)]["auc"] for index in classes})
+        finished = []
+        try:
+            for class_index in classes:
+                missing = tuple(score for score in group.scores
+                                if experiment.class_metrics(class_index, score) is None)
+                if missing:
+                    experiment.train_class(class_index)
+                    experiment.test_class(class_index, missing)
+                else:
+                    print(f"{experiment.describe(class_index)}, {label}: already tested; skipping")
+                for score in group.scores:
+                    results[group.key(score, class_index)] = experiment.class_metrics(class_index, score)
+                finished.append(class_index)
+        except Exception:
+            if finished:
+                print(f"{label}: a class failed; summarising the classes tested before it: "
+                      + ", ".join(dataset.class_names[index] for index in finished))
+                write_summaries(experiment, group, dataset, finished, results)
+            raise
+        write_summaries(experiment, group, dataset, classes, results)
     return results
+
+
+def write_summaries(experiment: Experiment, group: RunGroup, dataset: ImageDataset, classes: list[int],
+                    results: dict):
+    for score in group.scores:
+        experiment.write_score_summary(score, {
+            dataset.class_names[index]: results[group.key(score, index)]["auc"] for index in classes})

@@ -19,6 +19,7 @@ from data.sources import ImageDataset
 from utils.config import Config
 from utils.evaluation import Scoring, scoring_speed, timed
 from utils.experiment import Experiment
+from utils.files import write_text_atomically
 from utils.paper_results import (DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, MVTEC_CATEGORIES, dgad_auc,
                                  dgad_mean_auc)
 from utils.runner import RunGroup, run_grid
@@ -148,7 +149,7 @@ def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes:
                              None if paper is None else ours - paper])
         csv_rows.append([row["protocol"], row["variant"], row["score"], "mean", "mean", row["mean"],
                          row["paper_mean_same_classes"], difference])
-    path.with_suffix(".csv").write_text(csv_text(
+    write_text_atomically(path.with_suffix(".csv"), csv_text(
         ["protocol", "variant", "score", "class_index", "class_name", "ours_auc", "paper_auc", "difference"],
         csv_rows))
     return "\n".join(lines) + "\n"
@@ -176,7 +177,7 @@ def accuracy_section(path: Path, spec: TableSpec, dataset: ImageDataset, classes
                          + f" | {np.mean(ours):.3f} | {cell_text(paper_mean, 3)} |")
             csv_rows += [[group.protocol, group.variant, images, index, name, value, reported]
                          for index, name, value, reported in zip(classes, names, ours, paper_values)]
-    path.with_name(path.name + "-discriminator-accuracy.csv").write_text(csv_text(
+    write_text_atomically(path.with_name(path.name + "-discriminator-accuracy.csv"), csv_text(
         ["protocol", "variant", "test_images", "class_index", "class_name", "ours", "paper"], csv_rows))
     return "\n".join(lines) + "\n"
 
@@ -217,7 +218,7 @@ def write_speed_table(path: Path, rows: list[dict], header: list[str], rounds: i
                      f"{paper_rec / paper_dir:.2f}x |")
         csv_rows.append([row["protocol"], row["rec"], row["dir"], ratio, row["dir_with_fit"], ratio_with_fit,
                          paper_rec, paper_dir, paper_rec / paper_dir, row["train_images"], row["test_images"]])
-    path.with_suffix(".csv").write_text(csv_text(
+    write_text_atomically(path.with_suffix(".csv"), csv_text(
         ["protocol", "rec_images_per_second", "dir_images_per_second", "ratio", "dir_with_fit_images_per_second",
          "ratio_with_fit", "paper_rec", "paper_dir", "paper_ratio", "train_images", "test_images"], csv_rows))
     return "\n".join(lines) + "\n"
@@ -241,5 +242,5 @@ def regenerate(spec: TableSpec, base: Config, dataset: ImageDataset, classes: li
         if spec.number == 4:
             markdown += accuracy_section(path, spec, dataset, classes, results)
     markdown_path = path.with_suffix(".md")
-    markdown_path.write_text(markdown)
+    write_text_atomically(markdown_path, markdown)
     return markdown_path

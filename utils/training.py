@@ -6,9 +6,14 @@ networks and optimisers). The input pipeline is a pure function of (seed, iterat
 restoring those is enough to continue exactly where a run stopped.
 """
 
+import glob
+import json
 import math
+import os
 import sys
 import time
+import uuid
+from pathlib import Path
 
 import keras
 import tensorflow as tf
@@ -18,9 +23,17 @@ class TrainingDiverged(RuntimeError):
     """A loss or a weight became NaN or infinite; the last good checkpoint is kept."""
 
 
-def make_checkpoint_manager(model: keras.Model, folder, max_to_keep: int = 2) -> tf.train.CheckpointManager:
-    checkpoint = tf.train.Checkpoint(**model.checkpoint_objects())
-    return tf.train.CheckpointManager(checkpoint, str(folder), max_to_keep=max_to_keep, checkpoint_name="ckpt")
+UNREADABLE_FOLDER = "unreadable"
+# Versions before the training time was saved with each checkpoint summed it here over sessions.
+LEGACY_TIME_FILE = "training_time.json"
+# The name the training time is saved under in a checkpoint.
+TRAINING_SECONDS_KEY = "training_seconds/.ATTRIBUTES/VARIABLE_VALUE"
+# A truncated data file raises IndexError; an empty, damaged or missing index an OpError.
+_READ_ERRORS = (tf.errors.OpError, IndexError)
+
+
+class NoReadableCheckpoint(RuntimeError):
+    """No checkpoint of a folder can be read; their files are set aside, none is deleted."""
 
 
 def checkpoint_iteration(checkpoint_path: str) -> int:
@@ -28,12 +41,110 @@ def checkpoint_iteration(checkpoint_path: str) -> int:
     return int(checkpoint_path.rsplit("-", 1)[-1])
 
 
-def restore_latest(manager: tf.train.CheckpointManager) -> int:
-    """Restore the newest checkpoint if there is one; return the iteration it was taken at (0 if none)."""
-    if manager.latest_checkpoint is None:
+class Checkpoints:
+    """The checkpoints of one folder: the model's networks and optimisers, and the wall time spent training them.
+
+    TensorFlow renames a checkpoint's data file into place but writes its index in place, and rewrites the
+    `checkpoint` file that lists the checkpoints (atomically: a temporary file, then a rename) only once both
+    are complete; so a crash mid-save leaves the previous checkpoint the latest. It does not fsync, though, so a
+    power cut or a bad disk can still damage a listed checkpoint: restore_latest then falls back to an older one.
+    """
+
+    def __init__(self, model: keras.Model, folder, max_to_keep: int = 2):
+        self.folder = Path(folder)
+        self.max_to_keep = max_to_keep
+        self.model_objects = model.checkpoint_objects()
+        # Saved with each checkpoint, so a killed session loses only the time since its last checkpoint.
+        self.seconds = tf.Variable(0.0, dtype=tf.float64, trainable=False)
+        self.restored_seconds = 0.0
+        self.manager = self._manager()
+
+    def _manager(self) -> tf.train.CheckpointManager:
+        checkpoint = tf.train.Checkpoint(**self.model_objects, training_seconds=self.seconds)
+        return tf.train.CheckpointManager(checkpoint, str(self.folder), max_to_keep=self.max_to_keep,
+                                          checkpoint_name="ckpt")
+
+    @property
+    def latest(self) -> str | None:
+        return self.manager.latest_checkpoint
+
+    @property
+    def paths(self) -> list[str]:
+        """The kept checkpoints, oldest first."""
+        return self.manager.checkpoints
+
+    @property
+    def training_seconds(self) -> float | None:
+        """Wall time spent training up to the latest checkpoint, every session included (None if not recorded)."""
+        seconds = float(self.seconds.numpy())
+        return seconds if math.isfinite(seconds) else None
+
+    def save(self, iteration: int, session_seconds: float):
+        """Save the model as of `iteration`, trained for the restored checkpoint's time plus session_seconds."""
+        self.seconds.assign(self.restored_seconds + session_seconds)
+        self.manager.save(checkpoint_number=iteration)
+
+    def restore_latest(self) -> int:
+        """Restore the newest readable checkpoint; return the iteration it was taken at (0 if there is none).
+
+        The files of a checkpoint that cannot be read go to <folder>/unreadable/ and the one before it is
+        tried; raises NoReadableCheckpoint if none can be read.
+        """
+        unreadable = []
+        for path in reversed(self.paths):
+            try:
+                seconds = self._restore(path)
+            except _READ_ERRORS as error:
+                unreadable.append(path)
+                self._set_aside(path)
+                reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+                print(f"warning: checkpoint {path} cannot be read ({reason}); its files are moved to "
+                      f"{self.folder / UNREADABLE_FOLDER}; trying the one before it", flush=True)
+                continue
+            if unreadable:
+                self._forget(unreadable)
+            self.restored_seconds = seconds
+            self.seconds.assign(seconds)
+            return checkpoint_iteration(path)
+        if unreadable:
+            names = ", ".join(Path(path).name for path in unreadable)
+            raise NoReadableCheckpoint(
+                f"no checkpoint in {self.folder} can be read ({names}); their files are set aside in "
+                f"{self.folder / UNREADABLE_FOLDER}. Delete {self.folder} to train this class again from the start")
         return 0
-    manager.checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    return checkpoint_iteration(manager.latest_checkpoint)
+
+    def _restore(self, path: str) -> float:
+        """Restore the model from one checkpoint; return the training time saved with it (NaN if unknown)."""
+        reader = tf.train.load_checkpoint(path)
+        # Without the time variable in the root, checkpoints from before it was saved restore as strictly.
+        tf.train.Checkpoint(**self.model_objects).restore(path).expect_partial().assert_existing_objects_matched()
+        if reader.has_tensor(TRAINING_SECONDS_KEY):
+            return float(reader.get_tensor(TRAINING_SECONDS_KEY))
+        legacy = self.folder / LEGACY_TIME_FILE
+        return json.loads(legacy.read_text())["seconds"] if legacy.exists() else math.nan
+
+    def _set_aside(self, path: str):
+        aside = self.folder / UNREADABLE_FOLDER
+        aside.mkdir(exist_ok=True)
+        for file in Path(path).parent.glob(glob.escape(Path(path).name) + ".*"):
+            destination = aside / file.name
+            if destination.exists():
+                destination = aside / f"{file.name}.{uuid.uuid4().hex[:8]}"
+            os.replace(file, destination)
+
+    def _forget(self, unreadable: list[str]):
+        """Drop set-aside checkpoints from the `checkpoint` file, so that later saves and max_to_keep count
+        only the checkpoints that are there."""
+        state = tf.train.get_checkpoint_state(str(self.folder))
+        kept = [(path, timestamp) for path, timestamp in zip(state.all_model_checkpoint_paths,
+                                                              state.all_model_checkpoint_timestamps)
+                if path not in unreadable]
+        # Relative names, as the manager writes them, keep the folder movable.
+        names = [os.path.basename(path) for path, _ in kept]
+        tf.compat.v1.train.update_checkpoint_state(
+            str(self.folder), names[-1], names, all_model_checkpoint_timestamps=[timestamp for _, timestamp in kept],
+            last_preserved_timestamp=state.last_preserved_timestamp)
+        self.manager = self._manager()
 
 
 def all_finite(variables) -> bool:
@@ -64,12 +175,13 @@ class IterationCheckpoint(keras.callbacks.Callback):
     the weights themselves are checked before each save.
     """
 
-    def __init__(self, manager, last_iteration: int, every: int):
+    def __init__(self, checkpoints: Checkpoints, last_iteration: int, every: int):
         super().__init__()
-        self.manager = manager
+        self.checkpoints = checkpoints
         self.last_iteration = last_iteration
         self.every = every
         self.refused_at = None
+        self.started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         iteration = int(self.model.iterations)
@@ -81,9 +193,9 @@ class IterationCheckpoint(keras.callbacks.Callback):
             self.refused_at = iteration
             self.model.stop_training = True
             return
-        latest = self.manager.latest_checkpoint
+        latest = self.checkpoints.latest
         if latest is None or checkpoint_iteration(latest) != iteration:
-            self.manager.save(checkpoint_number=iteration)
+            self.checkpoints.save(iteration, time.perf_counter() - self.started)
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -112,7 +224,7 @@ class ProgressLog(keras.callbacks.Callback):
                   + " ".join(f"{name} {value:.4f}" for name, value in losses), flush=True)
 
 
-def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, manager: tf.train.CheckpointManager,
+def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoints: Checkpoints,
                          iterations: int, checkpoint_every: int, log_every: int = 100) -> None:
     """Run model.train_step from model.iterations up to `iterations`.
 
@@ -121,7 +233,7 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, manager: 
     """
     start_iteration = int(model.iterations)
     divergence = StopOnNonFinite()
-    checkpointing = IterationCheckpoint(manager, iterations, checkpoint_every)
+    checkpointing = IterationCheckpoint(checkpoints, iterations, checkpoint_every)
     progress = ProgressLog(start_iteration, iterations, log_every)
     try:
         model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,
@@ -136,8 +248,8 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, manager: 
             where = divergence.diverged_at
         else:
             what, where = "non-finite weights", checkpointing.refused_at
-        kept = manager.latest_checkpoint or "none (it diverged before the first checkpoint)"
+        kept = checkpoints.latest or "none (it diverged before the first checkpoint)"
         raise TrainingDiverged(f"training diverged at iteration {where} ({what}); last good checkpoint kept: "
-                               f"{kept}. Try a lower --learning_rate or a different --seed, then run the same "
-                               "command again to resume.")
+                               f"{kept}. Runs repeat exactly, so the same command would diverge there again: train a "
+                               "separate run with a lower --learning_rate (and a new --run_name) or another --seed")
 

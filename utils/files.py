@@ -1,0 +1,28 @@
+"""Writing a file so that a crash, a kill or a full disk leaves either its old content or its new
+content whole, never a truncated file."""
+
+import os
+import uuid
+from pathlib import Path
+
+
+def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
+    """Write data to path through a temporary file beside it, then rename it over path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary_path = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(temporary_path, "xb") as temporary_file:
+            temporary_file.write(data)
+            temporary_file.flush()
+            # Without it a power cut after the rename can leave path empty on ext4 and XFS.
+            os.fsync(temporary_file.fileno())
+        os.replace(temporary_path, path)
+    except BaseException:
+        temporary_path.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomically(path: str | os.PathLike, text: str) -> None:
+    """Write text as UTF-8, newlines as given, through write_bytes_atomically."""
+    write_bytes_atomically(path, text.encode("utf-8"))

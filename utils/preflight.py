@@ -1,0 +1,63 @@
+"""Checks that can fail before any training starts, so that a run at paper scale does not stop
+hours in on something that was already known: folders that cannot be written, classes with
+nothing to train on, or fewer images than one batch.
+"""
+
+import tempfile
+from pathlib import Path
+
+from data.pipeline import one_class_split
+from data.sources import DatasetError, ImageDataset
+from utils.config import Config
+
+
+class PreflightError(Exception):
+    """A run would fail after it started; the message names the problem and the flag that fixes it."""
+
+
+def check_writable(folder: str, flag: str):
+    """Create folder if absent and write (then remove) a probe file in it."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-probe-") as probe:
+            probe.write(b"probe")
+            probe.flush()
+    except OSError as error:
+        raise PreflightError(f"cannot write to {folder} ({error.strerror or error}); pass {flag} with a folder "
+                             "you can write to") from error
+
+
+def check_classes_trainable(config: Config, dataset: ImageDataset, classes: list[int], flag: str):
+    """Every class has normal training images under config.scheme, at least one batch of them."""
+    empty, too_few = [], []
+    for index in classes:
+        name = f"{index} ({dataset.class_names[index]})"
+        try:
+            count = len(one_class_split(dataset, index, config.scheme).train_images)
+        except DatasetError:
+            empty.append(name)
+            continue
+        if count < config.batch_size:
+            too_few.append((name, count))
+    if empty:
+        raise PreflightError(f"{dataset.name} has nothing to train on under --scheme {config.scheme} for "
+                             f"class{'es' if len(empty) > 1 else ''} {', '.join(empty)} (no normal training "
+                             f"images); choose the classes to train with {flag}")
+    if too_few:
+        smallest = min(count for _, count in too_few)
+        raise PreflightError(f"fewer training images than the batch size {config.batch_size} for "
+                             + ", ".join(f"class {name}, which has {count}" for name, count in too_few)
+                             + f"; pass --batch_size {smallest} or smaller")
+
+
+def check_before_run(configs: list[Config], dataset: ImageDataset, train_classes: list[int], flag: str,
+                     trains: bool = True, tests: bool = True):
+    """Every check of a run with each of configs (one per method) that trains train_classes (selected by
+    flag) and tests them. A run that only trains writes no results; testing writes no checkpoints, but
+    takes the run folder's lock file there."""
+    for config in configs:
+        check_writable(config.checkpoint_dir, "--checkpoint_dir")
+        if tests:
+            check_writable(config.results_dir, "--results_dir")
+        if trains:
+            check_classes_trainable(config, dataset, train_classes, flag)
