@@ -245,6 +245,10 @@ def main(argv: list[str] | None = None) -> int:
     from utils.training import TrainingDiverged
 
     trains, tests = arguments.phase in ("train", "both"), arguments.phase in ("test", "both")
+    if arguments.test_object is not None and not tests:
+        print("error: --test_object selects the classes to test, and --phase train tests none; use --train_object "
+              "to choose the class to train, or --phase both", file=sys.stderr)
+        return 2
     # OSError: a full disk or a folder that became unwritable while the run went on.
     failures = (DatasetError, ExperimentError, TrainingDiverged, OSError)
     try:

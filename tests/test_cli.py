@@ -297,3 +297,9 @@ def test_a_failure_in_the_first_class_or_of_a_run_that_only_trains_tests_nothing
     experiment = StubExperiment({1}, OSError("disk"))
     assert main.train_then_test(experiment, [0, 1], [], (OSError,)) == "training toy class 1 failed: disk"
     assert experiment.tested == []
+
+
+def test_test_object_without_a_test_phase_is_refused(tmp_path, capsys):
+    assert run(["--dataset", "digits", "--phase", "train", "--test_object", "3"], tmp_path) == 2
+    assert "--test_object selects the classes to test" in error_line(capsys)
+    assert not (tmp_path / "checkpoints").exists()

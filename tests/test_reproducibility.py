@@ -1,6 +1,7 @@
 """One seed, one result: a training repeats bit for bit on one machine, however busy its CPU is."""
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -13,29 +14,32 @@ from utils.config import config_for_dataset
 from utils.experiment import Experiment
 
 
-def trained_weights(folder):
-    config = config_for_dataset("digits", width=4, batch_size=16, iterations=20, checkpoint_every=20,
-                                jit_compile=False, checkpoint_dir=str(folder / "checkpoints"),
-                                results_dir=str(folder / "results"))
-    experiment = Experiment(config, load_dataset("digits", None, config.image_size))
-    checkpoint_folder = experiment.train_class(3)
-    experiment.close()
+def train_and_read_weights(experiment, class_index):
+    checkpoint_folder = experiment.train_class(class_index)
     reader = tf.train.load_checkpoint(str(checkpoint_folder))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
-            if name.startswith("variables/")}
+    weights = {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+               if name.startswith("variables/")}
+    # The next training starts from scratch (from the experiment's freshly initialised model).
+    shutil.rmtree(checkpoint_folder)
+    return weights
 
 
 @pytest.mark.slow
 def test_a_training_repeats_exactly_while_other_processes_load_every_core(tmp_path):
     # Without XLA, to keep CI short; XLA-compiled runs were checked the same way by hand (README).
-    quiet = trained_weights(tmp_path / "quiet")
+    config = config_for_dataset("digits", width=4, batch_size=16, iterations=20, checkpoint_every=20,
+                                jit_compile=False, checkpoint_dir=str(tmp_path / "checkpoints"),
+                                results_dir=str(tmp_path / "results"))
+    experiment = Experiment(config, load_dataset("digits", None, config.image_size))
+    quiet = train_and_read_weights(experiment, 3)
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
     try:
-        busy = trained_weights(tmp_path / "busy")
+        busy = train_and_read_weights(experiment, 3)
     finally:
         for burner in burners:
             burner.kill()
             burner.wait()
+        experiment.close()
     assert quiet.keys() == busy.keys() and len(quiet) > 50
     for name, value in quiet.items():
         np.testing.assert_array_equal(busy[name], value, err_msg=name)

@@ -13,6 +13,7 @@ class StubExperiment:
     """Trains and tests instantly; training class 1 diverges. Records the summaries written."""
 
     summaries = []
+    closed = []
 
     def __init__(self, config, dataset):
         self.tested = set()
@@ -30,6 +31,9 @@ class StubExperiment:
     def write_score_summary(self, score, per_class_auc):
         self.summaries.append((score, per_class_auc))
 
+    def close(self):
+        self.closed.append(True)
+
 
 def test_a_group_that_fails_part_way_summarises_the_classes_tested_before_the_failure(monkeypatch, capsys):
     monkeypatch.setattr(runner, "Experiment", StubExperiment)
@@ -38,4 +42,5 @@ def test_a_group_that_fails_part_way_summarises_the_classes_tested_before_the_fa
         runner.run_grid({"dgad": Config(dataset="digits")}, dataset, [runner.RunGroup("dgad", 1, ("rec",))],
                         [0, 1, 2])
     assert StubExperiment.summaries == [("rec", {"a": 0.5})]
+    assert StubExperiment.closed == [True]  # its run lock is released for other processes
     assert "summarising the classes tested before it: a" in capsys.readouterr().out

@@ -321,11 +321,21 @@ class Experiment:
         return auc
 
     def test_classes(self, classes: list[int]) -> list[Path]:
-        """Test each class, then write summary.json / summary.md of each score beside its per-class folders."""
+        """Test each class, then write summary.json / summary.md of each score beside its per-class folders.
+
+        If a class fails, the classes tested before it are summarised before the error goes on.
+        """
         per_class_auc = {score: {} for score in self.config.scores}
-        for index in classes:
-            for score, auc in self.test_class(index).items():
-                per_class_auc[score][self.dataset.class_names[index]] = auc
+        try:
+            for index in classes:
+                for score, auc in self.test_class(index).items():
+                    per_class_auc[score][self.dataset.class_names[index]] = auc
+        except Exception:
+            if any(per_class_auc.values()):
+                print(f"testing failed after {len(next(iter(per_class_auc.values())))} classes; summarising them")
+                for score, auc in per_class_auc.items():
+                    self.write_score_summary(score, auc)
+            raise
         return [self.write_score_summary(score, auc) for score, auc in per_class_auc.items()]
 
     def write_score_summary(self, score: str, per_class_auc: dict[str, float]) -> Path:

@@ -34,7 +34,9 @@ def check_classes_trainable(config: Config, dataset: ImageDataset, classes: list
         name = f"{index} ({dataset.class_names[index]})"
         try:
             count = len(one_class_split(dataset, index, config.scheme).train_images)
-        except DatasetError:
+        except DatasetError as error:
+            if "no normal training images" not in str(error):
+                raise PreflightError(str(error)) from error
             empty.append(name)
             continue
         if count < config.batch_size:

@@ -67,6 +67,8 @@ def run_grid(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGr
                       + ", ".join(dataset.class_names[index] for index in finished))
                 write_summaries(experiment, group, dataset, finished, results)
             raise
+        finally:
+            experiment.close()
         write_summaries(experiment, group, dataset, classes, results)
     return results
 

@@ -28,8 +28,13 @@ UNREADABLE_FOLDER = "unreadable"
 LEGACY_TIME_FILE = "training_time.json"
 # The name the training time is saved under in a checkpoint.
 TRAINING_SECONDS_KEY = "training_seconds/.ATTRIBUTES/VARIABLE_VALUE"
-# A truncated data file raises IndexError; an empty, damaged or missing index an OpError.
+# What a damaged checkpoint raises: IndexError for a truncated data file, a plain OpError for an empty
+# index, DataLossError for a damaged one, NotFoundError for a missing file.
 _READ_ERRORS = (tf.errors.OpError, IndexError)
+# These say nothing about the checkpoint (permissions, a network file system that is briefly away, a
+# full memory): it must not be set aside for them.
+_NOT_DAMAGE = (tf.errors.PermissionDeniedError, tf.errors.UnavailableError, tf.errors.AbortedError,
+               tf.errors.ResourceExhaustedError, tf.errors.DeadlineExceededError, tf.errors.CancelledError)
 
 
 class NoReadableCheckpoint(RuntimeError):
@@ -82,7 +87,11 @@ class Checkpoints:
     def save(self, iteration: int, session_seconds: float):
         """Save the model as of `iteration`, trained for the restored checkpoint's time plus session_seconds."""
         self.seconds.assign(self.restored_seconds + session_seconds)
-        self.manager.save(checkpoint_number=iteration)
+        try:
+            self.manager.save(checkpoint_number=iteration)
+        except tf.errors.OpError as error:
+            # A full disk reaches us as TensorFlow's error, not as the OSError the callers handle.
+            raise OSError(f"cannot save a checkpoint in {self.folder}: {error.message}") from error
 
     def restore_latest(self) -> int:
         """Restore the newest readable checkpoint; return the iteration it was taken at (0 if there is none).
@@ -94,6 +103,8 @@ class Checkpoints:
         for path in reversed(self.paths):
             try:
                 seconds = self._restore(path)
+            except _NOT_DAMAGE as error:
+                raise OSError(f"cannot read checkpoint {path}: {error.message}") from error
             except _READ_ERRORS as error:
                 unreadable.append(path)
                 self._set_aside(path)
@@ -121,7 +132,10 @@ class Checkpoints:
         if reader.has_tensor(TRAINING_SECONDS_KEY):
             return float(reader.get_tensor(TRAINING_SECONDS_KEY))
         legacy = self.folder / LEGACY_TIME_FILE
-        return json.loads(legacy.read_text())["seconds"] if legacy.exists() else math.nan
+        try:
+            return float(json.loads(legacy.read_text())["seconds"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return math.nan
 
     def _set_aside(self, path: str):
         aside = self.folder / UNREADABLE_FOLDER
@@ -141,8 +155,10 @@ class Checkpoints:
                 if path not in unreadable]
         # Relative names, as the manager writes them, keep the folder movable.
         names = [os.path.basename(path) for path, _ in kept]
+        # An absolute folder: with a relative one TensorFlow rewrites the names relative to it once more.
         tf.compat.v1.train.update_checkpoint_state(
-            str(self.folder), names[-1], names, all_model_checkpoint_timestamps=[timestamp for _, timestamp in kept],
+            str(self.folder.absolute()), names[-1], names,
+            all_model_checkpoint_timestamps=[timestamp for _, timestamp in kept],
             last_preserved_timestamp=state.last_preserved_timestamp)
         self.manager = self._manager()
 
