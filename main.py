@@ -8,57 +8,31 @@
 """
 
 import argparse
+import dataclasses
 import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from data.sources import DATASET_NAMES as DATASETS  # noqa: E402  (imported after the TF log level is set)
-from utils.config import (ADCGAN_EPOCHS, DATASET_DEFAULTS, METHOD_DEFAULTS, METHODS, PROTOCOLS, SCHEMES,  # noqa: E402
-                          SCORES, VARIANTS, Config, config_for_dataset)
+from data.sources import DATASET_NAMES  # noqa: E402  (imported after the TF log level is set)
+from data.pipeline import SCHEMES  # noqa: E402
+from models.registry import METHODS  # noqa: E402
+from utils.running.cli import OneLineErrorParser, UsageError, positive_int, seed_value, selected_classes  # noqa: E402
+from utils.running.config import Config, config_for_dataset  # noqa: E402
 
 PHASES = ("train", "test", "both")
 
 
-class OneLineErrorParser(argparse.ArgumentParser):
-    """Bad flags get one line naming the problem, not the whole usage block."""
-
-    def error(self, message):
-        self.exit(2, f"error: {message} (see python {self.prog} --help)\n")
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or a positive integer, got {text}")
-    return value
-
-
-def seed_value(text: str) -> int:
-    value = int(text)
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**32 - 1, got {text}")
-    return value
-
-
-def dataset_default(name: str) -> str:
-    """The help text's default of a setting that the method or the dataset changes."""
+def method_defaults(name: str) -> str:
+    """The help text's default of a shared setting that the method or the dataset changes."""
     texts = []
-    for method in METHODS:
-        default = getattr(Config(method=method), name)
-        special = ", ".join(f"{value} for {dataset}" for dataset, settings in DATASET_DEFAULTS[method].items()
-                            for setting, value in settings.items() if setting == name)
-        if default is None and name == "iterations":
-            default = "the paper's epochs"
+    for method in METHODS.values():
+        default = getattr(Config(method=method.name), name)
+        special = ", ".join(f"{settings[name]} for {dataset}" for dataset, settings in method.dataset_defaults.items()
+                            if name in settings)
         if default is not None or special:
-            texts.append(f"{method}: {default}" + (f" ({special})" if special else ""))
+            texts.append(f"{method.name}: {'unset' if default is None else default}"
+                         + (f" ({special})" if special else ""))
     return "default: " + "; ".join(texts)
 
 
@@ -67,12 +41,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = OneLineErrorParser(
         description="DGAD: one-class anomaly detection with discriminator-guided generative representation "
                     "learning. Defaults are the paper's settings (GPU-sized); see README for CPU-sized runs.")
-    parser.add_argument("--method", choices=METHODS, default=defaults.method,
+    parser.add_argument("--method", choices=tuple(METHODS), default=defaults.method,
                         help="dgad (the DGAD paper) or adcgan (the AD-CGAN paper, the comparison method) "
                              f"(default: {defaults.method})")
     parser.add_argument("--phase", choices=PHASES, default="train",
                         help="train the models, test trained models, or both in turn (default: train)")
-    parser.add_argument("--dataset", choices=DATASETS, default=defaults.dataset,
+    parser.add_argument("--dataset", choices=DATASET_NAMES, default=defaults.dataset,
                         help="digits is scikit-learn's embedded handwritten digits (no download); npz reads "
                              "--data_dir FILE.npz; folder reads --data_dir with train/ and test/good, test/<other> "
                              f"(default: {defaults.dataset})")
@@ -86,52 +60,26 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scheme", choices=SCHEMES, default=defaults.scheme,
                         help="one_vs_all: the class is normal; all_vs_one: the class is the anomaly (AD-CGAN) "
                              f"(default: {defaults.scheme})")
-    parser.add_argument("--protocol", type=int, choices=PROTOCOLS, default=None,
-                        help="pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation "
-                             f"({dataset_default('protocol')})")
-    parser.add_argument("--variant", choices=VARIANTS, default=defaults.variant,
-                        help="DGAD only: the paper's Table 4 ablations: gan restores transformed images by pixel-level "
-                             "reconstruction instead of discriminator guidance; no_compactness drops L_cmp; "
-                             "zero_padding and coordconv add absolute position information "
-                             f"(default: {defaults.variant})")
-    parser.add_argument("--score", choices=tuple(choice for method in METHODS for choice in SCORES[method]),
+    parser.add_argument("--score", choices=tuple(choice for method in METHODS.values() for choice in method.score_choices),
                         default=None,
-                        help="test-phase anomaly score. DGAD: rec is s_rec (eq 15, fast), dir the Dirichlet score "
-                             "s_dir (eq 17, the discriminator only), both writes each. AD-CGAN: gf is the normality "
-                             "score NS (eqs 4-5); lg, lfe, lfl its Table 4 ablations; all writes the four "
-                             f"(default: {METHOD_DEFAULTS['dgad']['score']} for dgad, "
-                             f"{METHOD_DEFAULTS['adcgan']['score']} for adcgan)")
+                        help="test-phase anomaly score. " + " ".join(
+                            f"{method.title}: {method.score_help} (default: {method.defaults['score']})."
+                            for method in METHODS.values()))
     parser.add_argument("--iterations", type=positive_int, default=None,
-                        help="training iterations per class, one update of every network each "
-                             f"({dataset_default('iterations')})")
-    parser.add_argument("--epochs", type=positive_int, default=None,
-                        help="AD-CGAN: epochs after the warm-up, used when --iterations is not given (default: "
-                             + ", ".join(f"{epochs} for {scheme}" for scheme, (epochs, _) in ADCGAN_EPOCHS.items()) + ")")
-    parser.add_argument("--warmup_epochs", type=non_negative_int, default=None,
-                        help="AD-CGAN: autoencoder-only epochs first; with --iterations, the warm-up takes the same "
-                             "share of them (default: "
-                             + ", ".join(f"{warmup} for {scheme}" for scheme, (_, warmup) in ADCGAN_EPOCHS.items()) + ")")
-    parser.add_argument("--latent_size", type=positive_int, default=None,
-                        help=f"AD-CGAN's latent vector size ({dataset_default('latent_size')})")
+                        help=f"training iterations per class, one update of every network each "
+                             f"({method_defaults('iterations')})")
     parser.add_argument("--batch_size", type=positive_int, default=None,
-                        help=f"batch size ({dataset_default('batch_size')})")
+                        help=f"batch size ({method_defaults('batch_size')})")
     parser.add_argument("--image_size", type=positive_int, default=None,
-                        help=f"model input size in pixels, a multiple of 4 ({dataset_default('image_size')})")
+                        help=f"model input size in pixels ({method_defaults('image_size')})")
     parser.add_argument("--max_zoom", type=float, default=None,
-                        help=f"random zoom-in augmentation up to 1 + this factor ({dataset_default('max_zoom')})")
+                        help=f"random zoom-in augmentation up to 1 + this factor ({method_defaults('max_zoom')})")
     parser.add_argument("--width", type=positive_int, default=None,
                         help=f"base channel count of every network; the paper's is 64, 8 suits a CPU "
-                             f"({dataset_default('width')})")
+                             f"({method_defaults('width')})")
     parser.add_argument("--learning_rate", type=float, default=None,
-                        help="Adam learning rate; AD-CGAN's CGAN and D_z "
-                             f"(default: {METHOD_DEFAULTS['dgad']['learning_rate']} for dgad, "
-                             f"{METHOD_DEFAULTS['adcgan']['learning_rate']} for adcgan)")
-    parser.add_argument("--autoencoder_learning_rate", type=float, default=defaults.autoencoder_learning_rate,
-                        help=f"AD-CGAN's autoencoder learning rate (default: {defaults.autoencoder_learning_rate})")
-    parser.add_argument("--ns_lambda", type=float, default=defaults.ns_lambda,
-                        help=f"AD-CGAN's lambda in NS, the feature share of L_Gr (default: {defaults.ns_lambda})")
-    parser.add_argument("--ns_rho", type=float, default=defaults.ns_rho,
-                        help=f"AD-CGAN's rho in NS, the L_FE share of L_Fr (default: {defaults.ns_rho})")
+                        help="Adam learning rate; AD-CGAN's of the CGAN and D_z "
+                             f"({method_defaults('learning_rate')})")
     parser.add_argument("--seed", type=seed_value, default=defaults.seed,
                         help=f"fixes data order, initialisation and pretext transformations (default: {defaults.seed})")
     parser.add_argument("--no_xla", action="store_true",
@@ -144,42 +92,18 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"where checkpoints are written (default: {defaults.checkpoint_dir})")
     parser.add_argument("--run_name", default=None,
                         help="folder name of this run under <results_dir>/<dataset>/ and <checkpoint_dir>/<dataset>/ "
-                             "(default: built from method, variant, protocol, scheme, width, length, batch size, seed)")
+                             "(default: built from the method's settings that change the model)")
+    for method in METHODS.values():
+        group = parser.add_argument_group(f"{method.title} only (--method {method.name})")
+        for flag in method.flags:
+            group.add_argument(f"--{flag.name}", type=flag.type, choices=flag.choices, default=None, help=flag.help)
     return parser.parse_args(argv)
 
 
 def config_from_arguments(arguments: argparse.Namespace) -> Config:
-    return config_for_dataset(
-        arguments.dataset, method=arguments.method, data_dir=arguments.data_dir, variant=arguments.variant,
-        score=arguments.score, latent_size=arguments.latent_size, epochs=arguments.epochs,
-        warmup_epochs=arguments.warmup_epochs, autoencoder_learning_rate=arguments.autoencoder_learning_rate,
-        ns_lambda=arguments.ns_lambda, ns_rho=arguments.ns_rho,
-        scheme=arguments.scheme, protocol=arguments.protocol,
-        iterations=arguments.iterations, batch_size=arguments.batch_size, image_size=arguments.image_size,
-        max_zoom=arguments.max_zoom, width=arguments.width, learning_rate=arguments.learning_rate,
-        seed=arguments.seed, jit_compile=not arguments.no_xla, checkpoint_every=arguments.checkpoint_every,
-        results_dir=arguments.results_dir, checkpoint_dir=arguments.checkpoint_dir, run_name=arguments.run_name)
-
-
-class UsageError(Exception):
-    """A flag value that is wrong for the run asked for, e.g. a class the loaded dataset does not have."""
-
-
-def selected_classes(requested: str | None, dataset, flag: str) -> list[int]:
-    """Every class, or the one named by index or by name (MVTec AD: the paper's category index)."""
-    from data.sources import mvtec_category_index
-
-    class_names = dataset.class_names
-    if requested is None:
-        return list(range(len(class_names)))
-    if dataset.name == "mvtec":
-        return [mvtec_category_index(requested, dataset)]
-    if requested in class_names:
-        return [class_names.index(requested)]
-    if requested.isdigit() and int(requested) < len(class_names):
-        return [int(requested)]
-    raise UsageError(f"{flag} {requested} is not a class of this dataset: give an index 0..{len(class_names) - 1} "
-                     f"or a name ({', '.join(class_names)})")
+    fields = {field.name for field in dataclasses.fields(Config)}
+    settings = {name: value for name, value in vars(arguments).items() if name in fields}
+    return config_for_dataset(settings.pop("dataset"), **settings, jit_compile=not arguments.no_xla)
 
 
 def test_selection(arguments: argparse.Namespace) -> tuple[str | None, str]:
@@ -240,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from data.sources import DatasetError, load_dataset
-    from utils.experiment import Experiment, ExperimentError
-    from utils.preflight import PreflightError, check_before_run
-    from utils.training import TrainingDiverged
+    from utils.running.experiment import Experiment, ExperimentError
+    from utils.running.preflight import PreflightError, check_before_run
+    from utils.running.training import TrainingDiverged
 
     trains, tests = arguments.phase in ("train", "both"), arguments.phase in ("test", "both")
     if arguments.test_object is not None and not tests:

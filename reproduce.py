@@ -19,9 +19,12 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from main import DATASETS, SCHEMES, OneLineErrorParser, UsageError, positive_int, seed_value, selected_classes  # noqa: E402
-from utils.config import PROTOCOLS, Config, config_for_dataset  # noqa: E402
-from utils.tables import BUDGETS, TABLES  # noqa: E402
+from data.pipeline import SCHEMES  # noqa: E402
+from data.sources import DATASET_NAMES  # noqa: E402
+from models.dgad.method import PROTOCOLS  # noqa: E402
+from utils.running.cli import OneLineErrorParser, UsageError, positive_int, seed_value, selected_classes  # noqa: E402
+from utils.running.config import Config, config_for_dataset  # noqa: E402
+from utils.studies.tables import BUDGETS, TABLES  # noqa: E402
 
 # The datasets both papers report per-class results on by class index.
 PAPER_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cats_vs_dogs")
@@ -36,7 +39,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="paper: each paper's width, batch and length; cpu (both methods alike): "
                              + ", ".join(f"{name} {value}" for name, value in BUDGETS["cpu"].items())
                              + " (default: paper)")
-    parser.add_argument("--dataset", choices=DATASETS, default=None,
+    parser.add_argument("--dataset", choices=DATASET_NAMES, default=None,
                         help="the data to run on (default: the table's dataset: mnist for 1, mvtec for 3, else cifar10)")
     parser.add_argument("--data_dir", default=None, help="read the dataset from local files (see main.py --help)")
     parser.add_argument("--same_classes_as_paper", action="store_true",
@@ -94,9 +97,9 @@ def print_table(make_table) -> int:
     Problems the user can fix become one-line errors; Ctrl-C says how to resume.
     """
     from data.sources import DatasetError
-    from utils.experiment import ExperimentError
-    from utils.preflight import PreflightError
-    from utils.training import TrainingDiverged
+    from utils.running.experiment import ExperimentError
+    from utils.running.preflight import PreflightError
+    from utils.running.training import TrainingDiverged
 
     try:
         markdown_path = make_table()
@@ -115,7 +118,7 @@ def print_table(make_table) -> int:
 
 def checked_classes(arguments: argparse.Namespace, configs: list[Config], dataset, first_only: bool = False):
     """The classes to run (Table 5: the lowest only), once the pre-flight checks passed for them."""
-    from utils.preflight import check_before_run
+    from utils.running.preflight import check_before_run
 
     classes = selected_class_indices(arguments.classes, dataset)
     check_before_run(configs, dataset, classes[:1] if first_only else classes, "--classes")
@@ -125,7 +128,7 @@ def checked_classes(arguments: argparse.Namespace, configs: list[Config], datase
 def run_comparison(arguments: argparse.Namespace, command: str) -> int:
     """DGAD and AD-CGAN on the same dataset, scheme, classes and budget, in one table."""
     from data.sources import load_dataset
-    from utils.comparison import compare
+    from utils.studies.comparison import compare
 
     dataset_name = arguments.dataset or "cifar10"
     paper_dataset = arguments.paper_dataset or (dataset_name if dataset_name in PAPER_DATASETS else None)
@@ -150,17 +153,17 @@ def main(argv: list[str] | None = None) -> int:
     spec = TABLES[int(arguments.table)]
     dataset_name = arguments.dataset or spec.paper_dataset
     groups = tuple(group for group in spec.groups
-                   if arguments.protocols is None or group.protocol in arguments.protocols)
+                   if arguments.protocols is None or group.setting("protocol") in arguments.protocols)
     if not groups:
         print(f"error: Table {spec.number} has no protocol {arguments.protocols}; it has "
-              f"{sorted({group.protocol for group in spec.groups})}", file=sys.stderr)
+              f"{sorted({group.setting('protocol') for group in spec.groups})}", file=sys.stderr)
         return 2
     # Every DGAD table is one-vs-all: under all-vs-one the paper has nothing to compare with.
     same_data = dataset_name == spec.paper_dataset or arguments.same_classes_as_paper
     spec = dataclasses.replace(spec, groups=groups, per_class_comparable=same_data,
                                paper_scheme_matches=arguments.scheme == "one_vs_all")
     from data.sources import load_dataset
-    from utils.tables import regenerate
+    from utils.studies.tables import regenerate
 
     def make_table():
         base = base_config(arguments, dataset_name)

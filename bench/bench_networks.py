@@ -21,7 +21,7 @@ import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from bench.timing import median_seconds_per_call  # noqa: E402
-from models.dgad import Decoder, Discriminator, Encoder  # noqa: E402
+from models.dgad.networks import Decoder, Discriminator, Encoder  # noqa: E402
 from models.layers import upsample_bilinear_2x  # noqa: E402
 
 

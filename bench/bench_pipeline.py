@@ -21,8 +21,8 @@ import tensorflow as tf  # noqa: E402
 
 from bench.timing import median_seconds_per_call  # noqa: E402
 from data.pipeline import training_batches  # noqa: E402
-from utils.config import Config  # noqa: E402
-from utils.experiment import build_model  # noqa: E402
+from utils.running.config import Config  # noqa: E402
+from utils.running.experiment import build_model  # noqa: E402
 
 
 def parse_arguments():

@@ -44,10 +44,10 @@ from bench.timing import median_seconds_per_call  # noqa: E402
 from data.pipeline import training_batches  # noqa: E402
 from data.pretext import label_size  # noqa: E402
 from losses.dgad import COMPACTNESS_EPSILON, LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC  # noqa: E402
-from models.dgad import LEAKY_RELU_SLOPE, RESIDUAL_BLOCKS, latent_channels  # noqa: E402
+from models.dgad.networks import LEAKY_RELU_SLOPE, RESIDUAL_BLOCKS, latent_channels  # noqa: E402
 from models.layers import same_padding  # noqa: E402
-from utils.config import Config  # noqa: E402
-from utils.experiment import build_model  # noqa: E402
+from utils.running.config import Config  # noqa: E402
+from utils.running.experiment import build_model  # noqa: E402
 
 NUM_ROTATIONS = label_size(1)
 

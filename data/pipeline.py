@@ -17,12 +17,13 @@ import numpy as np
 import tensorflow as tf
 
 from data.sources import DatasetError, ImageDataset
-from utils.config import SCHEMES
 
 DATA_ORDER_STREAM = 1
 TRANSFORMATION_STREAM = 2
 ZOOM_STREAM = 3
 ZERO_PAD_SIZES = {(28, 32): 2}
+# one_vs_all: the class is normal, the rest anomalous; all_vs_one (AD-CGAN's hard scheme): the reverse.
+SCHEMES = ("one_vs_all", "all_vs_one")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +135,3 @@ def training_batches(images: tf.Tensor, batch_size: int, seed: int, start_iterat
     return (tf.data.Dataset.range(start_iteration, iterations)
             .map(batch_for, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
             .prefetch(tf.data.AUTOTUNE))
-
-
-def evaluation_batches(images: tf.Tensor, batch_size: int) -> tf.data.Dataset:
-    return tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(tf.data.AUTOTUNE)

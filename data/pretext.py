@@ -124,18 +124,6 @@ def apply_transformation(images, protocol, label_indices):
     return _jigsaw(images, label_indices[:, 0], label_indices[:, 1:])
 
 
-def invert_jigsaw(images, permutation_indices):
-    """Undoes the Protocol 2 tile permutation. permutation_indices has shape (B,)
-    (the (B, 1) label indices of Protocol 2 are accepted as well)."""
-    images = tf.convert_to_tensor(images)
-    _check_images(images, protocol=2)
-    permutation_indices = tf.reshape(tf.convert_to_tensor(permutation_indices, tf.int32), [-1])
-    # argsort of a permutation is its inverse: the output position holding each input tile.
-    inverse_tile_order = tf.argsort(_tile_order(permutation_indices), axis=1)
-    tiles = tf.gather(_split_tiles(images), inverse_tile_order, batch_dims=1)
-    return _join_tiles(tiles)
-
-
 def to_labels(label_indices, protocol):
     """(B, G) label indices -> (B, label_size) float32 one-hot (or multi-hot for Protocol 3)."""
     groups = _label_groups(protocol)

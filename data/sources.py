@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from utils.paper_results import MVTEC_CATEGORIES
 
 if TYPE_CHECKING:  # for annotations only; tensorflow is imported where it is used
     import tensorflow as tf
@@ -142,6 +141,12 @@ CATS_VS_DOGS_FIX = (
 CATS_VS_DOGS_SPLIT_SEED = 0
 CATS_VS_DOGS_TEST_FRACTION = 0.2
 
+# DGAD Table 3 numbers the categories 0-14 in this order (its footnote), not alphabetically; a category is
+# also selected by that number.
+MVTEC_CATEGORIES = (
+    "bottle", "hazelnut", "capsule", "metal_nut", "leather", "pill", "wood", "carpet",
+    "tile", "grid", "cable", "transistor", "toothbrush", "screw", "zipper",
+)
 MVTEC_FIX = (
     "Download MVTec AD from https://www.mvtec.com/company/research/datasets/mvtec-ad, extract "
     "it, and pass --data_dir with the folder holding the categories (bottle/, cable/, ...) or "

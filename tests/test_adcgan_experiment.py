@@ -11,10 +11,10 @@ from sklearn.metrics import roc_auc_score
 import main
 from data.pipeline import one_class_split
 from data.sources import load_dataset
-from models.adcgan import ADCGAN
-from utils.config import Config, config_for_dataset
-from utils.evaluation import ADCGANScoring
-from utils.experiment import Experiment
+from models.adcgan.model import ADCGAN
+from utils.running.config import Config, config_for_dataset
+from utils.scoring.batching import ADCGANScoring
+from utils.running.experiment import Experiment
 
 
 def config_from(arguments):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.adcgan import (
+from models.adcgan.model import (
     ADCGAN,
     SCORE_SEED,
     Critic,

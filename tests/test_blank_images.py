@@ -7,10 +7,10 @@ import tensorflow as tf
 
 from data.pipeline import one_class_split, to_model_images, training_batches
 from data.sources import load_dataset
-from utils.config import config_for_dataset
+from utils.running.config import config_for_dataset
 from models import adcgan, layers
 from models.layers import INSTANCE_NORM_EPSILON
-from utils.experiment import FreshModels, build_model
+from utils.running.experiment import FreshModels, build_model
 
 IMAGE_SIZE = 32
 

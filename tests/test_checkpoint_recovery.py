@@ -16,11 +16,11 @@ import pytest
 import tensorflow as tf
 
 from data.sources import load_dataset
-from utils.config import config_for_dataset
-from utils.experiment import Experiment, ExperimentError
-from utils.files import write_text_atomically
-from utils.run_lock import LOCK_FILE, RunLock, RunLocked
-from utils.training import (LEGACY_TIME_FILE, TRAINING_SECONDS_KEY, UNREADABLE_FOLDER, Checkpoints,
+from utils.running.config import config_for_dataset
+from utils.running.experiment import Experiment, ExperimentError
+from utils.reporting.files import write_text_atomically
+from utils.running.run_lock import LOCK_FILE, RunLock, RunLocked
+from utils.running.training import (LEGACY_TIME_FILE, TRAINING_SECONDS_KEY, UNREADABLE_FOLDER, Checkpoints,
                             NoReadableCheckpoint)
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -159,7 +159,7 @@ def write_lock(folder, pid, host=None):
 
 
 def lock_in_another_process(folder, then="pass"):
-    return subprocess.run([sys.executable, "-c", f"from utils.run_lock import RunLock\n"
+    return subprocess.run([sys.executable, "-c", f"from utils.running.run_lock import RunLock\n"
                            f"RunLock({str(folder)!r}).acquire()\n{then}"],
                           cwd=REPOSITORY, capture_output=True, text=True, timeout=60)
 
@@ -171,7 +171,7 @@ def test_a_second_process_is_refused_with_the_holders_name(tmp_path):
         refused = lock_in_another_process(tmp_path)
         assert refused.returncode != 0
         last_line = refused.stderr.strip().splitlines()[-1]
-        assert last_line.startswith(f"utils.run_lock.RunLocked: {tmp_path} is in use by process {os.getpid()} "
+        assert last_line.startswith(f"utils.running.run_lock.RunLocked: {tmp_path} is in use by process {os.getpid()} "
                                     f"on {socket.gethostname()} since ")
         assert f"delete {tmp_path / LOCK_FILE} and run again" in last_line
     finally:

@@ -10,8 +10,8 @@ import tensorflow as tf
 import main
 import reproduce
 from data.sources import ImageDataset
-from utils.experiment import Experiment
-from utils.training import TrainingDiverged
+from utils.running.experiment import Experiment
+from utils.running.training import TrainingDiverged
 
 TINY = ["--dataset", "digits", "--width", "4", "--batch_size", "16", "--iterations", "5", "--no_xla"]
 

@@ -7,8 +7,8 @@ import pytest
 
 import reproduce
 from data.sources import ImageDataset
-from utils.comparison import comparison_groups, comparison_rows, write_comparison_table
-from utils.config import ADCGAN_SCORES
+from utils.studies.comparison import comparison_groups, comparison_rows, write_comparison_table
+from utils.running.config import ADCGAN_SCORES
 
 MNIST_NAMES = tuple("0123456789")
 

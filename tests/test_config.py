@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from utils.config import Config, config_for_dataset
+from utils.running.config import Config, config_for_dataset
 
 
 def test_run_id_names_the_variant_unless_it_is_dgad_itself():

@@ -6,8 +6,8 @@ import pytest
 import tensorflow as tf
 
 from data.pretext import label_size, scoring_transformations, to_labels
-from models.dgad_gan import DGAD
-from utils.evaluation import Scoring, scoring_speed
+from models.dgad.model import DGAD
+from utils.scoring.batching import Scoring, scoring_speed
 
 
 def tiny_scoring(protocol=1, batch_size=4):

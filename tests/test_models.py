@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.dgad import Decoder, Discriminator, Encoder
-from models.dgad_gan import DGAD
+from models.dgad.networks import Decoder, Discriminator, Encoder
+from models.dgad.model import DGAD
 from data.pretext import LABEL_GROUPS, apply_transformation, label_size, scoring_transformations
 from models.layers import PaddedConv2D
 

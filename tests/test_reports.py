@@ -1,4 +1,4 @@
-"""Tests for utils.reports, utils.plots and the transcribed numbers in utils.paper_results."""
+"""Tests for utils.reporting.reports, utils.reporting.plots and the transcribed numbers in utils.reporting.paper_results."""
 
 import csv
 import json
@@ -11,15 +11,15 @@ import numpy as np
 import pytest
 
 from utils import paper_results
-from utils.paper_results import (
+from utils.reporting.paper_results import (
     adcgan_auc,
     adcgan_mean_auc,
     dgad_auc,
     dgad_mean_auc,
     paper_reference,
 )
-from utils.plots import plot_roc
-from utils.reports import read_class_metrics, roc_auc, write_class_results, write_summary
+from utils.reporting.plots import plot_roc
+from utils.reporting.reports import read_class_metrics, roc_auc, write_class_results, write_summary
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MNIST_CLASSES = [str(digit) for digit in range(10)]

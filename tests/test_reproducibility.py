@@ -10,8 +10,8 @@ import pytest
 import tensorflow as tf
 
 from data.sources import load_dataset
-from utils.config import config_for_dataset
-from utils.experiment import Experiment
+from utils.running.config import config_for_dataset
+from utils.running.experiment import Experiment
 
 
 def train_and_read_weights(experiment, class_index):

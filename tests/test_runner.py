@@ -5,8 +5,8 @@ import pytest
 
 from data.sources import ImageDataset
 from utils import runner
-from utils.config import Config
-from utils.training import TrainingDiverged
+from utils.running.config import Config
+from utils.running.training import TrainingDiverged
 
 
 class StubExperiment:

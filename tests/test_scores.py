@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from utils.scores import LAMBDA_S, min_max_normalise, reconstruction_score
+from utils.scoring.normalise import LAMBDA_S, min_max_normalise, reconstruction_score
 
 
 def test_reconstruction_score_weights_the_latent_error_by_lambda_s():

@@ -9,10 +9,10 @@ import pytest
 
 import reproduce
 from data.sources import ImageDataset, load_dataset
-from utils.config import Config
-from utils.experiment import Experiment
-from utils.runner import RunGroup, run_grid
-from utils.tables import (TABLES, accuracy_section, auc_rows, table_path, write_auc_table, write_speed_table)
+from utils.running.config import Config
+from utils.running.experiment import Experiment
+from utils.studies.runner import RunGroup, run_grid
+from utils.studies.tables import (TABLES, accuracy_section, auc_rows, table_path, write_auc_table, write_speed_table)
 
 CIFAR_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 

@@ -6,9 +6,9 @@ import pytest
 import tensorflow as tf
 
 from data.pipeline import training_batches
-from models.dgad_gan import DGAD
+from models.dgad.model import DGAD
 from utils import training
-from utils.training import Checkpoints, TrainingDiverged, train_for_iterations
+from utils.running.training import Checkpoints, TrainingDiverged, train_for_iterations
 
 
 def tiny_dgad():
@@ -22,7 +22,7 @@ def tiny_dgad():
 @pytest.fixture(scope="module")
 def fresh_dgad():
     """tiny_dgad() traced once: each call resets it to its initial weights and optimiser state, as
-    utils.experiment.FreshModels does between classes."""
+    utils.running.experiment.FreshModels does between classes."""
     model = tiny_dgad()
     variables = model.variables + model.generator_optimizer.variables + model.discriminator_optimizer.variables
     initial_values = [variable.numpy() for variable in variables]

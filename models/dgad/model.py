@@ -9,11 +9,12 @@ paper). Instance norm and spectral norm keep every image independent of the rest
 so x_r and x_t share one encoder call, z_r and z_t one decoder call, and the three pairs one
 discriminator call.
 
-The variants of the paper's Table 4 (VARIANTS) change one thing each: "gan" restores x_t by
-pixel-level reconstruction (|x_r - x^_t|_1) instead of the discriminator's guidance, so the
-generator gets no classification loss while D still learns to classify (s_dir needs it);
-"no_compactness" drops L_cmp; "zero_padding" and "coordconv" give every convolution absolute
-position information.
+The model takes concrete settings, never a variant name: the variants of the paper's Table 4 are
+resolved into them by the configuration (models/dgad/method.py). restoration="pixel" (the "gan"
+variant) restores x_t by pixel-level reconstruction (|x_r - x^_t|_1) instead of the
+discriminator's guidance, so the generator gets no classification loss while D still learns to
+classify (s_dir needs it); lambda_cmp=0 drops L_cmp; padding="zero" and coordconv=True give every
+convolution absolute position information.
 """
 
 import keras
@@ -21,26 +22,29 @@ import tensorflow as tf
 
 from data.pretext import LABEL_GROUPS, apply_transformation, identity_labels, label_size, random_transformation
 from losses import dgad as losses
-from models.dgad import Decoder, Discriminator, Encoder
-from utils.config import VARIANTS
+from models.dgad.networks import Decoder, Discriminator, Encoder
+
+# How the generator learns to restore x_t: guided by the discriminator (DGAD) or pixel by pixel (GAN).
+RESTORATIONS = ("discriminator", "pixel")
 
 
 @keras.saving.register_keras_serializable("dgad")
 class DGAD(keras.Model):
-    """Encoder, decoder and discriminator of DGAD, trained by fit() and scored by predict()."""
+    """Encoder, decoder and discriminator of DGAD, trained by fit(); models/dgad/scoring.py scores it."""
 
-    def __init__(self, image_shape: tuple[int, int, int], protocol: int = 1, width: int = 64, variant: str = "dgad",
+    def __init__(self, image_shape: tuple[int, int, int], protocol: int = 1, width: int = 64,
+                 padding: str = "symmetric", coordconv: bool = False, restoration: str = "discriminator",
                  lambda_cls: float = losses.LAMBDA_CLS, lambda_rec: float = losses.LAMBDA_REC,
                  lambda_cmp: float = losses.LAMBDA_CMP, **kwargs):
         super().__init__(**kwargs)
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown DGAD variant {variant!r}; expected one of {VARIANTS}")
+        if restoration not in RESTORATIONS:
+            raise ValueError(f"unknown restoration {restoration!r}; expected one of {RESTORATIONS}")
         self.image_shape = tuple(image_shape)
         self.protocol = protocol
         self.width = width
-        self.variant = variant
-        padding = "zero" if variant == "zero_padding" else "symmetric"
-        coordconv = variant == "coordconv"
+        self.padding = padding
+        self.coordconv = coordconv
+        self.restoration = restoration
         self.lambda_cls = lambda_cls
         self.lambda_rec = lambda_rec
         self.lambda_cmp = lambda_cmp
@@ -113,14 +117,15 @@ class DGAD(keras.Model):
                 identity_labels(batch_size, self.protocol), restored_classification, self.label_groups)
             rec = losses.reconstruction_loss(real_images, reconstructions)
             cmp = losses.compactness_loss(real_latents)
-            lambda_cmp = 0.0 if self.variant == "no_compactness" else self.lambda_cmp
-            logs = {}
-            if self.variant == "gan":
-                logs["restore"] = losses.restoration_loss(real_images, restored_images)
-                g_loss = losses.pixel_guided_generator_loss(g_adv, rec, logs["restore"], cmp, self.lambda_rec,
-                                                            lambda_cmp)
+            if self.restoration == "pixel":
+                restore = losses.restoration_loss(real_images, restored_images)
+                g_loss = losses.pixel_guided_generator_loss(g_adv, rec, restore, cmp, self.lambda_rec,
+                                                            self.lambda_cmp)
+                generator_logs = {"restore": restore}
             else:
-                g_loss = losses.generator_loss(g_adv, g_cls, rec, cmp, self.lambda_cls, self.lambda_rec, lambda_cmp)
+                g_loss = losses.generator_loss(g_adv, g_cls, rec, cmp, self.lambda_cls, self.lambda_rec,
+                                               self.lambda_cmp)
+                generator_logs = {"g_cls": g_cls}
 
         discriminator_variables = self.discriminator.trainable_variables
         self.discriminator_optimizer.apply_gradients(
@@ -129,10 +134,8 @@ class DGAD(keras.Model):
         self.generator_optimizer.apply_gradients(
             zip(tape.gradient(g_loss, generator_variables), generator_variables))
         del tape
-        if self.variant != "gan":
-            logs["g_cls"] = g_cls
         return {"d_loss": d_loss, "d_adv": d_adv, "d_cls": d_cls, "g_loss": g_loss, "g_adv": g_adv,
-                "rec": rec, "cmp": cmp, **logs}
+                "rec": rec, "cmp": cmp, **generator_logs}
 
     def reconstruct(self, images):
         """(x^, z, z^) for test images x: x^ = De(En(x)), z = En(x), z^ = En(x^) (section 3.5)."""
@@ -158,13 +161,9 @@ class DGAD(keras.Model):
         _, logits = self.discriminator((transformed_images, self.encoder(transformed_images)))
         return tf.concat([tf.nn.softmax(group) for group in tf.split(logits, list(self.label_groups), axis=-1)], -1)
 
-    def predict_step(self, data):
-        images = data[0] if isinstance(data, (tuple, list)) else data
-        return self.reconstruction_errors(images)
-
     def get_config(self):
         return {
             "image_shape": self.image_shape, "protocol": self.protocol, "width": self.width,
-            "variant": self.variant, "lambda_cls": self.lambda_cls,
+            "padding": self.padding, "coordconv": self.coordconv, "restoration": self.restoration, "lambda_cls": self.lambda_cls,
             "lambda_rec": self.lambda_rec, "lambda_cmp": self.lambda_cmp, "name": self.name,
         }

@@ -10,32 +10,32 @@ it tested before the failure.
 import dataclasses
 
 from data.sources import ImageDataset
-from utils.config import SCORES, Config
-from utils.experiment import Experiment
+from models.registry import get_method
+from utils.running.config import Config
+from utils.running.experiment import Experiment
 
 
 @dataclasses.dataclass(frozen=True)
 class RunGroup:
-    """One trained model per class, tested with one or more scores.
+    """One trained model per class of `method`, with `settings` (pairs of a Config field and its value) on top
+    of the method's base configuration, tested with one or more scores."""
 
-    variant and protocol are DGAD's (None for AD-CGAN, which has neither).
-    """
-
-    variant: str | None
-    protocol: int | None
+    method: str
     scores: tuple[str, ...]
-    method: str = "dgad"
+    settings: tuple[tuple[str, object], ...] = ()
+
+    def setting(self, name: str):
+        return dict(self.settings)[name]
 
     def config(self, bases: dict[str, Config]) -> Config:
         """The group's settings on top of its method's base configuration (dataset, budget, folders)."""
-        score = next(choice for choice, scores in SCORES[self.method].items() if set(scores) == set(self.scores))
-        changes = {"variant": self.variant, "protocol": self.protocol}
-        return dataclasses.replace(bases[self.method], score=score,
-                                   **{name: value for name, value in changes.items() if value is not None})
+        score = next(choice for choice, scores in get_method(self.method).score_choices.items()
+                     if set(scores) == set(self.scores))
+        return bases[self.method].replace(score=score, **dict(self.settings))
 
     def key(self, score: str, class_index: int) -> tuple:
         """The key of one (score, class) result in run_grid's answer."""
-        return self.method, self.variant, self.protocol, score, class_index
+        return self.method, self.settings, score, class_index
 
 
 def run_grid(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGroup],
@@ -47,7 +47,7 @@ def run_grid(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGr
     results = {}
     for group in groups:
         experiment = Experiment(group.config(bases), dataset)
-        label = group.method if group.method != "dgad" else f"{group.variant}, protocol {group.protocol}"
+        label = experiment.method.run_label(experiment.config)
         finished = []
         try:
             for class_index in classes:

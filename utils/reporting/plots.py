@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 
-from utils.files import write_bytes_atomically  # noqa: E402
+from utils.reporting.files import write_bytes_atomically  # noqa: E402
 
 _GROUP_COLOURS = {"normal": "tab:blue", "anomalous": "tab:red"}
 

@@ -1,14 +1,12 @@
 """The DGAD paper's Tables 1-5 regenerated: which runs each needs, and the tables beside the paper's.
 
-Each table is a grid of run groups (utils.runner) over the chosen classes. Tables 1-4 report
+Each table is a grid of run groups (utils.studies.runner) over the chosen classes. Tables 1-4 report
 ROC AUC per class with the paper's value beside ours; Table 4 adds the discriminator's accuracy of
 the supplement's Tables 6-7; Table 5 measures scoring speed. Every table goes to Markdown and CSV
 under <results_dir>/tables/ and states the budget it ran at.
 """
 
-import csv
 import dataclasses
-import io
 import time
 from pathlib import Path
 
@@ -16,14 +14,17 @@ import numpy as np
 
 from data.pipeline import one_class_split, to_model_images
 from data.sources import ImageDataset
-from utils.config import Config
-from utils.evaluation import Scoring, scoring_speed, timed
-from utils.experiment import Experiment
-from utils.files import write_text_atomically
-from utils.paper_results import (DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, MVTEC_CATEGORIES, dgad_auc,
-                                 dgad_mean_auc)
-from utils.runner import RunGroup, run_grid
+from data.sources import MVTEC_CATEGORIES
+from models.dgad.scoring import Scoring, scoring_speed
+from utils.reporting.files import write_text_atomically
+from utils.reporting.markdown import cell_text, csv_text
+from utils.reporting.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_auc, dgad_mean_auc
+from utils.running.config import Config
+from utils.running.experiment import Experiment
+from utils.scoring.batching import timed
+from utils.studies.runner import RunGroup, run_grid
 
+# The order of the paper's Table 4 rows.
 TABLE_4_VARIANTS = ("gan", "no_compactness", "zero_padding", "coordconv", "dgad")
 VARIANT_NAMES = {"gan": "GAN", "no_compactness": "DGAD - CL", "zero_padding": "DGAD + zero-padding",
                  "coordconv": "DGAD + coord", "dgad": "DGAD"}
@@ -39,19 +40,22 @@ class TableSpec:
     paper_scheme_matches: bool = True
 
 
+def dgad_group(protocol: int, scores: tuple[str, ...] = ("rec",), variant: str = "dgad") -> RunGroup:
+    return RunGroup("dgad", scores, (("variant", variant), ("protocol", protocol)))
+
+
 def _table_4_groups(protocols=(1, 2)) -> tuple[RunGroup, ...]:
-    return tuple(RunGroup(variant, protocol, ("rec", "dir")) for protocol in protocols for variant in TABLE_4_VARIANTS)
+    return tuple(dgad_group(protocol, ("rec", "dir"), variant) for protocol in protocols for variant in TABLE_4_VARIANTS)
 
 
 TABLES = {
-    1: TableSpec(1, "One-class AUC on MNIST", "mnist", (RunGroup("dgad", 1, ("rec",)), RunGroup("dgad", 2, ("rec",)))),
-    2: TableSpec(2, "One-class AUC on CIFAR-10", "cifar10",
-                 (RunGroup("dgad", 1, ("rec",)), RunGroup("dgad", 2, ("rec",)))),
-    3: TableSpec(3, "One-class AUC on MVTec AD", "mvtec", (RunGroup("dgad", 3, ("rec",)),)),
+    1: TableSpec(1, "One-class AUC on MNIST", "mnist", (dgad_group(1), dgad_group(2))),
+    2: TableSpec(2, "One-class AUC on CIFAR-10", "cifar10", (dgad_group(1), dgad_group(2))),
+    3: TableSpec(3, "One-class AUC on MVTec AD", "mvtec", (dgad_group(3),)),
     4: TableSpec(4, "Ablations on CIFAR-10, with the discriminator's accuracy (supplement Tables 6-7)", "cifar10",
                  _table_4_groups()),
     5: TableSpec(5, "Scoring speed of s_rec and s_dir on CIFAR-10", "cifar10",
-                 (RunGroup("dgad", 1, ("rec",)), RunGroup("dgad", 2, ("rec",)))),
+                 (dgad_group(1), dgad_group(2))),
 }
 
 # A CPU-sized scale for every table; "paper" keeps the dataset's paper settings.
@@ -82,18 +86,6 @@ def _paper_value(per_class, spec: TableSpec, dataset: ImageDataset, class_index:
     return per_class[class_index] if class_index < len(per_class) else None
 
 
-def cell_text(value: float | None, digits: int = 4) -> str:
-    return "—" if value is None else f"{value:.{digits}f}"
-
-
-def csv_text(header: list[str], rows: list[list]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([["" if value is None else value for value in row] for row in rows])
-    return buffer.getvalue()
-
-
 def _header(spec: TableSpec, config: Config, command: str, minutes: float) -> list[str]:
     return [
         f"# DGAD paper, Table {spec.number}: {spec.title}", "",
@@ -112,15 +104,16 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
         for group in spec.groups:
             if score not in group.scores:
                 continue
-            paper = dgad_auc(spec.paper_dataset, group.protocol, group.variant, score)
+            protocol, variant = group.setting("protocol"), group.setting("variant")
+            paper = dgad_auc(spec.paper_dataset, protocol, variant, score)
             ours = [results[group.key(score, index)]["auc"] for index in classes]
             paper_values = [_paper_value(paper, spec, dataset, index) for index in classes]
             comparable = all(value is not None for value in paper_values)
             rows.append({
-                "protocol": group.protocol, "variant": group.variant, "score": score, "ours": ours,
+                "protocol": protocol, "variant": variant, "score": score, "ours": ours,
                 "paper": paper_values, "mean": float(np.mean(ours)),
                 "paper_mean_same_classes": float(np.mean(paper_values)) if comparable else None,
-                "paper_printed_mean": dgad_mean_auc(spec.paper_dataset, group.protocol, group.variant, score)
+                "paper_printed_mean": dgad_mean_auc(spec.paper_dataset, protocol, variant, score)
                 if spec.paper_scheme_matches else None,
             })
     return sorted(rows, key=lambda row: row["protocol"])
@@ -167,15 +160,16 @@ def accuracy_section(path: Path, spec: TableSpec, dataset: ImageDataset, classes
              "| --- | --- | --- | " + " | ".join("---:" for _ in names) + " | ---: | ---: |"]
     csv_rows = []
     for group in spec.groups:
+        protocol, variant = group.setting("protocol"), group.setting("variant")
         for images, key in (("normal", "discriminator_accuracy_normal"), ("all", "discriminator_accuracy_all")):
             ours = [results[group.key("dir", index)][key] for index in classes]
-            paper = DGAD_DISCRIMINATOR_ACCURACY.get((images, group.variant)) if group.protocol == 2 else None
+            paper = DGAD_DISCRIMINATOR_ACCURACY.get((images, variant)) if protocol == 2 else None
             paper_values = [_paper_value(paper and paper.per_class, spec, dataset, index) for index in classes]
             paper_mean = None if None in paper_values else float(np.mean(paper_values))
             cells = [f"{value:.3f} / {cell_text(reported, 3)}" for value, reported in zip(ours, paper_values)]
-            lines.append(f"| {group.protocol} | {VARIANT_NAMES[group.variant]} | {images} | " + " | ".join(cells)
+            lines.append(f"| {protocol} | {VARIANT_NAMES[variant]} | {images} | " + " | ".join(cells)
                          + f" | {np.mean(ours):.3f} | {cell_text(paper_mean, 3)} |")
-            csv_rows += [[group.protocol, group.variant, images, index, name, value, reported]
+            csv_rows += [[protocol, variant, images, index, name, value, reported]
                          for index, name, value, reported in zip(classes, names, ours, paper_values)]
     write_text_atomically(path.with_name(path.name + "-discriminator-accuracy.csv"), csv_text(
         ["protocol", "variant", "test_images", "class_index", "class_name", "ours", "paper"], csv_rows))
@@ -195,7 +189,7 @@ def speed_rows(spec: TableSpec, base: Config, dataset: ImageDataset, class_index
         train_images = to_model_images(split.train_images, base.image_size)
         train_probabilities, fit_pass_seconds = timed(scoring.transformation_probabilities, train_images)
         dir_with_fit = len(test_images) / (len(test_images) / speed["dir"] + fit_pass_seconds)
-        rows.append({"protocol": group.protocol, "rec": speed["rec"], "dir": speed["dir"],
+        rows.append({"protocol": group.setting("protocol"), "rec": speed["rec"], "dir": speed["dir"],
                      "dir_with_fit": dir_with_fit, "train_images": len(train_images),
                      "test_images": len(test_images)})
     return rows

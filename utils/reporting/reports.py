@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from utils.files import write_text_atomically
-from utils.plots import plot_roc, plot_score_distribution
+from utils.reporting.files import write_text_atomically
+from utils.reporting.plots import plot_roc, plot_score_distribution
 
 _SCORE_COLUMNS = ("index", "anomaly_label", "score")
 _SUMMARY_KEYS = ("per_class_auc", "mean_auc", "config", "paper")
@@ -86,7 +86,7 @@ def write_summary(
     """Write summary.json and summary.md for the tested classes; return their paths.
 
     class_names_in_order lists every class of the dataset in class-index order, which is the
-    order of the paper's per-class values (see utils.paper_results.paper_reference).
+    order of the paper's per-class values (see utils.reporting.paper_results.paper_reference).
     """
     if not per_class_auc:
         raise ValueError("per_class_auc is empty: no class was tested")

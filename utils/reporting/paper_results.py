@@ -6,24 +6,26 @@ The means are the ones printed in the papers, not recomputed.
 
 from typing import NamedTuple
 
-from utils.config import METHODS, SCHEMES, VARIANTS
+from data.pipeline import SCHEMES
+from data.sources import MVTEC_CATEGORIES
 
 
 class ReportedRow(NamedTuple):
-    """One row of a paper's table: where it is, its per-class values and its printed mean."""
+    """One row of a paper's table: where it is, its per-class values (None where the paper prints only a mean),
+    its printed mean, and the class names in the table's order where that is not the dataset's."""
 
     source: str
-    per_class: tuple[float, ...]
+    per_class: tuple[float, ...] | None
     mean: float
+    class_names: tuple[str, ...] | None = None
 
+    def reference(self) -> dict:
+        """The row as a summary's paper reference: {"source", "per_class", "mean"[, "class_names"]}."""
+        reference = {"source": self.source, "per_class": list(self.per_class), "mean": self.mean}
+        if self.class_names is not None:
+            reference["class_names"] = list(self.class_names)
+        return reference
 
-DGAD_SCORES = ("rec", "dir")
-
-# DGAD Table 3 numbers the categories 0-14 in this order (its footnote), not alphabetically.
-MVTEC_CATEGORIES = (
-    "bottle", "hazelnut", "capsule", "metal_nut", "leather", "pill", "wood", "carpet",
-    "tile", "grid", "cable", "transistor", "toothbrush", "screw", "zipper",
-)
 
 _DGAD_TABLE_1 = "DGAD paper, Table 1"
 _DGAD_TABLE_2 = "DGAD paper, Table 2"
@@ -60,6 +62,7 @@ DGAD_AUC: dict[tuple[str, int, str, str], ReportedRow] = {
         (0.97, 0.80, 0.60, 0.95, 0.94, 0.76, 0.72, 0.52, 0.83, 0.67, 0.90, 0.88, 0.93, 0.67,
          0.82),
         0.80,
+        MVTEC_CATEGORIES,
     ),
     ("cifar10", 1, "gan", "rec"): ReportedRow(
         _DGAD_TABLE_4,
@@ -248,76 +251,41 @@ ADCGAN_ABLATION_MEAN_AUC: dict[tuple[str, str, str], float] = {
 }
 
 
-def _check_choice(name: str, value: str, choices: tuple[str, ...]) -> None:
-    # A misspelt variant or scheme would otherwise silently look like "the paper has no row".
-    if value not in choices:
-        raise ValueError(f"unknown {name} {value!r}; expected one of {choices}")
+def _check_scheme(scheme: str) -> None:
+    # A misspelt scheme would otherwise silently look like "the paper has no row".
+    if scheme not in SCHEMES:
+        raise ValueError(f"unknown scheme {scheme!r}; expected one of {SCHEMES}")
 
 
-def _dgad_row(dataset: str, protocol: int | None, variant: str, score: str) -> ReportedRow | None:
-    _check_choice("variant", variant, VARIANTS)
-    _check_choice("score", score, DGAD_SCORES)
-    return DGAD_AUC.get((dataset, protocol, variant, score))
-
-
-def _adcgan_row(dataset: str, scheme: str) -> ReportedRow | None:
-    _check_choice("scheme", scheme, SCHEMES)
-    return ADCGAN_AUC.get((dataset, scheme))
-
-
-def dgad_auc(
-    dataset: str, protocol: int, variant: str = "dgad", score: str = "rec"
-) -> tuple[float, ...] | None:
+def dgad_auc(dataset: str, protocol: int, variant: str = "dgad", score: str = "rec") -> tuple[float, ...] | None:
     """DGAD's per-class AUCs (MVTec in MVTEC_CATEGORIES order), or None if the paper has no row."""
-    row = _dgad_row(dataset, protocol, variant, score)
+    row = DGAD_AUC.get((dataset, protocol, variant, score))
     return None if row is None else row.per_class
 
 
-def dgad_mean_auc(
-    dataset: str, protocol: int, variant: str = "dgad", score: str = "rec"
-) -> float | None:
+def dgad_mean_auc(dataset: str, protocol: int, variant: str = "dgad", score: str = "rec") -> float | None:
     """DGAD's printed mean AUC, or None if the paper has no row."""
-    row = _dgad_row(dataset, protocol, variant, score)
+    row = DGAD_AUC.get((dataset, protocol, variant, score))
     return None if row is None else row.mean
+
+
+def adcgan_row(dataset: str, scheme: str, score: str = "gf") -> ReportedRow | None:
+    """AD-CGAN's row for a score: Table 3 for the full score NS ("gf"), and for its ablations Table 4's mean
+    (the paper gives no per-class values for them); None if the paper has no row."""
+    _check_scheme(scheme)
+    if score == "gf":
+        return ADCGAN_AUC.get((dataset, scheme))
+    mean = ADCGAN_ABLATION_MEAN_AUC.get((dataset, scheme, score))
+    return None if mean is None else ReportedRow("AD-CGAN paper, Table 4", None, mean)
 
 
 def adcgan_auc(dataset: str, scheme: str) -> tuple[float, ...] | None:
     """AD-CGAN's per-class AUCs, or None if the paper has no row."""
-    row = _adcgan_row(dataset, scheme)
+    row = adcgan_row(dataset, scheme)
     return None if row is None else row.per_class
 
 
 def adcgan_mean_auc(dataset: str, scheme: str) -> float | None:
     """AD-CGAN's printed mean AUC, or None if the paper has no row."""
-    row = _adcgan_row(dataset, scheme)
+    row = adcgan_row(dataset, scheme)
     return None if row is None else row.mean
-
-
-def paper_reference(
-    method: str,
-    dataset: str,
-    protocol: int | None,
-    scheme: str,
-    variant: str = "dgad",
-    score: str = "rec",
-) -> dict | None:
-    """The paper's row for a run, as {"source", "per_class", "mean"}, or None if there is none.
-
-    For MVTec the dict also holds "class_names", because the paper orders its categories by the
-    table's footnote rather than by any dataset index. AD-CGAN ignores protocol and variant; its ablation scores (lg, lfe, lfl) have no per-class row.
-    """
-    _check_choice("method", method, METHODS)
-    _check_choice("scheme", scheme, SCHEMES)
-    if method == "adcgan":
-        # Table 3 is the full score; the paper gives only means for its ablations (ADCGAN_ABLATION_MEAN_AUC).
-        row = None if score in ("lg", "lfe", "lfl") else _adcgan_row(dataset, scheme)
-    elif scheme == "one_vs_all":
-        row = _dgad_row(dataset, protocol, variant, score)
-    else:
-        row = None
-    if row is None:
-        return None
-    reference = {"source": row.source, "per_class": list(row.per_class), "mean": row.mean}
-    if method == "dgad" and dataset == "mvtec":
-        reference["class_names"] = list(MVTEC_CATEGORIES)
-    return reference

@@ -1,6 +1,6 @@
 """Checks that can fail before any training starts, so that a run at paper scale does not stop
-hours in on something that was already known: folders that cannot be written, classes with
-nothing to train on, or fewer images than one batch.
+hours in on something that was already known: folders that cannot be written, images the
+networks cannot take, classes with nothing to train on, or fewer images than one batch.
 """
 
 import tempfile
@@ -8,7 +8,8 @@ from pathlib import Path
 
 from data.pipeline import one_class_split
 from data.sources import DatasetError, ImageDataset
-from utils.config import Config
+from models.registry import get_method
+from utils.running.config import Config
 
 
 class PreflightError(Exception):
@@ -58,6 +59,11 @@ def check_before_run(configs: list[Config], dataset: ImageDataset, train_classes
     flag) and tests them. A run that only trains writes no results; testing writes no checkpoints, but
     takes the run folder's lock file there."""
     for config in configs:
+        try:
+            get_method(config.method).check_image_shape(
+                (config.image_size, config.image_size, dataset.x_train.shape[-1]))
+        except ValueError as error:
+            raise PreflightError(str(error)) from error
         check_writable(config.checkpoint_dir, "--checkpoint_dir")
         if tests:
             check_writable(config.results_dir, "--results_dir")

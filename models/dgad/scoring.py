@@ -1,36 +1,22 @@
-"""A trained model over a set of images: the inputs of its anomaly scores, and how fast they come.
+"""DGAD's two scores over a trained model: s_rec (eqs 15-16) and the Dirichlet score s_dir (eq 17).
 
-DGAD's s_rec and s_dir passes, and AD-CGAN's normality-score terms. Every pass is compiled once
-per model. Image sets are padded to whole batches, so every call sees one batch shape and XLA
-compiles each pass exactly once.
+Every pass is compiled once per model and runs batch by batch (utils.scoring.batching).
 """
-
-import time
 
 import numpy as np
 import tensorflow as tf
 
 from data.pretext import LABEL_GROUPS, scoring_transformations
-from models.adcgan import ADCGAN
-from models.dgad_gan import DGAD
-
-# The stream of the run's seed that draws the random z of AD-CGAN's L_FL (eq 5).
-ADCGAN_SCORE_STREAM = 7
-
-
-def padded_batches(images, batch_size: int) -> tuple[int, tf.data.Dataset]:
-    """(number of images, batches of exactly batch_size images): the last image repeats to fill the last batch."""
-    count = int(images.shape[0])
-    padding = -count % batch_size
-    padded = tf.concat([images, tf.repeat(images[-1:], padding, axis=0)], 0) if padding else images
-    return count, tf.data.Dataset.from_tensor_slices(padded).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+from models.dgad.scores import reconstruction_score
+from models.method import ScoreResult, ScoringImages
+from utils.scoring.batching import padded_batches, per_image_pass, timed
+from utils.scoring.dirichlet import fit_grouped_dirichlet, grouped_dirichlet_normality_score
 
 
 class Scoring:
     """The per-image quantities behind DGAD's two scores, computed batch by batch."""
 
-    def __init__(self, model: DGAD, batch_size: int, jit_compile: bool = True):
-        self.model = model
+    def __init__(self, model, batch_size: int, jit_compile: bool = True):
         self.batch_size = batch_size
         self.label_groups = LABEL_GROUPS[model.protocol]
         self.transformations = scoring_transformations(model.protocol)
@@ -44,9 +30,7 @@ class Scoring:
 
     def reconstruction_errors(self, images) -> dict[str, np.ndarray]:
         """{"image_error", "latent_error"}: the parts of s_rec (eq 15) for each image."""
-        count, batches = padded_batches(images, self.batch_size)
-        parts = [self._reconstruction_errors(batch) for batch in batches]
-        return {name: np.concatenate([part[name].numpy() for part in parts])[:count] for name in parts[0]}
+        return per_image_pass(self._reconstruction_errors, images, self.batch_size)
 
     def transformation_probabilities(self, images) -> np.ndarray:
         """(T, N, label_size): D_cls's probabilities for every scoring transformation of every image (eq 17)."""
@@ -70,35 +54,39 @@ class Scoring:
         return correct.mean(axis=0)
 
 
-class ADCGANScoring:
-    """The four per-image terms of AD-CGAN's normality score (eqs 4-5), computed batch by batch.
+class Scorer:
+    """DGAD's scores of the test images of one class, from one compiled Scoring."""
 
-    L_FL's random z is drawn from `seed` (the run's), the same z for every batch, so a score
-    depends on neither the batch an image lands in nor the invocation.
-    """
+    def __init__(self, model, batch_size: int, lambda_s: float, jit_compile: bool = True):
+        self.scoring = Scoring(model, batch_size, jit_compile)
+        self.lambda_s = lambda_s
 
-    def __init__(self, model: ADCGAN, batch_size: int, seed: int, jit_compile: bool = True):
-        self.batch_size = batch_size
-        self.seed = tf.constant([seed, ADCGAN_SCORE_STREAM], tf.int64)
-        self._terms = tf.function(model.predict_step, jit_compile=jit_compile)
-        self.terms(tf.zeros((batch_size, *model.image_shape)))
-
-    def terms(self, images) -> dict[str, np.ndarray]:
-        """{"image_error", "feature_error", "encoded_error", "latent_error"} for each image."""
-        count, batches = padded_batches(images, self.batch_size)
-        parts = [self._terms((batch, self.seed)) for batch in batches]
-        return {name: np.concatenate([part[name].numpy() for part in parts])[:count] for name in parts[0]}
-
-
-def timed(function, *arguments):
-    """(function(*arguments), seconds it took)."""
-    started = time.perf_counter()
-    result = function(*arguments)
-    return result, time.perf_counter() - started
+    def score(self, images: ScoringImages, scores: tuple[str, ...]) -> dict[str, ScoreResult]:
+        results = {}
+        if "rec" in scores:
+            errors, seconds = timed(self.scoring.reconstruction_errors, images.test)
+            raw_scores = reconstruction_score(errors["image_error"], errors["latent_error"], self.lambda_s)
+            results["rec"] = ScoreResult(raw_scores, {"s_rec": raw_scores, **errors},
+                                         {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds})
+        if "dir" in scores:
+            label_groups = self.scoring.label_groups
+            train_probabilities, train_seconds = timed(self.scoring.transformation_probabilities, images.train)
+            alphas = fit_grouped_dirichlet(train_probabilities, label_groups)
+            probabilities, seconds = timed(self.scoring.transformation_probabilities, images.test)
+            normality = grouped_dirichlet_normality_score(probabilities, alphas, label_groups)
+            accuracy = self.scoring.discriminator_accuracy(probabilities)
+            # s_dir is a normality score (higher = more normal); its negation ranks anomalies first.
+            results["dir"] = ScoreResult(
+                -normality, {"s_dir": normality, "discriminator_accuracy": accuracy},
+                {"images_per_second": len(normality) / seconds, "training_pass_seconds": train_seconds,
+                 "scoring_seconds": seconds + train_seconds,
+                 "discriminator_accuracy_normal": float(accuracy[images.test_is_normal].mean()),
+                 "discriminator_accuracy_all": float(accuracy.mean()), "alphas": alphas})
+        return results
 
 
 def scoring_speed(scoring: Scoring, images, rounds: int = 3) -> dict[str, float]:
-    """Images per second of the s_rec pass and the s_dir pass on the same model and images.
+    """Images per second of the s_rec pass and the s_dir pass on the same model and images (Table 5).
 
     The passes alternate, round after round, and each keeps its median time, so a slowdown of the
     machine during the measurement hits both alike. s_dir's one-off Dirichlet fit on the training

@@ -16,45 +16,27 @@ import tensorflow as tf
 
 from data.pipeline import one_class_split, to_model_images, training_batches
 from data.sources import ImageDataset
-from models.adcgan import ADCGAN, table2_layout
-from models.dgad_gan import DGAD
-from utils.adcgan_scores import normality_score
-from utils.config import Config, load_config_dict, save_config
-from utils.dirichlet import fit_grouped_dirichlet, grouped_dirichlet_normality_score
-from utils.evaluation import ADCGANScoring, Scoring, timed
-from utils.paper_results import DGAD_PARAMETERS, paper_reference
-from utils.reports import read_class_metrics, write_class_results, write_summary
-from utils.scores import min_max_normalise, reconstruction_score
-from utils.run_lock import RunLock, RunLocked
-from utils.training import Checkpoints, NoReadableCheckpoint, train_for_iterations
+from models.method import Schedule, ScoringImages
+from models.registry import get_method
+from utils.reporting.reports import read_class_metrics, write_class_results, write_summary
+from utils.running.config import Config, load_config_dict, save_config
+from utils.running.run_lock import RunLock, RunLocked
+from utils.running.training import Checkpoints, NoReadableCheckpoint, train_for_iterations
+from utils.scoring.normalise import min_max_normalise
 
 
 class ExperimentError(Exception):
     """A run cannot go ahead as asked; the message says why and what to do."""
 
 
-def build_model(config: Config, image_shape: tuple[int, int, int]) -> DGAD | ADCGAN:
-    """The networks of config.method with their optimisers; initialisation is fixed by config.seed."""
-    keras.utils.set_random_seed(config.seed)
-
-    def adam(learning_rate=config.learning_rate):
-        return keras.optimizers.Adam(learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)
-
-    if config.method == "adcgan":
-        try:
-            table2_layout(image_shape)
-        except ValueError as error:
-            raise ExperimentError(f"{error}; pass main.py --image_size 32 (or 28 for one channel, 64 for colour)"
-                                  ) from error
-        model = ADCGAN(image_shape, config.latent_size, config.width)
-        # The latent game D_z vs E runs at the CGAN's learning rate, as in the authors' code.
-        model.compile(cgan_optimizer_g=adam(), cgan_optimizer_d=adam(), latent_optimizer=adam(),
-                      autoencoder_optimizer=adam(config.autoencoder_learning_rate), jit_compile=config.jit_compile)
-        return model
-    model = DGAD(image_shape, config.protocol, config.width, config.variant, lambda_cls=config.lambda_cls,
-                 lambda_rec=config.lambda_rec, lambda_cmp=config.lambda_cmp)
-    model.compile(generator_optimizer=adam(), discriminator_optimizer=adam(), jit_compile=config.jit_compile)
-    return model
+def build_model(config: Config, image_shape: tuple[int, int, int]) -> keras.Model:
+    """The compiled model of config.method, as every run builds it; initialisation is fixed by config.seed."""
+    method = get_method(config.method)
+    try:
+        method.check_image_shape(image_shape)
+    except ValueError as error:
+        raise ExperimentError(str(error)) from error
+    return method.build(config, image_shape)
 
 
 class FreshModels:
@@ -73,7 +55,7 @@ class FreshModels:
                                                  for variable in optimizer.variables]
         self.initial_values = [variable.numpy() for variable in self.variables]
 
-    def fresh(self) -> DGAD | ADCGAN:
+    def fresh(self) -> keras.Model:
         for variable, value in zip(self.variables, self.initial_values):
             variable.assign(value)
         return self.model
@@ -81,18 +63,6 @@ class FreshModels:
 
 def class_folder_name(dataset: ImageDataset, class_index: int) -> str:
     return f"{class_index}_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset.class_names[class_index])
-
-
-def parameter_summary(model: DGAD | ADCGAN) -> str:
-    if isinstance(model, ADCGAN):
-        return (f"AD-CGAN at width {model.width}, latent {model.latent_size}: encoder "
-                f"{model.encoder.count_params() / 1e6:.2f}M parameters, generator (= decoder) "
-                f"{model.generator.count_params() / 1e6:.2f}M, critic {model.critic.count_params() / 1e6:.2f}M, "
-                f"D_z {model.latent_discriminator.count_params() / 1e6:.3f}M")
-    generator = model.encoder.count_params() + model.decoder.count_params()
-    return (f"DGAD at width {model.width}: encoder + decoder {generator / 1e6:.2f}M parameters, discriminator "
-            f"{model.discriminator.count_params() / 1e6:.2f}M (the paper, at width 64: about "
-            f"{DGAD_PARAMETERS['encoder_decoder'] / 1e6:.1f}M and {DGAD_PARAMETERS['discriminator'] / 1e6:.1f}M)")
 
 
 def software_and_machine() -> dict:
@@ -116,12 +86,9 @@ def missing_model_message(config: Config, class_index: int, folder: Path) -> str
     runs = sorted(path.name for path in folder.parent.parent.glob("*") if path.is_dir())
     if runs:
         message += f"Runs that exist for {config.dataset}: {', '.join(runs)} (pass the flags they were trained with). "
-    if config.method == "dgad":
-        method, settings = "", "--width/--iterations/--protocol/--variant/--batch_size/--seed"
-    else:
-        method, settings = f"--method {config.method} ", "--width/--iterations (or --epochs)/--batch_size/--latent_size/--seed"
-    return message + (f"Train it first: python main.py {method}--dataset {config.dataset} --train_object {class_index} "
-                      f"with the same {settings}")
+    method_flag = "" if config.method == Config.method else f"--method {config.method} "
+    return message + (f"Train it first: python main.py {method_flag}--dataset {config.dataset} --train_object "
+                      f"{class_index} with the same {get_method(config.method).run_flags}")
 
 
 class Experiment:
@@ -130,8 +97,10 @@ class Experiment:
     def __init__(self, config: Config, dataset: ImageDataset):
         self.config = config
         self.dataset = dataset
+        self.method = get_method(config.method)
         self._models = None
-        self._scoring = None
+        self._scorer = None
+        self._schedules: dict[int, Schedule] = {}
         self._lock = RunLock(config.checkpoint_folder())
 
     def close(self):
@@ -152,11 +121,11 @@ class Experiment:
         except NoReadableCheckpoint as error:
             raise ExperimentError(str(error)) from error
 
-    def fresh_model(self) -> DGAD | ADCGAN:
+    def fresh_model(self) -> keras.Model:
         if self._models is None:
             image_shape = (self.config.image_size, self.config.image_size, self.dataset.x_train.shape[-1])
             self._models = FreshModels(self.config, image_shape)
-            print(parameter_summary(self._models.model))
+            print(self.method.parameter_summary(self._models.model))
         return self._models.fresh()
 
     def check_trained_with_this_config(self, folder: Path):
@@ -173,17 +142,21 @@ class Experiment:
     def checkpoint_folder(self, class_index: int) -> Path:
         return self.config.checkpoint_folder() / class_folder_name(self.dataset, class_index)
 
-    def schedule(self, class_index: int) -> tuple[int, int]:
-        """(iterations, warm-up iterations) of one class's training (Config.schedule)."""
-        train_size = len(one_class_split(self.dataset, class_index, self.config.scheme).train_images)
-        return self.config.schedule(train_size)
+    def schedule(self, class_index: int, train_size: int | None = None) -> Schedule:
+        """The training length of one class, computed once from its training set size (train_size, or its
+        split's) and the same for training, resuming and testing."""
+        if class_index not in self._schedules:
+            if train_size is None:
+                train_size = len(one_class_split(self.dataset, class_index, self.config.scheme).train_images)
+            self._schedules[class_index] = self.method.schedule(self.config, train_size)
+        return self._schedules[class_index]
 
     def train_class(self, class_index: int) -> Path:
         """Train (or resume training) the model of one class; return its checkpoint folder."""
         config = self.config
         split = one_class_split(self.dataset, class_index, config.scheme)
         images = to_model_images(split.train_images, config.image_size)
-        iterations, warmup_iterations = config.schedule(len(images))
+        schedule = self.schedule(class_index, len(images))
         folder = self.checkpoint_folder(class_index)
         self.hold_run_folder()
         self.check_trained_with_this_config(folder)
@@ -192,25 +165,25 @@ class Experiment:
         model = self.fresh_model()
         checkpoints = Checkpoints(model, folder)
         start = self.restore(checkpoints)
-        if start >= iterations:
+        if start >= schedule.iterations:
             print(f"{self.describe(class_index)}: already trained ({start} iterations) in {folder}; skipping")
             return folder
-        if isinstance(model, ADCGAN):
-            model.warmup_iterations.assign(warmup_iterations)
-        warmup = f", the first {warmup_iterations} autoencoder only" if warmup_iterations else ""
+        self.method.start_class(model, schedule)
+        warmup = f", the first {schedule.warmup_iterations} warm-up" if schedule.warmup_iterations else ""
         print(f"{self.describe(class_index)}: {'resuming at iteration ' + str(start) if start else 'training'} "
-              f"on {len(images)} normal images for {iterations} iterations{warmup}")
-        batches = training_batches(images, config.batch_size, config.seed, start, iterations, config.max_zoom)
+              f"on {len(images)} normal images for {schedule.iterations} iterations{warmup}")
+        batches = training_batches(images, config.batch_size, config.seed, start, schedule.iterations,
+                                   config.max_zoom)
         started = time.perf_counter()
-        train_for_iterations(model, batches, checkpoints, iterations, config.checkpoint_every)
+        train_for_iterations(model, batches, checkpoints, schedule.iterations, config.checkpoint_every)
         print(f"{self.describe(class_index)}: trained in {time.perf_counter() - started:.0f} s; checkpoint in {folder}")
         return folder
 
-    def trained_model(self, class_index: int) -> DGAD | ADCGAN:
+    def trained_model(self, class_index: int) -> keras.Model:
         """The model of one class with its latest readable checkpoint restored."""
         return self.restored(class_index)[0]
 
-    def restored(self, class_index: int) -> tuple[DGAD | ADCGAN, Checkpoints]:
+    def restored(self, class_index: int) -> tuple[keras.Model, Checkpoints]:
         """trained_model(), and the checkpoints it was restored from."""
         checkpoint_folder = self.checkpoint_folder(class_index)
         self.check_trained_with_this_config(checkpoint_folder)
@@ -220,20 +193,17 @@ class Experiment:
             raise ExperimentError(missing_model_message(self.config, class_index, checkpoint_folder))
         self.hold_run_folder()
         trained_iterations = self.restore(checkpoints)
-        iterations, _ = self.schedule(class_index)
+        iterations = self.schedule(class_index).iterations
         if trained_iterations < iterations:
             print(f"warning: {self.describe(class_index)} was trained for {trained_iterations} of "
                   f"{iterations} iterations (interrupted?); testing that checkpoint")
         return model, checkpoints
 
-    def scoring(self, model: DGAD | ADCGAN) -> Scoring | ADCGANScoring:
-        """The compiled scoring passes of the experiment's one model (compiled on first use)."""
-        if self._scoring is None:
-            if isinstance(model, ADCGAN):
-                self._scoring = ADCGANScoring(model, self.config.batch_size, self.config.seed, self.config.jit_compile)
-            else:
-                self._scoring = Scoring(model, self.config.batch_size, self.config.jit_compile)
-        return self._scoring
+    def scorer(self, model: keras.Model):
+        """The method's scorer of the experiment's one model (its passes compiled on first use)."""
+        if self._scorer is None:
+            self._scorer = self.method.scorer(model, self.config)
+        return self._scorer
 
     def class_results_folder(self, class_index: int, score: str) -> Path:
         return self.config.results_folder(score) / class_folder_name(self.dataset, class_index)
@@ -243,13 +213,10 @@ class Experiment:
         (or was tested with other settings, or on a model whose training had not finished)."""
         folder = self.class_results_folder(class_index, score)
         saved = load_config_dict(folder)
-        if saved is None or self.config.training_differences(saved):
+        if saved is None or self.config.training_differences(saved) or self.config.scoring_differences(saved):
             return None
         metrics = read_class_metrics(folder)
-        if metrics is None or metrics.get("trained_iterations", 0) < self.schedule(class_index)[0]:
-            return None
-        if self.config.method == "adcgan" and (metrics.get("lambda"), metrics.get("rho")) != (
-                self.config.ns_lambda, self.config.ns_rho):
+        if metrics is None or metrics.get("trained_iterations", 0) < self.schedule(class_index).iterations:
             return None
         return metrics
 
@@ -261,54 +228,16 @@ class Experiment:
         model, checkpoints = self.restored(class_index)
         run = {"trained_iterations": int(model.iterations), "training_seconds": checkpoints.training_seconds,
                "environment": software_and_machine()}
+        images = ScoringImages(to_model_images(split.test_images, self.config.image_size),
+                               to_model_images(split.train_images, self.config.image_size),
+                               split.test_anomaly_labels == 0)
         try:
-            score_results = (self.adcgan_scores if isinstance(model, ADCGAN) else self.dgad_scores)(
-                model, split, scores)
-            return {score: self.write_results(class_index, split, score, anomaly_scores, columns, {**metrics, **run})
-                    for score, (anomaly_scores, columns, metrics) in score_results.items()}
+            results = self.scorer(model).score(images, scores)
+            return {score: self.write_results(class_index, split, score, min_max_normalise(result.anomaly_scores),
+                                              result.columns, {**result.metrics, **run})
+                    for score, result in results.items()}
         except ValueError as error:
             raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: {error}") from error
-
-    def dgad_scores(self, model: DGAD, split, scores: tuple[str, ...]) -> dict[str, tuple]:
-        """{score: (anomaly scores, extra columns, metrics)} for s_rec (eqs 15-16) and s_dir (eq 17)."""
-        scoring = self.scoring(model)
-        test_images = to_model_images(split.test_images, self.config.image_size)
-        results = {}
-        if "rec" in scores:
-            errors, seconds = timed(scoring.reconstruction_errors, test_images)
-            raw_scores = reconstruction_score(errors["image_error"], errors["latent_error"], self.config.lambda_s)
-            results["rec"] = (min_max_normalise(raw_scores), {"s_rec": raw_scores, **errors},
-                              {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds})
-        if "dir" in scores:
-            train_images = to_model_images(split.train_images, self.config.image_size)
-            train_probabilities, train_seconds = timed(scoring.transformation_probabilities, train_images)
-            alphas = fit_grouped_dirichlet(train_probabilities, scoring.label_groups)
-            probabilities, seconds = timed(scoring.transformation_probabilities, test_images)
-            normality = grouped_dirichlet_normality_score(probabilities, alphas, scoring.label_groups)
-            accuracy = scoring.discriminator_accuracy(probabilities)
-            normal = split.test_anomaly_labels == 0
-            # s_dir is a normality score (higher = more normal); its negation ranks anomalies first.
-            results["dir"] = (min_max_normalise(-normality), {"s_dir": normality, "discriminator_accuracy": accuracy},
-                              {"images_per_second": len(normality) / seconds, "training_pass_seconds": train_seconds,
-                               "scoring_seconds": seconds + train_seconds,
-                               "discriminator_accuracy_normal": float(accuracy[normal].mean()),
-                               "discriminator_accuracy_all": float(accuracy.mean()), "alphas": alphas})
-        return results
-
-    def adcgan_scores(self, model: ADCGAN, split, scores: tuple[str, ...]) -> dict[str, tuple]:
-        """{score: (anomaly scores, extra columns, metrics)} for AD-CGAN's NS (eqs 4-5) and its ablations."""
-        scoring = self.scoring(model)
-        test_images = to_model_images(split.test_images, self.config.image_size)
-        terms, seconds = timed(scoring.terms, test_images)
-        terms = {name: values.astype(np.float64) for name, values in terms.items()}
-        results = {}
-        for score in scores:
-            # NS is an anomaly score already: every term is a reconstruction error.
-            raw_scores = normality_score(terms, self.config.ns_lambda, self.config.ns_rho, score)
-            results[score] = (min_max_normalise(raw_scores), {f"ns_{score}": raw_scores, **terms},
-                              {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds,
-                               "lambda": self.config.ns_lambda, "rho": self.config.ns_rho})
-        return results
 
     def write_results(self, class_index, split, score, anomaly_scores, columns, metrics) -> float:
         folder = self.class_results_folder(class_index, score)
@@ -340,7 +269,8 @@ class Experiment:
 
     def write_score_summary(self, score: str, per_class_auc: dict[str, float]) -> Path:
         config = self.config
-        paper = paper_reference(config.method, config.dataset, config.protocol, config.scheme, config.variant, score)
+        row = self.method.paper_row(config.dataset, config, score)
+        paper = None if row is None or row.per_class is None else row.reference()
         json_path, markdown_path = write_summary(config.results_folder(score), per_class_auc,
                                                  list(self.dataset.class_names), {**config.to_dict(), "score": score}, paper)
         print(f"s_{score}: mean AUC over {len(per_class_auc)} classes: {np.mean(list(per_class_auc.values())):.4f}; "

@@ -1,6 +1,6 @@
 """DGAD against AD-CGAN: both methods on the same data, scheme, classes and budget, in one table.
 
-The runs go through the experiment runner (utils.runner), so finished runs are reused and an
+The runs go through the experiment runner (utils.studies.runner), so finished runs are reused and an
 interrupted comparison resumes. The table puts each paper's numbers beside ours: DGAD's Tables 1-2
 (one-vs-all only; the DGAD paper has no all-vs-one results) and AD-CGAN's Table 3 (per class) and
 Table 4 (mean AUC of its score ablations), with the wall time each method spent training and scoring.
@@ -12,51 +12,38 @@ from pathlib import Path
 import numpy as np
 
 from data.sources import ImageDataset
-from utils.config import ADCGAN_SCORES, Config
-from utils.files import write_text_atomically
-from utils.paper_results import ADCGAN_ABLATION_MEAN_AUC, adcgan_auc, adcgan_mean_auc, dgad_auc, dgad_mean_auc
-from utils.runner import RunGroup, run_grid
-from utils.tables import cell_text, csv_text
-
-ADCGAN_SCORE_NAMES = {"gf": "AD-CGAN (NS)", "lg": "AD-CGAN_LG", "lfe": "AD-CGAN_LFE", "lfl": "AD-CGAN_LFL"}
+from models.adcgan.scores import SCORES as ADCGAN_SCORES
+from models.registry import get_method
+from utils.reporting.files import write_text_atomically
+from utils.reporting.markdown import cell_text, csv_text
+from utils.running.config import Config
+from utils.studies.runner import RunGroup, run_grid
 
 
 def comparison_groups(protocols=(1,)) -> list[RunGroup]:
     """DGAD with s_rec for each protocol, and AD-CGAN with its full score and the three ablations."""
-    return ([RunGroup("dgad", protocol, ("rec",)) for protocol in protocols]
-            + [RunGroup(None, None, ADCGAN_SCORES, method="adcgan")])
+    return ([RunGroup("dgad", ("rec",), (("protocol", protocol),)) for protocol in protocols]
+            + [RunGroup("adcgan", ADCGAN_SCORES)])
 
 
-def _paper_values(group: RunGroup, score: str, paper_dataset: str | None, scheme: str):
-    """(per-class AUCs or None, printed mean or None) that the method's paper reports for this row."""
-    if paper_dataset is None:
-        return None, None
-    if group.method == "dgad":
-        if scheme != "one_vs_all":
-            return None, None
-        return dgad_auc(paper_dataset, group.protocol), dgad_mean_auc(paper_dataset, group.protocol)
-    if score == "gf":
-        return adcgan_auc(paper_dataset, scheme), adcgan_mean_auc(paper_dataset, scheme)
-    return None, ADCGAN_ABLATION_MEAN_AUC.get((paper_dataset, scheme, score))
-
-
-def comparison_rows(groups: list[RunGroup], classes: list[int], results: dict, paper_dataset: str | None,
-                    scheme: str) -> list[dict]:
+def comparison_rows(groups: list[RunGroup], bases: dict[str, Config], classes: list[int], results: dict,
+                    paper_dataset: str | None) -> list[dict]:
     """One row per (method, score): our AUC per class, the paper's, the means and the wall times."""
     rows = []
     for group in groups:
+        method, config = get_method(group.method), group.config(bases)
         for score in group.scores:
             metrics = [results[group.key(score, index)] for index in classes]
-            per_class, printed_mean = _paper_values(group, score, paper_dataset, scheme)
+            row = None if paper_dataset is None else method.paper_row(paper_dataset, config, score)
+            per_class = None if row is None else row.per_class
             paper = [per_class[index] if per_class and index < len(per_class) else None for index in classes]
-            method = (f"DGAD (s_rec, Protocol {group.protocol})" if group.method == "dgad"
-                      else ADCGAN_SCORE_NAMES[score])
             rows.append({
-                "method": method, "score": score, "protocol": group.protocol,
+                "method": method.score_label(config, score), "score": score,
+                "protocol": dict(group.settings).get("protocol"),
                 "ours": [entry["auc"] for entry in metrics], "paper": paper,
                 "mean": float(np.mean([entry["auc"] for entry in metrics])),
                 "paper_mean_same_classes": None if None in paper else float(np.mean(paper)),
-                "paper_printed_mean": printed_mean,
+                "paper_printed_mean": None if row is None else row.mean,
                 "training_seconds": [entry.get("training_seconds") for entry in metrics],
                 "scoring_seconds": [entry.get("scoring_seconds") for entry in metrics],
             })
@@ -68,18 +55,7 @@ def _total(seconds: list) -> float | None:
 
 
 def budget_lines(bases: dict[str, Config]) -> list[str]:
-    dgad, adcgan = bases["dgad"], bases["adcgan"]
-    adcgan_length = (f"{adcgan.iterations} iterations" if adcgan.iterations
-                     else f"{adcgan.warmup_epochs} + {adcgan.epochs} epochs")
-    return [
-        f"- DGAD: width {dgad.width}, batch {dgad.batch_size}, {dgad.iterations} iterations, "
-        f"learning rate {dgad.learning_rate}, image size {dgad.image_size}.",
-        f"- AD-CGAN: width {adcgan.width}, batch {adcgan.batch_size}, {adcgan_length} (the first "
-        f"{adcgan.warmup_epochs}/{adcgan.warmup_epochs + adcgan.epochs} of them train the autoencoder only), "
-        f"latent {adcgan.latent_size}, "
-        f"learning rates {adcgan.learning_rate} (CGAN, D_z) and {adcgan.autoencoder_learning_rate} (autoencoder), "
-        f"image size {adcgan.image_size}, lambda {adcgan.ns_lambda}, rho {adcgan.ns_rho}.",
-    ]
+    return [f"- {get_method(name).budget_text(config)}" for name, config in bases.items()]
 
 
 def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, classes: list[int],
@@ -141,7 +117,7 @@ def compare(bases: dict[str, Config], dataset: ImageDataset, classes: list[int],
         f"Wall time of this invocation: {(time.perf_counter() - started) / 60:.1f} min "
         "(runs finished earlier are reused, not redone).", "",
     ]
-    markdown = write_comparison_table(path, comparison_rows(groups, classes, results, paper_dataset, scheme),
+    markdown = write_comparison_table(path, comparison_rows(groups, bases, classes, results, paper_dataset),
                                       dataset, classes, header)
     markdown_path = path.with_suffix(".md")
     write_text_atomically(markdown_path, markdown)

@@ -1,0 +1,144 @@
+"""What every method provides: the one interface through which the rest of the program knows a method.
+
+A method is a package under models/ (its networks, the keras.Model whose train_step trains them,
+its scores) and one Method object, listed in models/registry.py. The configuration, the
+experiment, the runner, the tables and the reports ask that object; none of them names a method.
+"""
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import keras
+import numpy as np
+
+from utils.reporting.paper_results import ReportedRow
+
+
+class Schedule(NamedTuple):
+    """How long one class trains: iterations in all, of which the first warmup_iterations are a warm-up."""
+
+    iterations: int
+    warmup_iterations: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoringImages:
+    """What a score may look at: the model-ready test images, the class's normal training images and which
+    test images are normal (for diagnostics such as s_dir's discriminator accuracy, never for the score)."""
+
+    test: Any
+    train: Any
+    test_is_normal: np.ndarray
+
+
+@dataclasses.dataclass(frozen=True)
+class ScoreResult:
+    """One score over the test images: anomaly_scores (higher = more anomalous), the per-image columns
+    written beside them and the metrics (speed, diagnostics) written to metrics.json."""
+
+    anomaly_scores: np.ndarray
+    columns: dict[str, np.ndarray]
+    metrics: dict
+
+
+class Flag(NamedTuple):
+    """A command-line flag of a method's own setting (--name, a Config field); the CLI adds it with default None,
+    and the Config checks its range."""
+
+    name: str
+    type: type
+    help: str
+    choices: tuple | None = None
+
+
+class Method:
+    """The interface; models/dgad/method.py and models/adcgan/method.py implement it.
+
+    Class attributes:
+        name, title: the --method value and the name printed in tables ("dgad", "DGAD").
+        score_choices: each --score value and the scores a test then computes.
+        score_help: what each --score value means, for --help.
+        own_fields: the Config fields only this method reads (None in another method's config).
+        training_fields: the Config fields that change a trained model; a saved run is refused when one differs.
+        scoring_fields: the Config fields that change scores but not training; results are re-scored when one
+            differs.
+        defaults: the method's paper settings, for every Config field it leaves None.
+        derived_from: the fields `resolve` derives, each with the fields it is derived from.
+        dataset_defaults: per dataset, the settings where a paper departs from the defaults.
+        run_flags: the flags that name a run, for the message that says how to train a missing one.
+        flags: the command-line flags of the method's own settings, shown as one group in --help.
+    """
+
+    name: str
+    title: str
+    score_choices: dict[str, tuple[str, ...]]
+    score_help: str
+    own_fields: tuple[str, ...]
+    training_fields: tuple[str, ...]
+    scoring_fields: tuple[str, ...]
+    defaults: dict[str, Any]
+    derived_from: dict[str, tuple[str, ...]] = {}
+    dataset_defaults: dict[str, dict[str, Any]]
+    run_flags: str
+    flags: tuple[Flag, ...] = ()
+
+    def dataset_settings(self, dataset: str, given: dict) -> dict:
+        """The paper settings for `dataset` that the settings `given` by the user do not replace."""
+        return dict(self.dataset_defaults.get(dataset, {}))
+
+    def resolve(self, settings: dict) -> dict:
+        """The settings with everything derived from others made concrete (e.g. a variant's padding), so that
+        config.json records what was used. `settings` has every field; raise ValueError for a contradiction."""
+        return settings
+
+    def upgrade_saved(self, saved: dict) -> dict:
+        """A config.json written by an earlier version of the program, in today's fields and meanings."""
+        return saved
+
+    def check_image_shape(self, image_shape: tuple[int, int, int]) -> None:
+        """Raise ValueError, naming the fix, if the networks cannot take images of this shape."""
+
+    def run_name_parts(self, config) -> list[str]:
+        """The parts of the run folder's name, from the settings that change the model."""
+        raise NotImplementedError
+
+    def schedule(self, config, train_size: int) -> Schedule:
+        """The training length of a class whose training set has train_size images."""
+        return Schedule(config.iterations)
+
+    def build(self, config, image_shape: tuple[int, int, int]) -> keras.Model:
+        """The compiled model of config: its train_step trains it, `iterations` counts its steps and
+        checkpoint_objects() holds what resumes it. Initialisation is fixed by config.seed."""
+        raise NotImplementedError
+
+    def start_class(self, model: keras.Model, schedule: Schedule) -> None:
+        """Prepare a freshly initialised (or restored) model to train one class for `schedule`."""
+
+    def parameter_summary(self, model: keras.Model) -> str:
+        raise NotImplementedError
+
+    def scorer(self, model: keras.Model, config):
+        """An object whose score(images: ScoringImages, scores) returns {score: ScoreResult}; it compiles its
+        passes once, so one scorer serves every class of an experiment."""
+        raise NotImplementedError
+
+    def paper_row(self, dataset: str, config, score: str) -> ReportedRow | None:
+        """The row of the method's paper for a run of config on `dataset` with `score`, or None."""
+        return None
+
+    def run_label(self, config) -> str:
+        """A short name of a run in progress messages."""
+        return self.title
+
+    def score_label(self, config, score: str) -> str:
+        """The name of a (run, score) row in a comparison table."""
+        return f"{self.title} (s_{score})"
+
+    def budget_text(self, config) -> str:
+        """One line of the settings a comparison table ran this method at."""
+        raise NotImplementedError
+
+
+def adam(config, learning_rate: float | None = None) -> keras.optimizers.Adam:
+    """Adam at config's learning rate (or `learning_rate`) and betas: every optimiser of both papers."""
+    return keras.optimizers.Adam(learning_rate or config.learning_rate, beta_1=config.beta_1, beta_2=config.beta_2)

@@ -1,0 +1,45 @@
+"""The command-line pieces main.py and reproduce.py share: the parser, flag types and class selection."""
+
+import argparse
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """Bad flags get one line naming the problem, not the whole usage block."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see python {self.prog} --help)\n")
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def seed_value(text: str) -> int:
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer from 0 to 2**32 - 1, got {text}")
+    return value
+
+
+class UsageError(Exception):
+    """A flag value that is wrong for the run asked for, e.g. a class the loaded dataset does not have."""
+
+
+def selected_classes(requested: str | None, dataset, flag: str) -> list[int]:
+    """Every class, or the one named by index or by name (MVTec AD: the paper's category index)."""
+    from data.sources import mvtec_category_index
+
+    class_names = dataset.class_names
+    if requested is None:
+        return list(range(len(class_names)))
+    if dataset.name == "mvtec":
+        return [mvtec_category_index(requested, dataset)]
+    if requested in class_names:
+        return [class_names.index(requested)]
+    if requested.isdigit() and int(requested) < len(class_names):
+        return [int(requested)]
+    raise UsageError(f"{flag} {requested} is not a class of this dataset: give an index 0..{len(class_names) - 1} "
+                     f"or a name ({', '.join(class_names)})")
