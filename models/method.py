@@ -107,8 +107,9 @@ class Method:
         return Schedule(config.iterations)
 
     def build(self, config, image_shape: tuple[int, int, int]) -> keras.Model:
-        """The compiled model of config: its train_step trains it, `iterations` counts its steps and
-        checkpoint_objects() holds what resumes it. Initialisation is fixed by config.seed."""
+        """The compiled model of config for images of a shape check_image_shape accepts: its train_step trains
+        it, `iterations` counts its steps and checkpoint_objects() holds what resumes it. Initialisation is
+        fixed by config.seed."""
         raise NotImplementedError
 
     def start_class(self, model: keras.Model, schedule: Schedule) -> None:

@@ -89,7 +89,6 @@ class ADCGANMethod(Method):
         return Schedule(total_epochs * batches_per_epoch, config.warmup_epochs * batches_per_epoch)
 
     def build(self, config, image_shape):
-        self.check_image_shape(image_shape)
         keras.utils.set_random_seed(config.seed)
         model = ADCGAN(image_shape, config.latent_size, config.width)
         # The latent game D_z vs E runs at the CGAN's learning rate, as in the authors' code.

@@ -11,13 +11,17 @@ import tensorflow as tf
 
 from losses import adcgan as losses
 from models.adcgan.networks import Critic, Encoder, Generator, LatentDiscriminator
+from models.adversarial import AdversarialModel
 
 ADVERSARIAL_LOSS_NAMES = ("d_loss", "d_adv", "d_nce", "g_loss", "g_adv", "g_nce", "dz_loss", "e_latent")
 
 
 @keras.saving.register_keras_serializable("adcgan")
-class ADCGAN(keras.Model):
+class ADCGAN(AdversarialModel):
     """E, G, D_cgan and D_z of AD-CGAN, trained by fit(); models/adcgan/scoring.py scores it."""
+
+    # The autoencoder is updated in every step, warm-up included.
+    STEP_COUNTER = "autoencoder_optimizer"
 
     def __init__(self, image_shape, latent_size: int = 100, width: int = 64, alpha: float = losses.ALPHA,
                  beta: float = losses.BETA, warmup_iterations: int = 0, **kwargs):
@@ -55,33 +59,10 @@ class ADCGAN(keras.Model):
         """D_z's and the encoder's: both sides of the latent game are stepped by one optimiser."""
         return self.latent_discriminator.trainable_variables + self.encoder.trainable_variables
 
-    def compile(self, cgan_optimizer_g, cgan_optimizer_d, autoencoder_optimizer, latent_optimizer, **kwargs):
-        super().compile(optimizer=None, **kwargs)
-        self.cgan_optimizer_g = cgan_optimizer_g
-        self.cgan_optimizer_d = cgan_optimizer_d
-        self.autoencoder_optimizer = autoencoder_optimizer
-        self.latent_optimizer = latent_optimizer
-        # Optimiser slots must exist before a checkpoint is restored into them, and no variable
-        # may be created inside train_step's tf.cond.
-        cgan_optimizer_g.build(self.generator.trainable_variables)
-        cgan_optimizer_d.build(self.critic.trainable_variables)
-        autoencoder_optimizer.build(self.autoencoder_variables)
-        latent_optimizer.build(self.latent_variables)
-
-    @property
-    def iterations(self):
-        """Training steps taken so far: the autoencoder is updated once in every step, warm-up included."""
-        return self.autoencoder_optimizer.iterations
-
-    def checkpoint_objects(self) -> dict:
-        """What a checkpoint must hold to resume training exactly.
-
-        The variables are listed explicitly (in their fixed creation order): tf.train.Checkpoint
-        does not look inside the Python lists of layers that Keras 3 networks keep.
-        """
-        return {"variables": list(self.variables), "cgan_optimizer_g": self.cgan_optimizer_g,
-                "cgan_optimizer_d": self.cgan_optimizer_d, "autoencoder_optimizer": self.autoencoder_optimizer,
-                "latent_optimizer": self.latent_optimizer}
+    def optimizer_variables(self):
+        return {"cgan_optimizer_g": self.generator.trainable_variables,
+                "cgan_optimizer_d": self.critic.trainable_variables,
+                "autoencoder_optimizer": self.autoencoder_variables, "latent_optimizer": self.latent_variables}
 
     def train_step(self, data):
         images, noise_seed = data

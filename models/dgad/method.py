@@ -92,7 +92,6 @@ class DGADMethod(Method):
                 f"b{config.batch_size}", f"seed{config.seed}"]
 
     def build(self, config, image_shape):
-        self.check_image_shape(image_shape)
         keras.utils.set_random_seed(config.seed)
         model = DGAD(image_shape, config.protocol, config.width, config.padding, config.coordconv, config.restoration,
                      lambda_cls=config.lambda_cls, lambda_rec=config.lambda_rec, lambda_cmp=config.lambda_cmp)

@@ -22,6 +22,7 @@ import tensorflow as tf
 
 from data.pretext import LABEL_GROUPS, apply_transformation, identity_labels, label_size, random_transformation
 from losses import dgad as losses
+from models.adversarial import AdversarialModel
 from models.dgad.networks import Decoder, Discriminator, Encoder
 
 # How the generator learns to restore x_t: guided by the discriminator (DGAD) or pixel by pixel (GAN).
@@ -29,8 +30,11 @@ RESTORATIONS = ("discriminator", "pixel")
 
 
 @keras.saving.register_keras_serializable("dgad")
-class DGAD(keras.Model):
+class DGAD(AdversarialModel):
     """Encoder, decoder and discriminator of DGAD, trained by fit(); models/dgad/scoring.py scores it."""
+
+    # Each step updates both optimisers once.
+    STEP_COUNTER = "generator_optimizer"
 
     def __init__(self, image_shape: tuple[int, int, int], protocol: int = 1, width: int = 64,
                  padding: str = "symmetric", coordconv: bool = False, restoration: str = "discriminator",
@@ -65,27 +69,9 @@ class DGAD(keras.Model):
     def generator_variables(self):
         return self.encoder.trainable_variables + self.decoder.trainable_variables
 
-    def compile(self, generator_optimizer, discriminator_optimizer, **kwargs):
-        super().compile(optimizer=None, **kwargs)
-        self.generator_optimizer = generator_optimizer
-        self.discriminator_optimizer = discriminator_optimizer
-        # Optimiser slots must exist before a checkpoint is restored into them.
-        generator_optimizer.build(self.generator_variables)
-        discriminator_optimizer.build(self.discriminator.trainable_variables)
-
-    @property
-    def iterations(self):
-        """Training steps taken so far (each step updates both optimisers once)."""
-        return self.generator_optimizer.iterations
-
-    def checkpoint_objects(self) -> dict:
-        """What a checkpoint must hold to resume training exactly.
-
-        The variables are listed explicitly (in their fixed creation order): tf.train.Checkpoint
-        does not look inside the Python lists of layers that Keras 3 networks keep.
-        """
-        return {"variables": list(self.variables), "generator_optimizer": self.generator_optimizer,
-                "discriminator_optimizer": self.discriminator_optimizer}
+    def optimizer_variables(self):
+        return {"generator_optimizer": self.generator_variables,
+                "discriminator_optimizer": self.discriminator.trainable_variables}
 
     def train_step(self, data):
         real_images, transformation_seed = data

@@ -16,10 +16,12 @@ from utils.reporting.plots import plot_roc, plot_score_distribution
 _SCORE_COLUMNS = ("index", "anomaly_label", "score")
 _SUMMARY_KEYS = ("per_class_auc", "mean_auc", "config", "paper")
 
-# The settings that tell runs apart at a glance; the full config is in summary.json.
+# The settings that tell runs apart at a glance (those a method does not have are None and left out);
+# the full config is in summary.json.
 _KEY_SETTINGS = (
-    "method", "dataset", "protocol", "scheme", "variant", "score", "padding", "width", "image_size",
-    "batch_size", "iterations", "epochs", "learning_rate", "seed",
+    "method", "dataset", "scheme", "score", "variant", "protocol", "padding", "coordconv", "restoration",
+    "lambda_cmp", "width", "image_size", "batch_size", "iterations", "epochs", "warmup_epochs", "latent_size",
+    "learning_rate", "seed",
 )
 
 
@@ -203,7 +205,7 @@ def _summary_markdown(
         )
         lines.append(f"Paper numbers: {paper['source']}.")
     lines += ["", "## Key settings", ""]
-    lines += [f"- {key}: {config[key]}" for key in _KEY_SETTINGS if key in config]
+    lines += [f"- {key}: {config[key]}" for key in _KEY_SETTINGS if config.get(key) is not None]
     lines += ["", "The full configuration is in summary.json.", ""]
     return "\n".join(lines)
 

@@ -49,9 +49,7 @@ class FreshModels:
 
     def __init__(self, config: Config, image_shape: tuple[int, int, int]):
         self.model = build_model(config, image_shape)
-        optimizers = [value for value in self.model.checkpoint_objects().values()
-                      if isinstance(value, keras.optimizers.Optimizer)]
-        self.variables = self.model.variables + [variable for optimizer in optimizers
+        self.variables = self.model.variables + [variable for optimizer in self.model.named_optimizers.values()
                                                  for variable in optimizer.variables]
         self.initial_values = [variable.numpy() for variable in self.variables]
 
