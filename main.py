@@ -23,16 +23,20 @@ from utils.running.config import Config, config_for_dataset  # noqa: E402
 PHASES = ("train", "test", "both")
 
 
-def method_defaults(name: str) -> str:
-    """The help text's default of a shared setting that the method or the dataset changes."""
+def defaults_text(name: str, methods=tuple(METHODS.values())) -> str:
+    """The help text's default of a setting, per method: the method's, the scheme's, the datasets' exceptions."""
     texts = []
-    for method in METHODS.values():
-        default = getattr(Config(method=method.name), name)
+    for method in methods:
+        if "scheme" in method.derived_from.get(name, ()):
+            default = ", ".join(f"{getattr(Config(method=method.name, scheme=scheme), name)} for {scheme}"
+                                for scheme in SCHEMES)
+        else:
+            default = getattr(Config(method=method.name), name)
         special = ", ".join(f"{settings[name]} for {dataset}" for dataset, settings in method.dataset_defaults.items()
                             if name in settings)
         if default is not None or special:
-            texts.append(f"{method.name}: {'unset' if default is None else default}"
-                         + (f" ({special})" if special else ""))
+            texts.append((f"{method.name}: " if len(methods) > 1 else "") + f"{'unset' if default is None else default}"
+                         + (f"; {special}" if special else ""))
     return "default: " + "; ".join(texts)
 
 
@@ -66,20 +70,20 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                             f"{method.title}: {method.score_help} (default: {method.defaults['score']})."
                             for method in METHODS.values()))
     parser.add_argument("--iterations", type=positive_int, default=None,
-                        help=f"training iterations per class, one update of every network each "
-                             f"({method_defaults('iterations')})")
+                        help="training iterations per class, one update of every network each; where unset, "
+                             f"the length is --epochs ({defaults_text('iterations')})")
     parser.add_argument("--batch_size", type=positive_int, default=None,
-                        help=f"batch size ({method_defaults('batch_size')})")
+                        help=f"batch size ({defaults_text('batch_size')})")
     parser.add_argument("--image_size", type=positive_int, default=None,
-                        help=f"model input size in pixels ({method_defaults('image_size')})")
+                        help=f"model input size in pixels ({defaults_text('image_size')})")
     parser.add_argument("--max_zoom", type=float, default=None,
-                        help=f"random zoom-in augmentation up to 1 + this factor ({method_defaults('max_zoom')})")
+                        help=f"random zoom-in augmentation up to 1 + this factor ({defaults_text('max_zoom')})")
     parser.add_argument("--width", type=positive_int, default=None,
                         help=f"base channel count of every network; the paper's is 64, 8 suits a CPU "
-                             f"({method_defaults('width')})")
+                             f"({defaults_text('width')})")
     parser.add_argument("--learning_rate", type=float, default=None,
                         help="Adam learning rate; AD-CGAN's of the CGAN and D_z "
-                             f"({method_defaults('learning_rate')})")
+                             f"({defaults_text('learning_rate')})")
     parser.add_argument("--seed", type=seed_value, default=defaults.seed,
                         help=f"fixes data order, initialisation and pretext transformations (default: {defaults.seed})")
     parser.add_argument("--no_xla", action="store_true",
@@ -96,7 +100,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     for method in METHODS.values():
         group = parser.add_argument_group(f"{method.title} only (--method {method.name})")
         for flag in method.flags:
-            group.add_argument(f"--{flag.name}", type=flag.type, choices=flag.choices, default=None, help=flag.help)
+            group.add_argument(f"--{flag.name}", type=flag.type, choices=flag.choices, default=None,
+                               help=f"{flag.help} ({defaults_text(flag.name, (method,))})")
     return parser.parse_args(argv)
 
 

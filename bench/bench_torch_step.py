@@ -6,12 +6,12 @@ Three contenders, in alternating rounds (bench/timing.py): PyTorch eager, TF pla
 (no XLA) and TF ours (XLA, the default), the TF models built as bench/bench_train_step.py builds
 them and timed through model.fit, so their rounds also pay fit()'s per-call set-up and the
 tf.data pipeline; PyTorch indexes its batches from an in-memory tensor. Both sides run one
-training step of models/dgad_gan.py (Protocol 1): encode x_r and x_t in one call, decode in one,
+training step of models/dgad/model.py (Protocol 1): encode x_r and x_t in one call, decode in one,
 re-encode the restoration, D on the three (x, z) pairs in one call, then one Adam update of D and
 one of En + De from that forward pass, with the losses of losses/dgad.py.
 
 The twin has the layers, kernel sizes, strides, widths, instance norm, spectral norm and latent
-shape of models/dgad.py, and Keras's initialisers and Adam settings. It differs where PyTorch has
+shape of models/dgad/networks.py, and Keras's initialisers and Adam settings. It differs where PyTorch has
 no equivalent, at no difference in cost:
 - padding: TF's SYMMETRIC mode (edge pixel repeated) does not exist in PyTorch; "reflect" pads as
   many pixels in the same way (only the mirror axis moves by one pixel).

@@ -64,6 +64,7 @@ class Method:
             differs.
         defaults: the method's paper settings, for every Config field it leaves None.
         derived_from: the fields `resolve` derives, each with the fields it is derived from.
+        choices: the allowed values of its own fields that take one of a few.
         dataset_defaults: per dataset, the settings where a paper departs from the defaults.
         run_flags: the flags that name a run, for the message that says how to train a missing one.
         flags: the command-line flags of the method's own settings, shown as one group in --help.
@@ -78,6 +79,7 @@ class Method:
     scoring_fields: tuple[str, ...]
     defaults: dict[str, Any]
     derived_from: dict[str, tuple[str, ...]] = {}
+    choices: dict[str, tuple] = {}
     dataset_defaults: dict[str, dict[str, Any]]
     run_flags: str
     flags: tuple[Flag, ...] = ()

@@ -1,19 +1,17 @@
 """AD-CGAN through the command line: its settings, its schedule in epochs, and a short run that learns."""
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from sklearn.metrics import roc_auc_score
 
 import main
-from data.pipeline import one_class_split
-from data.sources import load_dataset
-from models.adcgan.model import ADCGAN
-from utils.running.config import Config, config_for_dataset
-from utils.scoring.batching import ADCGANScoring
+from data.pipeline import one_class_split, to_model_images
+from models.adcgan.scoring import Scorer
+from models.method import ScoringImages
+from models.registry import get_method
+from utils.running.config import Config
 from utils.running.experiment import Experiment
 
 
@@ -36,14 +34,20 @@ def test_adcgan_takes_its_papers_settings_and_dgad_keeps_its_own():
         (64, 1e-4, 10000, "rec", 32)
 
 
+def schedule(train_size, **settings):
+    config = Config(**settings)
+    return get_method(config.method).schedule(config, train_size)
+
+
 def test_the_schedule_counts_the_papers_epochs_or_splits_given_iterations_alike():
-    one_vs_all = Config(method="adcgan", batch_size=32)
     # 6000 images: 187 whole batches per epoch; 5 warm-up epochs, then 15.
-    assert one_vs_all.schedule(6000) == (20 * 187, 5 * 187)
-    assert Config(method="adcgan", scheme="all_vs_one").schedule(320) == (50 * 10, 15 * 10)
-    assert Config(method="adcgan", iterations=300).schedule(6000) == (300, 75)
-    assert Config(method="adcgan", iterations=300, scheme="all_vs_one").schedule(6000) == (300, 90)
-    assert Config(iterations=300).schedule(6000) == (300, 0)
+    assert schedule(6000, method="adcgan", batch_size=32) == (20 * 187, 5 * 187)
+    assert schedule(320, method="adcgan", scheme="all_vs_one") == (50 * 10, 15 * 10)
+    assert schedule(6000, method="adcgan", iterations=300) == (300, 75)
+    assert schedule(6000, method="adcgan", iterations=300, scheme="all_vs_one") == (300, 90)
+    assert schedule(6000, iterations=300) == (300, 0)
+    # The paper's epochs are derived from the scheme again when it changes.
+    assert (Config(method="adcgan").replace(scheme="all_vs_one").epochs, Config(method="adcgan").epochs) == (35, 15)
 
 
 def test_run_ids_name_the_method_and_its_length():
@@ -54,10 +58,14 @@ def test_run_ids_name_the_method_and_its_length():
 @pytest.mark.parametrize("arguments, message", [
     (["--method", "adcgan", "--score", "rec"], "unknown score 'rec' for adcgan; expected one of ('gf', 'lg', "),
     (["--score", "gf"], "unknown score 'gf' for dgad; expected one of ('rec', 'dir', 'both')"),
-    (["--method", "adcgan", "--variant", "gan"], "AD-CGAN has none"),
-    (["--method", "adcgan", "--protocol", "2"], "AD-CGAN has none (leave --protocol out)"),
-    (["--epochs", "3", "--latent_size", "10"], "--latent_size, --epochs applies to AD-CGAN only (add --method adcgan)"),
-    (["--ns_lambda", "0.5"], "--ns_lambda applies to AD-CGAN only"),
+    (["--method", "adcgan", "--variant", "gan"], "error: --variant is a setting of DGAD, which AD-CGAN does not have "
+                                                 "(leave it out, or pass --method dgad)"),
+    (["--method", "adcgan", "--protocol", "2"], "error: --protocol is a setting of DGAD, which AD-CGAN does not have "
+                                                "(leave it out, or pass --method dgad)"),
+    (["--epochs", "3", "--latent_size", "10"], "error: --latent_size, --epochs are settings of AD-CGAN, which DGAD "
+                                               "does not have"),
+    (["--ns_lambda", "0.5"], "error: --ns_lambda is a setting of AD-CGAN, which DGAD does not have (leave it out, "
+                             "or pass --method adcgan)"),
 ])
 def test_settings_that_do_not_fit_the_method_are_one_line_errors(arguments, message, capsys):
     assert main.main(arguments + ["--dataset", "digits"]) == 2
@@ -73,12 +81,15 @@ def test_an_image_size_without_table_2_networks_is_a_one_line_error(tmp_path, ca
     assert "Traceback" not in error and len(error.splitlines()) == 1
 
 
-def test_scores_depend_neither_on_the_batch_nor_on_the_invocation():
-    model = ADCGAN((32, 32, 1), latent_size=8, width=2)
-    images = tf.random.stateless_uniform((7, 32, 32, 1), seed=[1, 2], minval=-1, maxval=1)
-    by_four = ADCGANScoring(model, 4, seed=3, jit_compile=False).terms(images)
-    by_eight = ADCGANScoring(model, 8, seed=3, jit_compile=False).terms(images)
-    other_seed = ADCGANScoring(model, 8, seed=4, jit_compile=False).terms(images)
+@pytest.mark.slow
+def test_scores_depend_neither_on_the_batch_nor_on_the_invocation(fresh_model, random_images):
+    model = fresh_model((32, 32, 1), "adcgan", latent_size=8, width=2)
+    images = random_images(7, (32, 32, 1), seed=(1, 2))
+
+    def terms(batch_size, seed):
+        return Scorer(model, batch_size, seed, ns_lambda=0.1, ns_rho=0.5, jit_compile=False).terms(images)
+
+    by_four, by_eight, other_seed = terms(4, 3), terms(8, 3), terms(8, 4)
     for name in by_four:
         assert by_four[name].shape == (7,)
         np.testing.assert_allclose(by_four[name], by_eight[name], rtol=1e-5, err_msg=name)
@@ -87,14 +98,15 @@ def test_scores_depend_neither_on_the_batch_nor_on_the_invocation():
     np.testing.assert_allclose(by_eight["image_error"], other_seed["image_error"], rtol=1e-6)
 
 
-def test_digits_end_to_end_learns_and_writes_every_result(tmp_path, capsys):
+@pytest.mark.slow
+def test_digits_end_to_end_learns_and_writes_every_result(digits, tmp_path, capsys):
     """Untrained, AD-CGAN's score ranks digit 1 worse than chance; 120 iterations make it a good detector."""
     arguments = ["--method", "adcgan", "--dataset", "digits", "--train_object", "1", "--width", "8",
                  "--iterations", "120", "--checkpoint_every", "60", "--score", "all", "--no_xla",
                  "--results_dir", str(tmp_path / "results"), "--checkpoint_dir", str(tmp_path / "checkpoints")]
     assert main.main(arguments + ["--phase", "both"]) == 0
     output = capsys.readouterr().out
-    assert "training on 109 normal images for 120 iterations, the first 30 autoencoder only" in output
+    assert "training on 109 normal images for 120 iterations, the first 30 warm-up" in output
 
     run_folder = tmp_path / "results/digits/adcgan-one_vs_all-w8-i120-b32-seed0"
     for score in ("gf", "lg", "lfe", "lfl"):
@@ -107,30 +119,28 @@ def test_digits_end_to_end_learns_and_writes_every_result(tmp_path, capsys):
     assert metrics["auc"] > 0.9 and metrics["trained_iterations"] == 120
     assert metrics["training_seconds"] > 0 and metrics["scoring_seconds"] > 0
 
-    config = config_for_dataset("digits", method="adcgan", width=8, iterations=120, jit_compile=False,
-                                results_dir=str(tmp_path / "results"), checkpoint_dir=str(tmp_path / "checkpoints"))
-    dataset = load_dataset("digits")
-    experiment = Experiment(config, dataset)
-    split = one_class_split(dataset, 1, "one_vs_all")
-    anomaly_scores, _, _ = experiment.adcgan_scores(experiment.fresh_model(), split, ("gf",))["gf"]
-    assert roc_auc_score(split.test_anomaly_labels, anomaly_scores) < 0.6
+    config = main.config_from_arguments(main.parse_arguments(arguments))
+    experiment = Experiment(config, digits)
+    split = one_class_split(digits, 1, "one_vs_all")
+    images = ScoringImages(to_model_images(split.test_images, config.image_size),
+                           to_model_images(split.train_images, config.image_size), split.test_anomaly_labels == 0)
+    untrained = experiment.scorer(experiment.fresh_model()).score(images, ("gf",))["gf"]
+    assert roc_auc_score(split.test_anomaly_labels, untrained.anomaly_scores) < 0.6
 
     # Results scored with another lambda or rho are not taken for this configuration's.
     assert experiment.class_metrics(1, "gf")["auc"] == metrics["auc"]
-    other_lambda = Experiment(dataclasses.replace(config, ns_lambda=0.5), dataset)
-    assert other_lambda.class_metrics(1, "gf") is None
+    assert Experiment(config.replace(ns_lambda=0.5), digits).class_metrics(1, "gf") is None
 
     assert main.main(arguments + ["--phase", "train"]) == 0
     assert "already trained (120 iterations)" in capsys.readouterr().out
 
 
-def test_the_warmup_follows_each_classs_epochs_and_holds_the_critic_still(tmp_path):
-    config = config_for_dataset("digits", method="adcgan", width=2, batch_size=4, epochs=1, warmup_epochs=1,
-                                jit_compile=False, checkpoint_every=1000, results_dir=str(tmp_path / "results"),
-                                checkpoint_dir=str(tmp_path / "checkpoints"))
-    experiment = Experiment(config, load_dataset("digits"))
-    # digits class 8 has 104 training images (26 batches of 4), class 3 has 110 (27 batches).
-    for class_index, batches_per_epoch in ((8, 26), (3, 27)):
+@pytest.mark.slow
+def test_the_warmup_follows_each_classs_epochs_and_holds_the_critic_still(tiny_config, digits, folders):
+    config = tiny_config("adcgan", width=2, batch_size=27, iterations=None, epochs=1, warmup_epochs=1, **folders)
+    experiment = Experiment(config, digits)
+    # digits class 8 has 104 training images (3 whole batches of 27), class 3 has 110 (4 batches).
+    for class_index, batches_per_epoch in ((8, 3), (3, 4)):
         assert experiment.schedule(class_index) == (2 * batches_per_epoch, batches_per_epoch)
         experiment.train_class(class_index)
         model = experiment.trained_model(class_index)

@@ -110,16 +110,16 @@ TERMS = {
 }
 
 
-@pytest.mark.parametrize("variant, expected", [
+@pytest.mark.parametrize("score, expected", [
     # L_Gr = 0.9 * 0.2 + 0.1 * 1.0 = 0.28 for the first image, 0 for the second.
     ("lg", [0.28, 0.0]),
     ("lfe", [0.28 + 0.4, 1.0]),  # rho = 1: + L_FE
     ("lfl", [0.28 + 0.6, 0.0]),  # rho = 0: + L_FL
     ("gf", [0.28 + 0.5 * 0.4 + 0.5 * 0.6, 0.5]),
 ])
-def test_normality_score_variants(variant, expected):
+def test_normality_score_and_its_table_4_ablations(score, expected):
     assert (LAMBDA, RHO) == (0.1, 0.5)
-    np.testing.assert_allclose(normality_score(TERMS, variant=variant), expected, rtol=1e-12)
+    np.testing.assert_allclose(normality_score(TERMS, score=score), expected, rtol=1e-12)
 
 
 def test_normality_score_weights_and_tensors():
@@ -129,9 +129,9 @@ def test_normality_score_weights_and_tensors():
     assert isinstance(score, tf.Tensor)
     np.testing.assert_allclose(score.numpy(), [1.15, 0.25], rtol=1e-6)
     # lfe and lfl fix rho (Table 4), whatever rho is passed.
-    np.testing.assert_allclose(normality_score(TERMS, rho=0.25, variant="lfe"), [0.68, 1.0], rtol=1e-12)
+    np.testing.assert_allclose(normality_score(TERMS, rho=0.25, score="lfe"), [0.68, 1.0], rtol=1e-12)
 
 
-def test_normality_score_rejects_an_unknown_variant():
-    with pytest.raises(ValueError, match=r"one of lg, lfe, lfl, gf; got 'ns'"):
-        normality_score(TERMS, variant="ns")
+def test_normality_score_rejects_an_unknown_score():
+    with pytest.raises(ValueError, match=r"^score must be one of gf, lg, lfe, lfl; got 'ns'$"):
+        normality_score(TERMS, score="ns")

@@ -9,16 +9,11 @@ import tensorflow as tf
 
 import main
 import reproduce
-from data.sources import ImageDataset
+from models.registry import get_method
 from utils.running.experiment import Experiment
 from utils.running.training import TrainingDiverged
 
 TINY = ["--dataset", "digits", "--width", "4", "--batch_size", "16", "--iterations", "5", "--no_xla"]
-
-
-def run(arguments, tmp_path):
-    return main.main(arguments + ["--results_dir", str(tmp_path / "results"),
-                                  "--checkpoint_dir", str(tmp_path / "checkpoints")])
 
 
 @pytest.mark.parametrize("arguments, message", [
@@ -38,25 +33,47 @@ def test_bad_flags_are_refused_by_the_parser(arguments, message, capsys):
     assert message in error and len(error.strip().splitlines()) == 1
 
 
+def help_sections(capsys):
+    """main.py --help as {group title: the flags listed under it}."""
+    with pytest.raises(SystemExit) as exit_info:
+        main.parse_arguments(["--help"])
+    assert exit_info.value.code == 0
+    sections, title = {}, None
+    for line in capsys.readouterr().out.splitlines():
+        if line and not line.startswith(" ") and line.endswith(":"):
+            title = line[:-1]
+            sections[title] = []
+        elif title and line.startswith("  --"):
+            sections[title].append(line.split()[0])
+    return sections
+
+
+def test_help_lists_each_methods_own_flags_in_a_group_of_its_own(capsys):
+    sections = help_sections(capsys)
+    dgad, adcgan = sections["DGAD only (--method dgad)"], sections["AD-CGAN only (--method adcgan)"]
+    assert {"--variant", "--protocol"} <= set(dgad) and {"--epochs", "--latent_size", "--ns_lambda"} <= set(adcgan)
+    assert dgad == [f"--{flag.name}" for flag in get_method("dgad").flags]
+    assert adcgan == [f"--{flag.name}" for flag in get_method("adcgan").flags]
+    assert not set(dgad + adcgan) & set(sections["options"])
+    # Unset, each is the method's default (or the dataset's), filled in by the Config.
+    arguments = vars(main.parse_arguments([]))
+    assert all(arguments[flag[2:]] is None for flag in dgad + adcgan)
+
+
 def error_line(capsys):
     error = capsys.readouterr().err.strip()
     assert "Traceback" not in error and len(error.splitlines()) == 1
     return error
 
 
-def test_class_out_of_range_is_a_one_line_error(tmp_path, capsys):
-    assert run(["--dataset", "digits", "--phase", "test", "--test_object", "12"], tmp_path) == 2
+def test_class_out_of_range_is_a_one_line_error(run_main, capsys):
+    assert run_main(["--dataset", "digits", "--phase", "test", "--test_object", "12"]) == 2
     assert error_line(capsys) == ("error: --test_object 12 is not a class of this dataset: give an index 0..9 "
                                   "or a name (0, 1, 2, 3, 4, 5, 6, 7, 8, 9)")
 
 
-def dataset_with_classes(name, class_names):
-    return ImageDataset(name, np.zeros((1, 4, 4, 1), np.uint8), np.zeros(1, np.int64),
-                        np.zeros((1, 4, 4, 1), np.uint8), np.zeros(1, np.int64), class_names)
-
-
-def test_classes_are_selected_by_index_or_name():
-    dataset = dataset_with_classes("cifar10", ("airplane", "automobile", "bird"))
+def test_classes_are_selected_by_index_or_name(named_dataset):
+    dataset = named_dataset("cifar10", ("airplane", "automobile", "bird"))
     assert main.selected_classes(None, dataset, "--train_object") == [0, 1, 2]
     assert main.selected_classes("1", dataset, "--train_object") == [1]
     assert main.selected_classes("bird", dataset, "--train_object") == [2]
@@ -64,8 +81,8 @@ def test_classes_are_selected_by_index_or_name():
         main.selected_classes("car", dataset, "--train_object")
 
 
-def test_mvtec_categories_are_selected_by_the_papers_index():
-    dataset = dataset_with_classes("mvtec", ("bottle", "screw", "zipper"))
+def test_mvtec_categories_are_selected_by_the_papers_index(named_dataset):
+    dataset = named_dataset("mvtec", ("bottle", "screw", "zipper"))
     assert main.selected_classes("13", dataset, "--test_object") == [1]
     assert main.selected_classes("zipper", dataset, "--test_object") == [2]
 
@@ -84,23 +101,25 @@ def test_dataset_defaults_fill_only_the_flags_not_given():
         ("cifar10", 32, 64, 10000, 1, 64)
 
 
-def test_npz_without_a_file_says_what_to_pass(tmp_path, capsys):
-    assert run(["--dataset", "npz"], tmp_path) == 2
+def test_npz_without_a_file_says_what_to_pass(run_main, capsys):
+    assert run_main(["--dataset", "npz"]) == 2
     assert "--data_dir" in error_line(capsys)
 
 
-def test_testing_an_untrained_class_says_how_to_train_it(tmp_path, capsys):
-    assert run(["--dataset", "digits", "--phase", "test", "--test_object", "3", "--width", "4",
-                "--no_xla"], tmp_path) == 2
+@pytest.mark.slow
+def test_testing_an_untrained_class_says_how_to_train_it(run_main, capsys):
+    assert run_main(["--dataset", "digits", "--phase", "test", "--test_object", "3", "--width", "4",
+                     "--no_xla"]) == 2
     error = error_line(capsys)
     assert error.startswith("error: no trained model for class 3 in ")
-    assert "python main.py --dataset digits --train_object 3" in error
+    assert "python main.py --method dgad --dataset digits --train_object 3" in error
 
 
-def test_digits_end_to_end_learns_and_writes_every_result(tmp_path, capsys):
+@pytest.mark.slow
+def test_digits_end_to_end_learns_and_writes_every_result(run_main, tmp_path, capsys):
     arguments = ["--dataset", "digits", "--train_object", "1", "--width", "8", "--batch_size", "32",
                  "--iterations", "120", "--checkpoint_every", "60", "--run_name", "e2e"]
-    assert run(arguments + ["--phase", "both", "--score", "both"], tmp_path) == 0
+    assert run_main(arguments + ["--phase", "both", "--score", "both"]) == 0
 
     for score, minimum_auc in (("s_rec", 0.85), ("s_dir", 0.75)):
         summary = json.loads((tmp_path / f"results/digits/e2e/{score}/summary.json").read_text())
@@ -124,7 +143,7 @@ def test_digits_end_to_end_learns_and_writes_every_result(tmp_path, capsys):
     assert (tmp_path / "checkpoints/digits/e2e/1_1/config.json").exists()
 
     capsys.readouterr()
-    assert run(arguments + ["--phase", "train"], tmp_path) == 0
+    assert run_main(arguments + ["--phase", "train"]) == 0
     assert "already trained (120 iterations)" in capsys.readouterr().out
 
 
@@ -136,7 +155,14 @@ def written_files(folder):
     (["--learning_rate", "-1"], "error: --learning_rate must be greater than 0, got -1.0"),
     (["--max_zoom", "-1"], "error: --max_zoom must be in [0, 1), got -1.0"),
     (["--max_zoom", "1"], "error: --max_zoom must be in [0, 1), got 1.0"),
-    (["--image_size", "30"], "error: --image_size must be a multiple of 4 (the encoder halves it twice), got 30"),
+    (["--image_size", "30"], "error: --image_size must be a multiple of 4 for DGAD (the encoder halves it twice), "
+                             "got 30"),
+    (["--method", "adcgan", "--image_size", "30"], "error: AD-CGAN has networks for 28x28x1, 32x32x1, 32x32x3 and "
+     "64x64x3 images (paper Table 2); got (30, 30, 1); pass main.py --image_size 32 (or 28 for one channel, 64 for "
+     "colour)"),
+    (["--method", "adcgan", "--epochs", "0"], "error: --epochs must be a positive integer, got 0"),
+    (["--method", "adcgan", "--warmup_epochs", "-1"], "error: --warmup_epochs must be 0 or a positive integer, got -1"),
+    (["--method", "adcgan", "--latent_size", "0"], "error: --latent_size must be a positive integer, got 0"),
     (["--data_dir", "X"], "error: --dataset digits reads no files, so --data_dir would be ignored; leave it out"),
     (["--method", "adcgan", "--autoencoder_learning_rate", "0"],
      "error: --autoencoder_learning_rate must be greater than 0, got 0.0"),
@@ -144,15 +170,16 @@ def written_files(folder):
     (["--method", "adcgan", "--ns_rho", "nan"], "error: --ns_rho must be in [0, 1], got nan"),
     (["--run_name", "a/b"], "error: --run_name must be a plain folder name (no '/', not '.' or '..'), got 'a/b'"),
 ])
-def test_a_flag_out_of_range_is_a_one_line_error_before_anything_runs(arguments, message, tmp_path, capsys):
-    assert run(TINY + ["--phase", "both"] + arguments, tmp_path) == 2
+def test_a_flag_out_of_range_is_a_one_line_error_before_anything_runs(arguments, message, run_main, tmp_path,
+                                                                      capsys):
+    assert run_main(TINY + ["--phase", "both"] + arguments) == 2
     assert error_line(capsys) == message
     assert not (tmp_path / "checkpoints").exists() and not (tmp_path / "results").exists()
 
 
 @pytest.mark.parametrize("dataset", ["mvtec", "folder", "npz"])
-def test_a_dataset_that_needs_files_says_to_pass_data_dir(dataset, tmp_path, capsys):
-    assert run(["--dataset", dataset, "--phase", "both"], tmp_path) == 2
+def test_a_dataset_that_needs_files_says_to_pass_data_dir(dataset, run_main, capsys):
+    assert run_main(["--dataset", dataset, "--phase", "both"]) == 2
     assert f"error: --dataset {dataset} needs --data_dir" in error_line(capsys)
 
 
@@ -201,20 +228,20 @@ def save_npz(path, train_labels, test_labels):
     return str(path)
 
 
-def test_classes_with_nothing_to_train_on_are_all_named_before_the_first_class_trains(tmp_path, capsys):
+def test_classes_with_nothing_to_train_on_are_all_named_before_the_first_class_trains(run_main, tmp_path, capsys):
     data = save_npz(tmp_path / "gaps.npz", [0] * 20 + [2] * 20, [0, 1, 2, 3, 4] * 4)
-    assert run(["--dataset", "npz", "--data_dir", data, "--phase", "both", "--width", "4", "--batch_size", "16",
-                "--iterations", "5", "--no_xla"], tmp_path) == 2
+    assert run_main(["--dataset", "npz", "--data_dir", data, "--phase", "both", "--width", "4", "--batch_size", "16",
+                     "--iterations", "5", "--no_xla"]) == 2
     assert error_line(capsys) == ("error: npz has nothing to train on under --scheme one_vs_all for classes 1 (1), "
                                   "3 (3), 4 (4) (no normal training images); choose the classes to train with "
                                   "--train_object")
     assert written_files(tmp_path / "checkpoints") == []
 
 
-def test_too_few_images_for_a_batch_is_found_before_the_first_class_trains(tmp_path, capsys):
+def test_too_few_images_for_a_batch_is_found_before_the_first_class_trains(run_main, tmp_path, capsys):
     data = save_npz(tmp_path / "small.npz", [0] * 20 + [1] * 10, [0, 1] * 5)
-    assert run(["--dataset", "npz", "--data_dir", data, "--phase", "train", "--width", "4", "--batch_size", "16",
-                "--iterations", "5", "--no_xla"], tmp_path) == 2
+    assert run_main(["--dataset", "npz", "--data_dir", data, "--phase", "train", "--width", "4", "--batch_size", "16",
+                     "--iterations", "5", "--no_xla"]) == 2
     assert error_line(capsys) == ("error: fewer training images than the batch size 16 for class 1 (1), which has 10; "
                                   "pass --batch_size 10 or smaller")
     assert written_files(tmp_path / "checkpoints") == []
@@ -222,23 +249,30 @@ def test_too_few_images_for_a_batch_is_found_before_the_first_class_trains(tmp_p
 
 @pytest.fixture(scope="module")
 def digit_0_trained(tmp_path_factory):
-    """Class 0 of the digits trained for 5 iterations, in a fresh results and checkpoint folder."""
+    """The checkpoints of class 0 of the digits trained at TINY's budget as run "tiny"."""
     folder = tmp_path_factory.mktemp("trained")
-    assert run(TINY + ["--train_object", "0", "--run_name", "tiny"], folder) == 0
-    return folder
+    assert main.main(TINY + ["--train_object", "0", "--run_name", "tiny", "--results_dir", str(folder / "results"),
+                             "--checkpoint_dir", str(folder / "checkpoints")]) == 0
+    return folder / "checkpoints"
 
 
-def test_phase_test_with_only_train_object_tests_that_class(digit_0_trained, capsys):
-    capsys.readouterr()
-    assert run(TINY + ["--train_object", "0", "--run_name", "tiny", "--phase", "test"], digit_0_trained) == 0
+@pytest.mark.slow
+def test_phase_test_with_only_train_object_tests_that_class(digit_0_trained, copy_checkpoints, run_main, tmp_path,
+                                                            capsys):
+    copy_checkpoints(digit_0_trained)
+    assert run_main(TINY + ["--train_object", "0", "--run_name", "tiny", "--phase", "test"]) == 0
     output = capsys.readouterr().out
     assert ("note: testing class 0, the one --train_object names (--test_object selects the classes to test)"
             in output.splitlines())
-    summary = json.loads((digit_0_trained / "results/digits/tiny/s_rec/summary.json").read_text())
+    summary = json.loads((tmp_path / "results/digits/tiny/s_rec/summary.json").read_text())
     assert list(summary["per_class_auc"]) == ["0"]
 
 
-def test_a_failed_training_still_tests_and_summarises_the_classes_trained_before_it(tmp_path, capsys, monkeypatch):
+@pytest.mark.slow
+def test_a_failed_training_still_tests_and_summarises_the_classes_trained_before_it(digit_0_trained, copy_checkpoints,
+                                                                                    run_main, tmp_path, capsys,
+                                                                                    monkeypatch):
+    copy_checkpoints(digit_0_trained)
     train_class = Experiment.train_class
 
     def disk_full_at_class_1(experiment, class_index):
@@ -247,7 +281,7 @@ def test_a_failed_training_still_tests_and_summarises_the_classes_trained_before
         return train_class(experiment, class_index)
 
     monkeypatch.setattr(Experiment, "train_class", disk_full_at_class_1)
-    assert run(TINY + ["--phase", "both", "--run_name", "tiny"], tmp_path) == 2
+    assert run_main(TINY + ["--phase", "both", "--run_name", "tiny"]) == 2
     assert error_line(capsys) == (
         "error: training digits class 1 (1) failed: [Errno 28] No space left on device; tested and summarised the "
         "classes trained before it: 0 (0); not trained yet: 2 (2), 3 (3), 4 (4), 5 (5), 6 (6), 7 (7), 8 (8), 9 (9)")
@@ -259,8 +293,8 @@ def test_a_failed_training_still_tests_and_summarises_the_classes_trained_before
 class StubExperiment:
     """Records what main.train_then_test asks of an experiment; training fails for the classes in fails."""
 
-    def __init__(self, fails, error):
-        self.dataset = ImageDataset("toy", *(np.zeros(1),) * 4, ("a", "b", "c"))
+    def __init__(self, dataset, fails, error):
+        self.dataset = dataset
         self.fails, self.error, self.trained, self.tested = fails, error, [], []
 
     def describe(self, index):
@@ -277,8 +311,8 @@ class StubExperiment:
 
 @pytest.mark.parametrize("error", [TrainingDiverged("training diverged at iteration 5"),
                                    main.UsageError("unused")])
-def test_only_the_failures_of_a_run_are_caught_and_reported(error):
-    experiment = StubExperiment({1}, error)
+def test_only_the_failures_of_a_run_are_caught_and_reported(error, named_dataset):
+    experiment = StubExperiment(named_dataset("toy", "abc"), {1}, error)
     failures = (TrainingDiverged, OSError)
     if not isinstance(error, failures):
         with pytest.raises(type(error)):
@@ -290,16 +324,16 @@ def test_only_the_failures_of_a_run_are_caught_and_reported(error):
                        "classes trained before it: 0 (a); not trained yet: 2 (c)")
 
 
-def test_a_failure_in_the_first_class_or_of_a_run_that_only_trains_tests_nothing():
-    experiment = StubExperiment({0}, OSError("disk"))
+def test_a_failure_in_the_first_class_or_of_a_run_that_only_trains_tests_nothing(named_dataset):
+    experiment = StubExperiment(named_dataset("toy", "abc"), {0}, OSError("disk"))
     assert main.train_then_test(experiment, [0, 1], [0, 1], (OSError,)) == (
         "training toy class 0 failed: disk; no class finished training, so none was tested; not trained yet: 1 (b)")
-    experiment = StubExperiment({1}, OSError("disk"))
+    experiment = StubExperiment(named_dataset("toy", "abc"), {1}, OSError("disk"))
     assert main.train_then_test(experiment, [0, 1], [], (OSError,)) == "training toy class 1 failed: disk"
     assert experiment.tested == []
 
 
-def test_test_object_without_a_test_phase_is_refused(tmp_path, capsys):
-    assert run(["--dataset", "digits", "--phase", "train", "--test_object", "3"], tmp_path) == 2
+def test_test_object_without_a_test_phase_is_refused(run_main, tmp_path, capsys):
+    assert run_main(["--dataset", "digits", "--phase", "train", "--test_object", "3"]) == 2
     assert "--test_object selects the classes to test" in error_line(capsys)
     assert not (tmp_path / "checkpoints").exists()

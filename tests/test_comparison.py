@@ -2,13 +2,12 @@
 
 import csv
 
-import numpy as np
 import pytest
 
 import reproduce
-from data.sources import ImageDataset
+from models.adcgan.scores import SCORES as ADCGAN_SCORES
+from utils.running.config import Config
 from utils.studies.comparison import comparison_groups, comparison_rows, write_comparison_table
-from utils.running.config import ADCGAN_SCORES
 
 MNIST_NAMES = tuple("0123456789")
 
@@ -18,22 +17,23 @@ def fabricated_results(groups, classes):
             for group in groups for score in group.scores for index in classes}
 
 
-def mnist_like_dataset():
-    empty = np.zeros((0, 4, 4, 1), np.uint8)
-    return ImageDataset("npz", empty, np.zeros(0, np.int64), empty, np.zeros(0, np.int64), MNIST_NAMES)
+def bases(scheme="one_vs_all"):
+    return {method: Config(method=method, dataset="npz", scheme=scheme) for method in ("dgad", "adcgan")}
 
 
-def table(tmp_path, scheme, paper_dataset="mnist"):
+def table(tmp_path, named_dataset, scheme, paper_dataset="mnist"):
     groups = comparison_groups((1,))
-    rows = comparison_rows(groups, [0, 1], fabricated_results(groups, [0, 1]), paper_dataset, scheme)
-    return rows, write_comparison_table(tmp_path / "compare", rows, mnist_like_dataset(), [0, 1], ["# header"])
+    rows = comparison_rows(groups, bases(scheme), [0, 1], fabricated_results(groups, [0, 1]), paper_dataset)
+    dataset = named_dataset("npz", MNIST_NAMES)
+    return rows, write_comparison_table(tmp_path / "compare", rows, dataset, [0, 1], ["# header"])
 
 
-def test_one_vs_all_puts_both_papers_values_beside_ours(tmp_path):
-    rows, markdown = table(tmp_path, "one_vs_all")
+def test_one_vs_all_puts_both_papers_values_beside_ours(tmp_path, named_dataset):
+    rows, markdown = table(tmp_path, named_dataset, "one_vs_all")
     assert [row["method"] for row in rows] == ["DGAD (s_rec, Protocol 1)", "AD-CGAN (NS)", "AD-CGAN_LG",
                                                 "AD-CGAN_LFE", "AD-CGAN_LFL"]
-    # DGAD paper, Table 1, MNIST P1: 0.9934 and 0.9981 (mean 0.99575, printed as 0.9957 in binary floating point); printed mean 0.9864.
+    # DGAD paper, Table 1, MNIST P1: 0.9934 and 0.9981 (mean 0.99575, printed as 0.9957 in binary floating point);
+    # printed mean 0.9864.
     assert ("| DGAD (s_rec, Protocol 1) | 0.9000 / 0.9934 | 0.9000 / 0.9981 | 0.9000 | 0.9957 | -0.0957 | 0.9864 "
             "| 20 | 1.0 |") in markdown
     # AD-CGAN paper, Table 3, MNIST one-vs-all: 0.971 and 0.957; printed mean 0.923.
@@ -42,8 +42,18 @@ def test_one_vs_all_puts_both_papers_values_beside_ours(tmp_path):
     assert "| AD-CGAN_LFE | 0.9000 / — | 0.9000 / — | 0.9000 | — | — | 0.8440 |" in markdown
 
 
-def test_all_vs_one_has_no_dgad_paper_values(tmp_path):
-    _, markdown = table(tmp_path, "all_vs_one")
+def test_rows_are_named_by_each_method_with_its_protocol_or_score():
+    groups = comparison_groups((1, 2))
+    rows = comparison_rows(groups, bases(), [0], fabricated_results(groups, [0]), "mnist")
+    assert [(row["method"], row["score"], row["protocol"]) for row in rows] == [
+        ("DGAD (s_rec, Protocol 1)", "rec", 1), ("DGAD (s_rec, Protocol 2)", "rec", 2), ("AD-CGAN (NS)", "gf", None),
+        ("AD-CGAN_LG", "lg", None), ("AD-CGAN_LFE", "lfe", None), ("AD-CGAN_LFL", "lfl", None)]
+    # DGAD paper, Table 1, MNIST P2, class 0.
+    assert rows[1]["paper"] == [0.9966]
+
+
+def test_all_vs_one_has_no_dgad_paper_values(tmp_path, named_dataset):
+    _, markdown = table(tmp_path, named_dataset, "all_vs_one")
     assert "| DGAD (s_rec, Protocol 1) | 0.9000 / — | 0.9000 / — | 0.9000 | — | — | — |" in markdown
     assert "| AD-CGAN (NS) | 0.9000 / 0.9460 | 0.9000 / 0.8580 | 0.9000 | 0.9020 | -0.0020 | 0.8500 |" in markdown
     with open(tmp_path / "compare.csv") as file:
@@ -53,8 +63,8 @@ def test_all_vs_one_has_no_dgad_paper_values(tmp_path):
     assert float(mean["paper_auc"]) == pytest.approx(0.902) and float(mean["training_seconds"]) == 20.0
 
 
-def test_data_that_is_not_a_papers_dataset_gets_no_paper_values(tmp_path):
-    rows, _ = table(tmp_path, "one_vs_all", paper_dataset=None)
+def test_data_that_is_not_a_papers_dataset_gets_no_paper_values(tmp_path, named_dataset):
+    rows, _ = table(tmp_path, named_dataset, "one_vs_all", paper_dataset=None)
     assert all(row["paper"] == [None, None] and row["paper_printed_mean"] is None for row in rows)
 
 
@@ -73,27 +83,28 @@ def test_flags_that_do_nothing_for_the_table_are_refused(arguments, message, cap
     assert message in error and len(error.splitlines()) == 1
 
 
-def test_a_run_trained_before_times_were_recorded_shows_no_training_time(tmp_path):
+def test_a_run_trained_before_times_were_recorded_shows_no_training_time(tmp_path, named_dataset):
     groups = comparison_groups((1,))
     results = {key: {**value, "training_seconds": None} for key, value in fabricated_results(groups, [0]).items()}
-    row = comparison_rows(groups, [0], results, None, "one_vs_all")[0]
-    markdown = write_comparison_table(tmp_path / "compare", [row], mnist_like_dataset(), [0], [])
+    row = comparison_rows(groups, bases(), [0], results, None)[0]
+    markdown = write_comparison_table(tmp_path / "compare", [row], named_dataset("npz", MNIST_NAMES), [0], [])
     assert "| DGAD (s_rec, Protocol 1) | 0.9000 / — | 0.9000 | — | — | — | — | 0.5 |" in markdown
 
 
-TINY = ["--table", "compare", "--dataset", "digits", "--classes", "0", "--width", "2", "--batch_size", "8",
+# Batches of 32 score the 719 test images in few passes.
+TINY = ["--table", "compare", "--dataset", "digits", "--classes", "0", "--width", "2", "--batch_size", "32",
         "--iterations", "2", "--no_xla"]
 
 
-def test_the_comparison_runs_both_methods_and_resumes_without_redoing_them(tmp_path, capsys):
-    folders = ["--results_dir", str(tmp_path / "results"), "--checkpoint_dir", str(tmp_path / "checkpoints")]
-    assert reproduce.main(TINY + folders) == 0
+@pytest.mark.slow
+def test_the_comparison_runs_both_methods_and_resumes_without_redoing_them(run_reproduce, tmp_path, capsys):
+    assert run_reproduce(TINY) == 0
     output = capsys.readouterr().out
     assert "s_rec AUC" in output and all(f"s_{score} AUC" in output for score in ADCGAN_SCORES)
     assert "| DGAD (s_rec, Protocol 1) | " in output and "| AD-CGAN (NS) | " in output
-    assert "AD-CGAN: width 2, batch 8, 2 iterations" in output
+    assert "AD-CGAN: width 2, batch 32, 2 iterations" in output
 
-    assert reproduce.main(TINY + folders) == 0
+    assert run_reproduce(TINY) == 0
     output = capsys.readouterr().out
     assert output.count("already tested; skipping") == 2 and "AUC 0." not in output
     tables = list((tmp_path / "results/tables").glob("compare-digits-*.md"))

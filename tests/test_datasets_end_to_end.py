@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_sample_images
 
-import main
-
 TINY_BUDGET = ["--width", "4", "--iterations", "2", "--no_xla", "--run_name", "tiny"]
+# Each test runs main.py on its data, training and testing a model.
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -37,16 +37,16 @@ def save_images(folder, images, suffix=".png", mode=None):
         (picture.convert(mode) if mode else picture).save(folder / f"{index:03d}{suffix}")
 
 
-def run(arguments, tmp_path):
-    return main.main(arguments + TINY_BUDGET + ["--results_dir", str(tmp_path / "results"),
-                                                "--checkpoint_dir", str(tmp_path / "checkpoints")])
+@pytest.fixture
+def run(run_main):
+    return lambda arguments: run_main(arguments + TINY_BUDGET)
 
 
 def summary(tmp_path, dataset):
     return json.loads((tmp_path / "results" / dataset / "tiny" / "s_rec" / "summary.json").read_text())
 
 
-def test_mvtec_layout_from_photographs_trains_and_tests_a_category(tmp_path, photographs):
+def test_mvtec_layout_from_photographs_trains_and_tests_a_category(run, tmp_path, photographs):
     temple, flower = photographs
     root = tmp_path / "mvtec"
     save_images(root / "screw/train/good", crops(temple, 8))
@@ -55,7 +55,7 @@ def test_mvtec_layout_from_photographs_trains_and_tests_a_category(tmp_path, pho
     save_images(root / "screw/ground_truth/scratch", [np.zeros((96, 96), np.uint8)] * 4)
     arguments = ["--dataset", "mvtec", "--data_dir", str(root), "--image_size", "32", "--batch_size", "4",
                  "--phase", "both"]
-    assert run(arguments + ["--train_object", "13"], tmp_path) == 0
+    assert run(arguments + ["--train_object", "13"]) == 0
     result = summary(tmp_path, "mvtec")
     assert list(result["per_class_auc"]) == ["screw"]
     assert result["config"]["protocol"] == 3 and result["config"]["max_zoom"] == 0.1
@@ -64,7 +64,7 @@ def test_mvtec_layout_from_photographs_trains_and_tests_a_category(tmp_path, pho
     assert len(scores) == 1 + 8
 
 
-def test_image_folder_with_mixed_modes_and_a_corrupt_file(tmp_path, photographs, capsys):
+def test_image_folder_with_mixed_modes_and_a_corrupt_file(run, tmp_path, photographs, capsys):
     temple, flower = photographs
     root = tmp_path / "parts"
     save_images(root / "train", crops(temple, 4), ".png", "L")
@@ -74,19 +74,19 @@ def test_image_folder_with_mixed_modes_and_a_corrupt_file(tmp_path, photographs,
     (root / "test/dent/broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really a picture")
     arguments = ["--dataset", "folder", "--data_dir", str(root), "--batch_size", "4", "--phase", "both"]
 
-    assert run(arguments, tmp_path) == 2
+    assert run(arguments) == 2
     error = capsys.readouterr().err
     assert "broken.png" in error and "Traceback" not in error
 
     (root / "test/dent/broken.png").unlink()
-    assert run(arguments, tmp_path) == 0
+    assert run(arguments) == 0
     result = summary(tmp_path, "folder")
     assert list(result["per_class_auc"]) == ["parts"]
     assert result["paper"] is None
 
 
 @pytest.mark.parametrize("scheme, expected_train_images", [("one_vs_all", 2), ("all_vs_one", 4)])
-def test_npz_under_both_schemes(tmp_path, scheme, expected_train_images, capsys):
+def test_npz_under_both_schemes(scheme, expected_train_images, run, tmp_path, capsys):
     random = np.random.default_rng(0)
     labels = np.array([0, 1, 2] * 2)
     path = tmp_path / "tiny.npz"
@@ -94,45 +94,32 @@ def test_npz_under_both_schemes(tmp_path, scheme, expected_train_images, capsys)
              x_test=random.integers(0, 255, (6, 28, 28), np.uint8), y_test=labels)
     arguments = ["--dataset", "npz", "--data_dir", str(path), "--scheme", scheme, "--train_object", "1",
                  "--batch_size", "2", "--phase", "both"]
-    assert run(arguments, tmp_path) == 0
+    assert run(arguments) == 0
     assert f"on {expected_train_images} normal images" in capsys.readouterr().out
     assert summary(tmp_path, "npz")["config"]["scheme"] == scheme
 
 
-def write_cifar_pickles(folder, images_per_batch=10):
-    """The CIFAR-10 python layout (data_batch_1..5, test_batch) with random pixels, labels cycling 0..9."""
-    import pickle
-
-    folder.mkdir(parents=True)
-    random = np.random.default_rng(0)
-    for name in [f"data_batch_{index}" for index in range(1, 6)] + ["test_batch"]:
-        batch = {b"data": random.integers(0, 256, (images_per_batch, 3072), np.uint8),
-                 b"labels": [index % 10 for index in range(images_per_batch)]}
-        (folder / name).write_bytes(pickle.dumps(batch))
-
-
 @pytest.mark.parametrize("dataset, normal_class", [("cifar10", "cat"), ("mnist", "1"), ("fashion_mnist", "Trouser")])
-def test_downloadable_datasets_from_their_offline_files(tmp_path, dataset, normal_class):
-    from test_sources import _write_mnist_folder
-
+def test_downloadable_datasets_from_their_offline_files(dataset, normal_class, run, tmp_path, cifar_files,
+                                                        mnist_files):
     folder = tmp_path / "files"
     if dataset == "cifar10":
-        write_cifar_pickles(folder)
+        cifar_files.write(folder)
     else:
-        _write_mnist_folder(folder, gzipped=True)
+        mnist_files.write(folder, gzipped=True)
     arguments = ["--dataset", dataset, "--data_dir", str(folder), "--train_object", normal_class,
                  "--batch_size", "2", "--phase", "both"]
-    assert run(arguments, tmp_path) == 0
+    assert run(arguments) == 0
     result = summary(tmp_path, dataset)
     assert len(result["per_class_auc"]) == 1
     assert result["paper"] is not None or dataset == "fashion_mnist"
 
 
-def test_cats_vs_dogs_from_a_petimages_folder(tmp_path, photographs):
+def test_cats_vs_dogs_from_a_petimages_folder(run, tmp_path, photographs):
     temple, flower = photographs
     save_images(tmp_path / "PetImages/Cat", crops(temple, 10), ".jpg")
     save_images(tmp_path / "PetImages/Dog", crops(flower, 10), ".jpg")
     arguments = ["--dataset", "cats_vs_dogs", "--data_dir", str(tmp_path / "PetImages"), "--train_object", "cat",
                  "--batch_size", "4", "--phase", "both"]
-    assert run(arguments, tmp_path) == 0
+    assert run(arguments) == 0
     assert summary(tmp_path, "cats_vs_dogs")["config"]["image_size"] == 64

@@ -5,13 +5,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from models.dgad.networks import Decoder, Discriminator, Encoder
-from models.dgad.model import DGAD
 from data.pretext import LABEL_GROUPS, apply_transformation, label_size, scoring_transformations
+from models.dgad.model import DGAD
+from models.dgad.networks import Decoder, Discriminator, Encoder
 from models.layers import PaddedConv2D
+from utils.running.experiment import build_model
 
 
 @pytest.mark.parametrize("size, channels, width", [(32, 3, 8), (32, 1, 4), (64, 1, 4)])
+@pytest.mark.slow
 def test_network_shapes_and_output_ranges(size, channels, width):
     images = tf.random.stateless_uniform((2, size, size, channels), seed=[1, 1], minval=-1, maxval=1)
     latents = Encoder(width)(images)
@@ -24,6 +26,7 @@ def test_network_shapes_and_output_ranges(size, channels, width):
     assert adversarial.shape == (2,) and classification.shape == (2, 6)
 
 
+@pytest.mark.slow
 def test_parameter_counts_at_the_paper_width():
     # The paper: about 8.9M for encoder + decoder and 3.5M for the discriminator (README, "Parameters").
     images = tf.zeros((1, 32, 32, 3))
@@ -35,15 +38,15 @@ def test_parameter_counts_at_the_paper_width():
     assert discriminator.count_params() == 2_825_610
 
 
-def test_every_discriminator_layer_is_spectrally_normalised_and_the_generator_is_not():
+def test_every_discriminator_layer_is_spectrally_normalised_and_the_generator_is_not(sublayers):
     images = tf.zeros((1, 16, 16, 1))
     encoder, discriminator = Encoder(4), Discriminator(4, 4)
     discriminator((images, encoder(images)))
-    convolutions = [layer for layer in discriminator._flatten_layers() if isinstance(layer, PaddedConv2D)]
+    convolutions = [layer for layer in sublayers(discriminator) if isinstance(layer, PaddedConv2D)]
     assert len(convolutions) == 4 and all(layer.spectral_norm for layer in convolutions)
     for head in (discriminator.adversarial_head, discriminator.classification_head):
         assert isinstance(head, keras.layers.SpectralNormalization)
-    assert not any(isinstance(layer, keras.layers.SpectralNormalization) for layer in encoder._flatten_layers())
+    assert not any(isinstance(layer, keras.layers.SpectralNormalization) for layer in sublayers(encoder))
 
 
 def test_images_are_independent_of_their_batch_mates():
@@ -56,10 +59,11 @@ def test_images_are_independent_of_their_batch_mates():
     np.testing.assert_allclose(encoder(images)[:1], encoder(images[:1]), atol=1e-4)
 
 
-def test_padding_and_coordconv_reach_every_convolution():
+@pytest.mark.slow
+def test_padding_and_coordconv_reach_every_convolution(sublayers):
     encoder = Encoder(4, padding="zero", coordconv=True)
     encoder(tf.zeros((1, 16, 16, 1)))
-    convolutions = [layer for layer in encoder._flatten_layers() if isinstance(layer, PaddedConv2D)]
+    convolutions = [layer for layer in sublayers(encoder) if isinstance(layer, PaddedConv2D)]
     assert len(convolutions) == 1 + 2 + 3 * 2 + 1
     assert all(layer.padding == "zero" and layer.coordconv for layer in convolutions)
 
@@ -70,22 +74,20 @@ def test_network_configs_round_trip():
         assert rebuilt.get_config() == network.get_config()
 
 
-def tiny_dgad(protocol=1, seed=0, variant="dgad"):
-    keras.utils.set_random_seed(seed)
-    model = DGAD((16, 16, 1), protocol=protocol, width=4, variant=variant)
-    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
-                  discriminator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), jit_compile=False)
-    return model
+# The digits' model images, as the session's other tiny DGADs: one build serves them all.
+IMAGE_SHAPE = (32, 32, 1)
 
 
-def training_data(batch_size=4):
-    images = tf.random.stateless_uniform((batch_size, 16, 16, 1), seed=[4, 4], minval=-1, maxval=1)
-    return images, tf.constant([0, 1], tf.int64)
+@pytest.fixture
+def training_data(random_images):
+    """training_data(batch_size=4): a batch of images and its transformation seed, as training_batches gives."""
+    return lambda batch_size=4: (random_images(batch_size, IMAGE_SHAPE), tf.constant([0, 1], tf.int64))
 
 
 @pytest.mark.parametrize("protocol", [1, 2, 3])
-def test_one_training_step_updates_all_three_networks(protocol):
-    model = tiny_dgad(protocol)
+@pytest.mark.slow
+def test_one_training_step_updates_all_three_networks(protocol, fresh_model, training_data):
+    model = fresh_model(IMAGE_SHAPE, protocol=protocol)
     before = {network.name: [v.numpy() for v in network.trainable_variables]
               for network in (model.encoder, model.decoder, model.discriminator)}
     logs = model.train_step(training_data())
@@ -100,20 +102,22 @@ def test_one_training_step_updates_all_three_networks(protocol):
         assert not unchanged, f"the step did not update {unchanged}"
 
 
-def test_same_seed_gives_the_same_training():
-    first, second = tiny_dgad(seed=3), tiny_dgad(seed=3)
+@pytest.mark.slow
+def test_same_seed_gives_the_same_training(tiny_config, fresh_model, training_data):
+    first, second = build_model(tiny_config(), IMAGE_SHAPE), fresh_model(IMAGE_SHAPE)
     for _ in range(2):
         first_logs, second_logs = first.train_step(training_data()), second.train_step(training_data())
     assert {k: float(v) for k, v in first_logs.items()} == {k: float(v) for k, v in second_logs.items()}
-    other = tiny_dgad(seed=4)
+    other = fresh_model(IMAGE_SHAPE, seed=1)
     assert not np.array_equal(other.encoder.trainable_variables[0].numpy(),
-                              first.encoder.trainable_variables[0].numpy())
+                              fresh_model(IMAGE_SHAPE).encoder.trainable_variables[0].numpy())
 
 
-def test_predict_step_returns_the_two_parts_of_the_reconstruction_score():
-    model = tiny_dgad()
+@pytest.mark.slow
+def test_reconstruction_errors_are_the_two_parts_of_the_reconstruction_score(fresh_model, training_data):
+    model = fresh_model(IMAGE_SHAPE)
     images, _ = training_data(batch_size=3)
-    errors = model.predict_step(images)
+    errors = model.reconstruction_errors(images)
     reconstructions, latents, reconstruction_latents = model.reconstruct(images)
     np.testing.assert_allclose(errors["image_error"], tf.reduce_mean(tf.abs(images - reconstructions), [1, 2, 3]),
                                rtol=1e-6)
@@ -122,41 +126,49 @@ def test_predict_step_returns_the_two_parts_of_the_reconstruction_score():
     assert errors["image_error"].shape == (3,)
 
 
-@pytest.mark.parametrize("variant, padding, coordconv", [
-    ("dgad", "symmetric", False), ("gan", "symmetric", False), ("no_compactness", "symmetric", False),
-    ("zero_padding", "zero", False), ("coordconv", "symmetric", True)])
-def test_each_variant_sets_the_padding_of_every_convolution(variant, padding, coordconv):
-    model = tiny_dgad(variant=variant)
-    convolutions = [layer for layer in model._flatten_layers() if isinstance(layer, PaddedConv2D)]
+@pytest.mark.parametrize("variant, padding, coordconv, restoration, lambda_cmp", [
+    ("dgad", "symmetric", False, "discriminator", 100.0), ("gan", "symmetric", False, "pixel", 100.0),
+    ("no_compactness", "symmetric", False, "discriminator", 0.0),
+    ("zero_padding", "zero", False, "discriminator", 100.0), ("coordconv", "symmetric", True, "discriminator", 100.0)])
+@pytest.mark.slow
+def test_each_variant_builds_the_model_of_its_concrete_settings(variant, padding, coordconv, restoration, lambda_cmp,
+                                                                fresh_model, sublayers):
+    model = fresh_model(IMAGE_SHAPE, variant=variant)
+    convolutions = [layer for layer in sublayers(model) if isinstance(layer, PaddedConv2D)]
     assert len(convolutions) > 10
     assert all(layer.padding == padding and layer.coordconv == coordconv for layer in convolutions)
-    assert DGAD.from_config(model.get_config()).variant == variant
+    assert (model.restoration, model.lambda_cmp) == (restoration, lambda_cmp)
+    rebuilt = DGAD.from_config(model.get_config())
+    assert ((rebuilt.padding, rebuilt.coordconv, rebuilt.restoration, rebuilt.lambda_cmp)
+            == (padding, coordconv, restoration, lambda_cmp))
 
 
-def test_an_unknown_variant_is_refused():
-    with pytest.raises(ValueError, match="unknown DGAD variant 'dgad-cl'; expected one of"):
-        DGAD((16, 16, 1), variant="dgad-cl")
+def test_an_unknown_restoration_is_refused():
+    with pytest.raises(ValueError, match=r"unknown restoration 'pixels'; expected one of \('discriminator', 'pixel'\)"):
+        DGAD(IMAGE_SHAPE, width=4, restoration="pixels")
 
 
 @pytest.mark.parametrize("protocol", [1, 3])
-def test_gan_variant_restores_by_pixels_and_no_compactness_drops_it(protocol):
-    logs = tiny_dgad(protocol, variant="gan").train_step(training_data())
+@pytest.mark.slow
+def test_gan_variant_restores_by_pixels_and_no_compactness_drops_it(protocol, fresh_model, training_data):
+    logs = fresh_model(IMAGE_SHAPE, protocol=protocol, variant="gan").train_step(training_data())
     expected = logs["g_adv"] + 20 * (logs["rec"] + logs["restore"]) + 100 * logs["cmp"]
     assert float(logs["g_loss"]) == pytest.approx(float(expected), rel=1e-5)
     assert float(logs["d_loss"]) == pytest.approx(float(logs["d_adv"] + 10 * logs["d_cls"]), rel=1e-5)
 
-    logs = tiny_dgad(protocol, variant="no_compactness").train_step(training_data())
+    logs = fresh_model(IMAGE_SHAPE, protocol=protocol, variant="no_compactness").train_step(training_data())
     assert float(logs["cmp"]) > 0
     assert float(logs["g_loss"]) == pytest.approx(float(logs["g_adv"] + 10 * logs["g_cls"] + 20 * logs["rec"]),
                                                   rel=1e-5)
 
 
-def test_gan_variant_generator_ignores_the_classifier():
+@pytest.mark.slow
+def test_gan_variant_generator_ignores_the_classifier(fresh_model, training_data, monkeypatch):
     """Changing the classifier head changes DGAD's generator gradient but not the GAN variant's."""
     def generator_update(variant, perturb_classifier):
-        model = tiny_dgad(variant=variant)
+        model = fresh_model(IMAGE_SHAPE, variant=variant)
         # Plain SGD with rate 1: the update is minus the gradient itself (Adam's first step is ~sign(g)).
-        model.generator_optimizer = keras.optimizers.SGD(1.0)
+        monkeypatch.setattr(model, "generator_optimizer", keras.optimizers.SGD(1.0))
         if perturb_classifier:
             kernel = model.discriminator.classification_head.layer.kernel
             kernel.assign(tf.random.stateless_normal(kernel.shape, seed=[7, 7]))
@@ -169,8 +181,9 @@ def test_gan_variant_generator_ignores_the_classifier():
 
 
 @pytest.mark.parametrize("protocol", [1, 2, 3])
-def test_transformation_probabilities_classify_the_transformed_image(protocol):
-    model = tiny_dgad(protocol)
+@pytest.mark.slow
+def test_transformation_probabilities_classify_the_transformed_image(protocol, fresh_model, training_data):
+    model = fresh_model(IMAGE_SHAPE, protocol=protocol)
     images, _ = training_data(batch_size=3)
     transformation = scoring_transformations(protocol)[1]
     probabilities = model.transformation_probabilities(images, transformation)

@@ -1,4 +1,5 @@
-"""Tests for utils.reporting.reports, utils.reporting.plots and the transcribed numbers in utils.reporting.paper_results."""
+"""Tests for utils.reporting.reports and utils.reporting.plots, and the transcribed numbers in
+utils.reporting.paper_results as each method's paper_row gives them."""
 
 import csv
 import json
@@ -10,19 +11,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from utils import paper_results
-from utils.reporting.paper_results import (
-    adcgan_auc,
-    adcgan_mean_auc,
-    dgad_auc,
-    dgad_mean_auc,
-    paper_reference,
-)
+from data.sources import MVTEC_CATEGORIES
+from models.registry import get_method
+from utils.reporting import paper_results
+from utils.reporting.paper_results import adcgan_auc, adcgan_mean_auc, dgad_auc, dgad_mean_auc
 from utils.reporting.plots import plot_roc
 from utils.reporting.reports import read_class_metrics, roc_auc, write_class_results, write_summary
+from utils.running.config import Config
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MNIST_CLASSES = [str(digit) for digit in range(10)]
+
+
+def paper_row(method, dataset, score=None, **settings):
+    """The paper's row for a run of `method` on `dataset` with `settings`, as the experiment asks for it."""
+    config = Config(method=method, dataset=dataset, **settings)
+    return get_method(method).paper_row(dataset, config, score or config.score)
+
+
+def dgad_reference(dataset, protocol=1, **settings):
+    return paper_row("dgad", dataset, protocol=protocol, **settings).reference()
 
 
 # roc_auc
@@ -157,7 +165,7 @@ def test_a_failed_figure_save_keeps_the_previous_figure_and_no_temporary_file(
 
 
 def test_write_summary_json_holds_per_class_mean_config_paper_and_extra(tmp_path):
-    paper = paper_reference("dgad", "mnist", 1, "one_vs_all")
+    paper = dgad_reference("mnist")
     config = {"method": "dgad", "dataset": "mnist", "protocol": 1, "batch_size": 64}
 
     json_path, markdown_path = write_summary(
@@ -178,7 +186,7 @@ def test_write_summary_json_holds_per_class_mean_config_paper_and_extra(tmp_path
 
 
 def test_write_summary_markdown_table_sets_our_auc_beside_the_papers(tmp_path):
-    paper = paper_reference("dgad", "mnist", 1, "one_vs_all")
+    paper = dgad_reference("mnist")
     config = {"method": "dgad", "dataset": "mnist", "protocol": 1, "unlisted_detail": 7}
 
     _, markdown_path = write_summary(tmp_path, {"1": 0.99, "8": 0.95}, MNIST_CLASSES, config, paper)
@@ -195,8 +203,8 @@ def test_write_summary_markdown_table_sets_our_auc_beside_the_papers(tmp_path):
 
 
 def test_write_summary_matches_mvtec_categories_by_name_not_position(tmp_path):
-    alphabetical = sorted(paper_results.MVTEC_CATEGORIES)
-    paper = paper_reference("dgad", "mvtec", 3, "one_vs_all")
+    alphabetical = sorted(MVTEC_CATEGORIES)
+    paper = dgad_reference("mvtec", protocol=3)
 
     _, markdown_path = write_summary(tmp_path, {"screw": 0.7}, alphabetical, {}, paper)
 
@@ -213,7 +221,7 @@ def test_write_summary_without_paper_numbers_prints_dashes_and_null(tmp_path):
 
 
 def test_write_summary_rejects_a_class_list_that_does_not_match_the_paper(tmp_path):
-    paper = paper_reference("dgad", "cifar10", 1, "one_vs_all")
+    paper = dgad_reference("cifar10")
     with pytest.raises(ValueError, match="every class of the dataset"):
         write_summary(tmp_path, {"cat": 0.7}, ["cat"], {}, paper)
     assert list(tmp_path.iterdir()) == []
@@ -237,7 +245,7 @@ def test_dgad_numbers_match_the_paper_text():
     assert dgad_auc("cifar10", 1, "gan")[8] == 0.859
     assert dgad_auc("cifar10", 2, "no_compactness")[3] == 0.690
     assert dgad_mean_auc("cifar10", 1, "dgad", "dir") == 0.8144
-    mvtec = dict(zip(paper_results.MVTEC_CATEGORIES, dgad_auc("mvtec", 3)))
+    mvtec = dict(zip(MVTEC_CATEGORIES, dgad_auc("mvtec", 3)))
     assert mvtec["screw"] == 0.67
     assert mvtec["bottle"] == 0.97
     assert mvtec["zipper"] == 0.82
@@ -268,7 +276,7 @@ def test_every_per_class_row_has_one_value_per_class():
         assert len(row.per_class) == expected_lengths[dataset], dataset
     for row in paper_results.DGAD_DISCRIMINATOR_ACCURACY.values():
         assert len(row.per_class) == 10
-    assert len(paper_results.MVTEC_CATEGORIES) == 15
+    assert len(MVTEC_CATEGORIES) == 15
 
 
 # DGAD Table 3 prints its mean with two decimals: the per-class mean 0.7973 rounds to the printed
@@ -294,45 +302,51 @@ def test_printed_mean_agrees_with_the_per_class_values(key, row):
         assert per_class_mean == pytest.approx(row.mean, abs=0.002)
 
 
-# paper_results: lookups
+# paper_results: lookups, through each method's paper_row
 
 
-def test_paper_reference_for_dgad_names_its_table():
-    assert paper_reference("dgad", "cifar10", 1, "one_vs_all") == {
+def test_the_dgad_paper_row_names_its_table():
+    assert dgad_reference("cifar10") == {
         "source": "DGAD paper, Table 2",
         "per_class": [0.746, 0.876, 0.732, 0.711, 0.766, 0.804, 0.760, 0.884, 0.862, 0.872],
         "mean": 0.8012,
     }
-    ablation = paper_reference("dgad", "cifar10", 2, "one_vs_all", "zero_padding", "dir")
+    ablation = paper_row("dgad", "cifar10", "dir", protocol=2, variant="zero_padding").reference()
     assert ablation["source"] == "DGAD paper, Table 4"
     assert ablation["mean"] == 0.7115
-    mvtec = paper_reference("dgad", "mvtec", 3, "one_vs_all")
+    mvtec = dgad_reference("mvtec", protocol=3)
     assert mvtec["source"] == "DGAD paper, Table 3"
-    assert mvtec["class_names"][13] == "screw"
+    # The paper numbers the categories in its footnote's order, which the reference carries.
+    assert mvtec["class_names"] == list(MVTEC_CATEGORIES) and mvtec["class_names"][13] == "screw"
+    assert "class_names" not in dgad_reference("mnist")
 
 
-def test_paper_reference_for_adcgan_ignores_protocol():
-    reference = paper_reference("adcgan", "mnist", None, "all_vs_one")
+def test_the_adcgan_paper_row_is_table_3_for_ns_and_table_4_means_for_its_ablations():
+    reference = paper_row("adcgan", "mnist", scheme="all_vs_one").reference()
     assert reference["source"] == "AD-CGAN paper, Table 3"
     assert reference["mean"] == 0.850
     assert reference["per_class"][7] == 0.761
+    ablation = paper_row("adcgan", "mnist", "lfe")
+    assert ablation == ("AD-CGAN paper, Table 4", None, 0.844, None)
 
 
-def test_paper_reference_is_none_where_the_paper_has_no_row():
-    assert paper_reference("dgad", "cifar10", 1, "all_vs_one") is None
-    assert paper_reference("dgad", "fashion_mnist", 1, "one_vs_all") is None
-    assert paper_reference("dgad", "mnist", 1, "one_vs_all", "coordconv") is None
-    assert paper_reference("adcgan", "cats_vs_dogs", None, "all_vs_one") is None
-    assert paper_reference("adcgan", "mvtec", None, "one_vs_all") is None
+def test_there_is_no_paper_row_where_the_paper_has_none():
+    assert paper_row("dgad", "cifar10", protocol=1, scheme="all_vs_one") is None
+    assert paper_row("dgad", "fashion_mnist", protocol=1) is None
+    assert paper_row("dgad", "mnist", protocol=1, variant="coordconv") is None
+    assert paper_row("adcgan", "cats_vs_dogs", scheme="all_vs_one") is None
+    assert paper_row("adcgan", "mvtec") is None
+    assert paper_row("adcgan", "cats_vs_dogs", "lg") is None
     assert dgad_auc("mvtec", 1) is None
     assert dgad_mean_auc("cifar10", 1, "gan", "dir") is None
     assert adcgan_auc("cats_vs_dogs", "all_vs_one") is None
 
 
 def test_lookups_reject_misspelt_choices():
-    with pytest.raises(ValueError, match="unknown method"):
-        paper_reference("ad-cgan", "mnist", None, "one_vs_all")
+    with pytest.raises(ValueError, match="unknown method 'ad-cgan'; expected one of \\('dgad', 'adcgan'\\)"):
+        get_method("ad-cgan")
     with pytest.raises(ValueError, match="unknown scheme"):
         adcgan_auc("mnist", "one-vs-all")
-    with pytest.raises(ValueError, match="unknown variant"):
-        dgad_auc("cifar10", 1, "coord")
+    # A variant reaches paper_row only through a Config, which refuses a misspelt one.
+    with pytest.raises(ValueError, match="unknown variant 'coord' for dgad"):
+        paper_row("dgad", "cifar10", protocol=1, variant="coord")

@@ -9,8 +9,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.sources import load_dataset
-from utils.running.config import config_for_dataset
 from utils.running.experiment import Experiment
 
 
@@ -25,12 +23,10 @@ def train_and_read_weights(experiment, class_index):
 
 
 @pytest.mark.slow
-def test_a_training_repeats_exactly_while_other_processes_load_every_core(tmp_path):
+def test_a_training_repeats_exactly_while_other_processes_load_every_core(tiny_config, digits, folders):
     # Without XLA, to keep CI short; XLA-compiled runs were checked the same way by hand (README).
-    config = config_for_dataset("digits", width=4, batch_size=16, iterations=20, checkpoint_every=20,
-                                jit_compile=False, checkpoint_dir=str(tmp_path / "checkpoints"),
-                                results_dir=str(tmp_path / "results"))
-    experiment = Experiment(config, load_dataset("digits", None, config.image_size))
+    config = tiny_config(batch_size=16, iterations=10, checkpoint_every=10, **folders)
+    experiment = Experiment(config, digits)
     quiet = train_and_read_weights(experiment, 3)
     burners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
     try:

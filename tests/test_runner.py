@@ -1,12 +1,17 @@
-"""The run grid: a group that fails part way still summarises the classes it finished."""
+"""The run grid: each group's configuration, what counts as finished, and a group that fails part way."""
 
 import numpy as np
 import pytest
 
-from data.sources import ImageDataset
-from utils import runner
-from utils.running.config import Config
+from data.pipeline import one_class_split
+from models.adcgan.scores import SCORES as ADCGAN_SCORES
+from models.registry import get_method
+from utils.running.config import Config, load_config_dict
+from utils.running.experiment import Experiment
 from utils.running.training import TrainingDiverged
+from utils.studies import runner
+from utils.studies.runner import RunGroup
+from utils.studies.tables import dgad_group
 
 
 class StubExperiment:
@@ -16,6 +21,7 @@ class StubExperiment:
     closed = []
 
     def __init__(self, config, dataset):
+        self.config, self.method = config, get_method(config.method)
         self.tested = set()
 
     def class_metrics(self, class_index, score):
@@ -28,6 +34,9 @@ class StubExperiment:
     def test_class(self, class_index, scores):
         self.tested.add(class_index)
 
+    def describe(self, class_index):
+        return f"toy class {class_index}"
+
     def write_score_summary(self, score, per_class_auc):
         self.summaries.append((score, per_class_auc))
 
@@ -35,12 +44,88 @@ class StubExperiment:
         self.closed.append(True)
 
 
-def test_a_group_that_fails_part_way_summarises_the_classes_tested_before_the_failure(monkeypatch, capsys):
+def test_a_group_that_fails_part_way_summarises_the_classes_tested_before_the_failure(monkeypatch, capsys,
+                                                                                       named_dataset):
     monkeypatch.setattr(runner, "Experiment", StubExperiment)
-    dataset = ImageDataset("toy", *(np.zeros(1),) * 4, ("a", "b", "c"))
     with pytest.raises(TrainingDiverged):
-        runner.run_grid({"dgad": Config(dataset="digits")}, dataset, [runner.RunGroup("dgad", 1, ("rec",))],
+        runner.run_grid({"dgad": Config(dataset="digits")}, named_dataset("toy", ("a", "b", "c")), [dgad_group(1)],
                         [0, 1, 2])
     assert StubExperiment.summaries == [("rec", {"a": 0.5})]
     assert StubExperiment.closed == [True]  # its run lock is released for other processes
-    assert "summarising the classes tested before it: a" in capsys.readouterr().out
+    assert "dgad, protocol 1: a class failed; summarising the classes tested before it: a" in capsys.readouterr().out
+
+
+# RunGroup.config: a group's settings on top of its method's base configuration.
+
+
+@pytest.mark.parametrize("variant, concrete", [
+    ("dgad", {"padding": "symmetric", "coordconv": False, "restoration": "discriminator", "lambda_cmp": 100.0}),
+    ("gan", {"padding": "symmetric", "coordconv": False, "restoration": "pixel", "lambda_cmp": 100.0}),
+    ("no_compactness", {"padding": "symmetric", "coordconv": False, "restoration": "discriminator",
+                        "lambda_cmp": 0.0}),
+    ("zero_padding", {"padding": "zero", "coordconv": False, "restoration": "discriminator", "lambda_cmp": 100.0}),
+    ("coordconv", {"padding": "symmetric", "coordconv": True, "restoration": "discriminator", "lambda_cmp": 100.0}),
+])
+def test_a_variant_group_gets_the_variants_concrete_settings(variant, concrete, tiny_config):
+    for base in (tiny_config(), tiny_config(variant="gan")):
+        config = dgad_group(2, ("rec", "dir"), variant).config({"dgad": base})
+        assert {name: getattr(config, name) for name in concrete} == concrete
+        assert (config.variant, config.protocol, config.score, config.scores) == (variant, 2, "both", ("rec", "dir"))
+        # The budget and folders are the base's.
+        assert (config.width, config.iterations, config.checkpoint_dir) == (base.width, base.iterations,
+                                                                           base.checkpoint_dir)
+    base = tiny_config(width=4, iterations=4, batch_size=8)
+    assert dgad_group(1, variant=variant).config({"dgad": base}).run_id == (
+        "dgad-" + ("" if variant == "dgad" else variant + "-") + "p1-one_vs_all-w4-i4-b8-seed0")
+
+
+def test_an_adcgan_group_takes_its_score_choice_and_names_its_results():
+    base = Config(method="adcgan", dataset="digits")
+    group = RunGroup("adcgan", ADCGAN_SCORES)
+    assert group.config({"dgad": Config(dataset="digits"), "adcgan": base}) == base.replace(score="all")
+    assert RunGroup("adcgan", ("lg",)).config({"adcgan": base}).score == "lg"
+    assert group.key("lfe", 3) == ("adcgan", (), "lfe", 3)
+    assert dgad_group(2, ("dir",), "gan").key("dir", 0) == ("dgad", (("variant", "gan"), ("protocol", 2)), "dir", 0)
+
+
+# What counts as finished: results saved with other scoring settings are scored again.
+
+
+def save_results(experiment, class_index, score):
+    """Results of a finished training as Experiment.test_class writes them, with made-up scores."""
+    split = one_class_split(experiment.dataset, class_index, experiment.config.scheme)
+    anomaly_scores = np.random.default_rng(0).random(len(split.test_anomaly_labels))
+    iterations = experiment.schedule(class_index).iterations
+    return experiment.write_results(class_index, split, score, anomaly_scores, {},
+                                    {"images_per_second": 100.0, "trained_iterations": iterations})
+
+
+@pytest.mark.parametrize("method, score, change", [
+    ("dgad", "rec", {"lambda_s": 5.0}),
+    ("adcgan", "gf", {"ns_lambda": 0.5}),
+    ("adcgan", "gf", {"ns_rho": 0.25}),
+])
+def test_results_scored_with_another_scoring_setting_are_scored_again(method, score, change, tiny_config, digits,
+                                                                      folders, monkeypatch, capsys):
+    config = tiny_config(method, **folders)
+    auc = save_results(Experiment(config, digits), 0, score)
+    assert Experiment(config, digits).class_metrics(0, score)["auc"] == auc
+
+    rescored = config.replace(**change)
+    saved = load_config_dict(Experiment(rescored, digits).class_results_folder(0, score))
+    # The model is the same (it is not trained again), the scores are not.
+    assert rescored.training_differences(saved) == [] and len(rescored.scoring_differences(saved)) == 1
+    assert Experiment(rescored, digits).class_metrics(0, score) is None
+
+    calls = []
+    monkeypatch.setattr(Experiment, "train_class", lambda experiment, index: calls.append(("train", index)))
+    monkeypatch.setattr(Experiment, "test_class", lambda experiment, index, scores: calls.append(
+        ("test", index, scores, save_results(experiment, index, scores[0]))))
+    results = runner.run_grid({method: rescored}, digits, [RunGroup(method, (score,))], [0])
+    assert calls == [("train", 0), ("test", 0, (score,), auc)]
+    assert results[(method, (), score, 0)]["auc"] == auc
+    assert Experiment(rescored, digits).class_metrics(0, score) is not None
+    # The same grid again finds everything finished.
+    capsys.readouterr()
+    runner.run_grid({method: rescored}, digits, [RunGroup(method, (score,))], [0])
+    assert len(calls) == 2 and "already tested; skipping" in capsys.readouterr().out

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from utils.scoring.normalise import LAMBDA_S, min_max_normalise, reconstruction_score
+from models.dgad.scores import LAMBDA_S, reconstruction_score
+from utils.scoring.normalise import min_max_normalise
 
 
 def test_reconstruction_score_weights_the_latent_error_by_lambda_s():

@@ -1,8 +1,6 @@
 """Tests for data/sources.py on tiny files written to tmp_path; nothing is downloaded."""
 
-import gzip
 import pickle
-import struct
 
 import numpy as np
 import pytest
@@ -17,43 +15,16 @@ from data.sources import (
     mvtec_category_index,
 )
 
-IMAGES_PER_CIFAR_BATCH = 5
-
-
 def _error_message(name: str, data_dir=None, image_size=None) -> str:
     with pytest.raises(DatasetError) as caught:
         load_dataset(name, data_dir, image_size)
     return str(caught.value)
 
 
-# ---------------------------------------------------------------- CIFAR-10 fixtures
+# ---------------------------------------------------------------- CIFAR-10 (files: conftest.py, cifar_files)
 
-def _cifar_labels(batch_index: int) -> list[int]:
-    return [(batch_index + offset) % 10 for offset in range(IMAGES_PER_CIFAR_BATCH)]
-
-
-def _cifar_rows(batch_index: int) -> np.ndarray:
-    """Rows in the file layout: 1024 R values, 1024 G values, 1024 B values per image."""
-    rows = np.zeros((IMAGES_PER_CIFAR_BATCH, 3 * 32 * 32), dtype=np.uint8)
-    rows[0, :1024], rows[0, 1024:2048], rows[0, 2048:] = 10, 20, 30
-    rows[1, :1024] = np.arange(1024) % 256  # R plane counts 0, 1, 2, ... in row-major order
-    rows[2:, :] = batch_index
-    return rows
-
-
-def _write_cifar_folder(folder, label_names=None):
-    folder.mkdir(parents=True)
-    batch_files = [(f"data_batch_{index}", index) for index in range(1, 6)] + [("test_batch", 0)]
-    for file_name, batch_index in batch_files:
-        batch = {b"data": _cifar_rows(batch_index), b"labels": _cifar_labels(batch_index)}
-        (folder / file_name).write_bytes(pickle.dumps(batch))
-    if label_names is not None:
-        (folder / "batches.meta").write_bytes(pickle.dumps({b"label_names": label_names}))
-    return folder
-
-
-def test_cifar10_folder_gives_channels_last_pixels_labels_and_default_names(tmp_path):
-    folder = _write_cifar_folder(tmp_path / "cifar-10-batches-py")
+def test_cifar10_folder_gives_channels_last_pixels_labels_and_default_names(tmp_path, cifar_files):
+    folder = cifar_files.write(tmp_path / "cifar-10-batches-py")
 
     dataset = load_dataset("cifar10", str(folder))
 
@@ -69,16 +40,16 @@ def test_cifar10_folder_gives_channels_last_pixels_labels_and_default_names(tmp_
     assert (dataset.x_train[1, ..., 1:] == 0).all()
     assert (dataset.x_train[5 + 2] == 2).all()  # third image of data_batch_2
     assert dataset.y_train.dtype == np.int64
-    assert dataset.y_train.tolist() == sum((_cifar_labels(index) for index in range(1, 6)), [])
+    assert dataset.y_train.tolist() == sum((cifar_files.labels(index) for index in range(1, 6)), [])
     assert dataset.y_test.tolist() == [0, 1, 2, 3, 4]
     assert dataset.class_names == (
         "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
     )
 
 
-def test_cifar10_accepts_parent_folder_and_reads_label_names_from_meta(tmp_path):
+def test_cifar10_accepts_parent_folder_and_reads_label_names_from_meta(tmp_path, cifar_files):
     names = [f"class{index}".encode() for index in range(10)]
-    _write_cifar_folder(tmp_path / "downloads" / "cifar-10-batches-py", label_names=names)
+    cifar_files.write(tmp_path / "downloads" / "cifar-10-batches-py", label_names=names)
 
     dataset = load_dataset("cifar10", str(tmp_path / "downloads"))
 
@@ -86,8 +57,8 @@ def test_cifar10_accepts_parent_folder_and_reads_label_names_from_meta(tmp_path)
     assert dataset.class_names == tuple(f"class{index}" for index in range(10))
 
 
-def test_cifar10_missing_batch_names_file_and_folder(tmp_path):
-    folder = _write_cifar_folder(tmp_path / "cifar-10-batches-py")
+def test_cifar10_missing_batch_names_file_and_folder(tmp_path, cifar_files):
+    folder = cifar_files.write(tmp_path / "cifar-10-batches-py")
     (folder / "data_batch_3").unlink()
     (folder / "test_batch").unlink()
 
@@ -104,8 +75,8 @@ def test_cifar10_missing_folder_is_named(tmp_path):
     assert str(tmp_path / "nowhere") in message and "does not exist" in message
 
 
-def test_cifar10_damaged_pickle_is_a_dataset_error(tmp_path):
-    folder = _write_cifar_folder(tmp_path / "cifar-10-batches-py")
+def test_cifar10_damaged_pickle_is_a_dataset_error(tmp_path, cifar_files):
+    folder = cifar_files.write(tmp_path / "cifar-10-batches-py")
     (folder / "test_batch").write_bytes(b"this is not a pickle")
 
     with pytest.raises(DatasetError) as caught:
@@ -115,8 +86,8 @@ def test_cifar10_damaged_pickle_is_a_dataset_error(tmp_path):
     assert caught.value.__cause__ is not None
 
 
-def test_cifar10_pickle_without_data_key_is_a_dataset_error(tmp_path):
-    folder = _write_cifar_folder(tmp_path / "cifar-10-batches-py")
+def test_cifar10_pickle_without_data_key_is_a_dataset_error(tmp_path, cifar_files):
+    folder = cifar_files.write(tmp_path / "cifar-10-batches-py")
     (folder / "data_batch_1").write_bytes(pickle.dumps({b"labels": [0]}))
 
     message = _error_message("cifar10", str(folder))
@@ -124,48 +95,11 @@ def test_cifar10_pickle_without_data_key_is_a_dataset_error(tmp_path):
     assert "data_batch_1" in message and "b'data'" in message
 
 
-# ---------------------------------------------------------------- MNIST fixtures
-
-def _idx_bytes(array: np.ndarray, magic: int) -> bytes:
-    header = struct.pack(">I", magic) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def _mnist_images(count: int, offset: int) -> np.ndarray:
-    pattern = np.arange(28 * 28).reshape(28, 28)
-    return np.stack([(pattern + offset + index) % 256 for index in range(count)]).astype(np.uint8)
-
-
-TRAIN_IMAGES = _mnist_images(6, offset=0)
-TRAIN_LABELS = np.array([3, 1, 4, 1, 5, 9], dtype=np.uint8)
-TEST_IMAGES = _mnist_images(4, offset=100)
-TEST_LABELS = np.array([2, 7, 1, 8], dtype=np.uint8)
-
-
-def _write_idx_file(folder, name: str, data: bytes, gzipped: bool, dotted: bool = False):
-    file_name = name.replace("-idx", ".idx") if dotted else name
-    if gzipped:
-        (folder / f"{file_name}.gz").write_bytes(gzip.compress(data))
-    else:
-        (folder / file_name).write_bytes(data)
-
-
-def _write_mnist_folder(folder, gzipped: bool, dotted: bool = False):
-    contents = {
-        "train-images-idx3-ubyte": _idx_bytes(TRAIN_IMAGES, 0x803),
-        "train-labels-idx1-ubyte": _idx_bytes(TRAIN_LABELS, 0x801),
-        "t10k-images-idx3-ubyte": _idx_bytes(TEST_IMAGES, 0x803),
-        "t10k-labels-idx1-ubyte": _idx_bytes(TEST_LABELS, 0x801),
-    }
-    folder.mkdir(parents=True)
-    for name, data in contents.items():
-        _write_idx_file(folder, name, data, gzipped, dotted)
-    return folder
-
+# ---------------------------------------------------------------- MNIST (files: conftest.py, mnist_files)
 
 @pytest.mark.parametrize("gzipped", [True, False])
-def test_mnist_idx_files_gzipped_or_raw(tmp_path, gzipped):
-    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=gzipped)
+def test_mnist_idx_files_gzipped_or_raw(tmp_path, gzipped, mnist_files):
+    folder = mnist_files.write(tmp_path / "mnist", gzipped=gzipped)
 
     dataset = load_dataset("mnist", str(folder))
 
@@ -174,8 +108,8 @@ def test_mnist_idx_files_gzipped_or_raw(tmp_path, gzipped):
     assert dataset.x_train.dtype == np.uint8
     assert dataset.x_train[0, 0, 5, 0] == 5 and dataset.x_train[0, 1, 0, 0] == 28
     assert dataset.x_train[2, 0, 0, 0] == 2 and dataset.x_test[0, 0, 0, 0] == 100
-    np.testing.assert_array_equal(dataset.x_train[..., 0], TRAIN_IMAGES)
-    np.testing.assert_array_equal(dataset.x_test[..., 0], TEST_IMAGES)
+    np.testing.assert_array_equal(dataset.x_train[..., 0], mnist_files.train_images)
+    np.testing.assert_array_equal(dataset.x_test[..., 0], mnist_files.test_images)
     assert dataset.y_train.dtype == np.int64
     assert dataset.y_train.tolist() == [3, 1, 4, 1, 5, 9]
     assert dataset.y_test.tolist() == [2, 7, 1, 8]
@@ -183,8 +117,8 @@ def test_mnist_idx_files_gzipped_or_raw(tmp_path, gzipped):
 
 
 @pytest.mark.parametrize("gzipped", [True, False])
-def test_mnist_accepts_dotted_file_names(tmp_path, gzipped):
-    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=gzipped, dotted=True)
+def test_mnist_accepts_dotted_file_names(tmp_path, gzipped, mnist_files):
+    folder = mnist_files.write(tmp_path / "mnist", gzipped=gzipped, dotted=True)
     assert (folder / ("train-images.idx3-ubyte" + (".gz" if gzipped else ""))).is_file()
 
     dataset = load_dataset("mnist", str(folder))
@@ -192,16 +126,16 @@ def test_mnist_accepts_dotted_file_names(tmp_path, gzipped):
     assert dataset.y_test.tolist() == [2, 7, 1, 8]
 
 
-def test_mnist_arrays_are_writable(tmp_path):
-    dataset = load_dataset("mnist", str(_write_mnist_folder(tmp_path / "mnist", gzipped=False)))
+def test_mnist_arrays_are_writable(tmp_path, mnist_files):
+    dataset = load_dataset("mnist", str(mnist_files.write(tmp_path / "mnist", gzipped=False)))
 
     dataset.x_train[0, 0, 0, 0] = 42
 
     assert dataset.x_train[0, 0, 0, 0] == 42
 
 
-def test_mnist_missing_file_is_named(tmp_path):
-    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=True)
+def test_mnist_missing_file_is_named(tmp_path, mnist_files):
+    folder = mnist_files.write(tmp_path / "mnist", gzipped=True)
     (folder / "t10k-labels-idx1-ubyte.gz").unlink()
 
     message = _error_message("mnist", str(folder))
@@ -210,9 +144,9 @@ def test_mnist_missing_file_is_named(tmp_path):
     assert str(folder) in message
 
 
-def test_mnist_wrong_magic_names_file_and_numbers(tmp_path):
-    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=False)
-    (folder / "train-images-idx3-ubyte").write_bytes(_idx_bytes(TRAIN_LABELS, 0x801))
+def test_mnist_wrong_magic_names_file_and_numbers(tmp_path, mnist_files):
+    folder = mnist_files.write(tmp_path / "mnist", gzipped=False)
+    (folder / "train-images-idx3-ubyte").write_bytes(mnist_files.idx_bytes(mnist_files.train_labels, 0x801))
 
     message = _error_message("mnist", str(folder))
 
@@ -221,10 +155,10 @@ def test_mnist_wrong_magic_names_file_and_numbers(tmp_path):
 
 
 @pytest.mark.parametrize("gzipped", [True, False])
-def test_mnist_truncated_file_names_file(tmp_path, gzipped):
-    full_bytes = _idx_bytes(TEST_IMAGES, 0x803)
-    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=gzipped)
-    _write_idx_file(folder, "t10k-images-idx3-ubyte", full_bytes[:-10], gzipped)
+def test_mnist_truncated_file_names_file(tmp_path, gzipped, mnist_files):
+    full_bytes = mnist_files.idx_bytes(mnist_files.test_images, 0x803)
+    folder = mnist_files.write(tmp_path / "mnist", gzipped=gzipped)
+    mnist_files.write_idx_file(folder, "t10k-images-idx3-ubyte", full_bytes[:-10], gzipped)
 
     message = _error_message("mnist", str(folder))
 
@@ -232,8 +166,8 @@ def test_mnist_truncated_file_names_file(tmp_path, gzipped):
     assert str(4 * 28 * 28) in message and str(4 * 28 * 28 - 10) in message
 
 
-def test_mnist_file_shorter_than_header_is_truncated(tmp_path):
-    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=False)
+def test_mnist_file_shorter_than_header_is_truncated(tmp_path, mnist_files):
+    folder = mnist_files.write(tmp_path / "mnist", gzipped=False)
     (folder / "train-labels-idx1-ubyte").write_bytes(b"\x00\x00")
 
     message = _error_message("mnist", str(folder))
@@ -241,9 +175,10 @@ def test_mnist_file_shorter_than_header_is_truncated(tmp_path):
     assert "train-labels-idx1-ubyte" in message and "truncated" in message
 
 
-def test_mnist_image_and_label_counts_must_match(tmp_path):
-    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=False)
-    _write_idx_file(folder, "train-labels-idx1-ubyte", _idx_bytes(TRAIN_LABELS[:5], 0x801), False)
+def test_mnist_image_and_label_counts_must_match(tmp_path, mnist_files):
+    folder = mnist_files.write(tmp_path / "mnist", gzipped=False)
+    five_labels = mnist_files.idx_bytes(mnist_files.train_labels[:5], 0x801)
+    mnist_files.write_idx_file(folder, "train-labels-idx1-ubyte", five_labels, False)
 
     message = _error_message("mnist", str(folder))
 
@@ -251,8 +186,8 @@ def test_mnist_image_and_label_counts_must_match(tmp_path):
     assert "train-images-idx3-ubyte" in message and "train-labels-idx1-ubyte" in message
 
 
-def test_mnist_bad_gzip_is_a_dataset_error(tmp_path):
-    folder = _write_mnist_folder(tmp_path / "mnist", gzipped=True)
+def test_mnist_bad_gzip_is_a_dataset_error(tmp_path, mnist_files):
+    folder = mnist_files.write(tmp_path / "mnist", gzipped=True)
     (folder / "train-images-idx3-ubyte.gz").write_bytes(b"not gzip at all")
 
     with pytest.raises(DatasetError) as caught:
@@ -270,23 +205,23 @@ FASHION_MNIST_CLASS_NAMES = (
 )
 
 
-def test_fashion_mnist_reads_the_same_idx_files_with_its_own_class_names(tmp_path):
-    folder = _write_mnist_folder(tmp_path / "fashion", gzipped=True)
+def test_fashion_mnist_reads_the_same_idx_files_with_its_own_class_names(tmp_path, mnist_files):
+    folder = mnist_files.write(tmp_path / "fashion", gzipped=True)
 
     dataset = load_dataset("fashion_mnist", str(folder))
 
     assert dataset.name == "fashion_mnist"
     assert dataset.x_train.shape == (6, 28, 28, 1) and dataset.x_test.shape == (4, 28, 28, 1)
-    np.testing.assert_array_equal(dataset.x_train[..., 0], TRAIN_IMAGES)
-    np.testing.assert_array_equal(dataset.x_test[..., 0], TEST_IMAGES)
+    np.testing.assert_array_equal(dataset.x_train[..., 0], mnist_files.train_images)
+    np.testing.assert_array_equal(dataset.x_test[..., 0], mnist_files.test_images)
     assert dataset.y_train.tolist() == [3, 1, 4, 1, 5, 9] and dataset.y_train.dtype == np.int64
     assert dataset.class_names == FASHION_MNIST_CLASS_NAMES
     assert dataset.class_names[9] == "Ankle boot"
     assert dataset.test_is_anomalous is None
 
 
-def test_fashion_mnist_errors_name_fashion_mnist_not_mnist(tmp_path):
-    folder = _write_mnist_folder(tmp_path / "fashion", gzipped=True)
+def test_fashion_mnist_errors_name_fashion_mnist_not_mnist(tmp_path, mnist_files):
+    folder = mnist_files.write(tmp_path / "fashion", gzipped=True)
     (folder / "train-labels-idx1-ubyte.gz").unlink()
 
     message = _error_message("fashion_mnist", str(folder))
@@ -296,9 +231,9 @@ def test_fashion_mnist_errors_name_fashion_mnist_not_mnist(tmp_path):
     assert "https://github.com/zalandoresearch/fashion-mnist" in message
 
 
-def test_fashion_mnist_wrong_magic_names_fashion_mnist(tmp_path):
-    folder = _write_mnist_folder(tmp_path / "fashion", gzipped=False)
-    (folder / "t10k-images-idx3-ubyte").write_bytes(_idx_bytes(TEST_LABELS, 0x801))
+def test_fashion_mnist_wrong_magic_names_fashion_mnist(tmp_path, mnist_files):
+    folder = mnist_files.write(tmp_path / "fashion", gzipped=False)
+    (folder / "t10k-images-idx3-ubyte").write_bytes(mnist_files.idx_bytes(mnist_files.test_labels, 0x801))
 
     message = _error_message("fashion_mnist", str(folder))
 
@@ -732,25 +667,19 @@ def test_mvtec_empty_category_is_named(tmp_path):
     assert str(root / "a_widget" / "train") in message and "holds no PNG, JPEG or BMP" in message
 
 
-def _mvtec_dataset(class_names):
-    images = np.zeros((0, 8, 8, 3), dtype=np.uint8)
-    labels = np.zeros(0, dtype=np.int64)
-    return ImageDataset("mvtec", images, labels, images, labels, class_names, np.zeros(0, bool))
-
-
 @pytest.mark.parametrize(
     ("requested", "expected"),
     [("toothbrush", 0), ("screw", 1), ("a_widget", 2), (12, 0), (13, 1), ("13", 1)],
 )
-def test_mvtec_category_index_by_name_or_paper_index(requested, expected):
-    dataset = _mvtec_dataset(("toothbrush", "screw", "a_widget"))
+def test_mvtec_category_index_by_name_or_paper_index(requested, expected, named_dataset):
+    dataset = named_dataset("mvtec", ("toothbrush", "screw", "a_widget"))
 
     assert mvtec_category_index(requested, dataset) == expected
 
 
 @pytest.mark.parametrize("requested", ["bottle", 0, "0", 15, -1, "Screw"])
-def test_mvtec_category_index_rejects_categories_not_loaded(requested):
-    dataset = _mvtec_dataset(("toothbrush", "screw", "a_widget"))
+def test_mvtec_category_index_rejects_categories_not_loaded(requested, named_dataset):
+    dataset = named_dataset("mvtec", ("toothbrush", "screw", "a_widget"))
 
     with pytest.raises(DatasetError) as caught:
         mvtec_category_index(requested, dataset)

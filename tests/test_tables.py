@@ -4,22 +4,15 @@ import csv
 import dataclasses
 import json
 
-import numpy as np
 import pytest
 
-import reproduce
-from data.sources import ImageDataset, load_dataset
 from utils.running.config import Config
 from utils.running.experiment import Experiment
-from utils.studies.runner import RunGroup, run_grid
-from utils.studies.tables import (TABLES, accuracy_section, auc_rows, table_path, write_auc_table, write_speed_table)
+from utils.studies.runner import run_grid
+from utils.studies.tables import (TABLES, accuracy_section, auc_rows, dgad_group, table_path, write_auc_table,
+                                  write_speed_table)
 
 CIFAR_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
-
-
-def named_dataset(name, class_names):
-    empty = np.zeros((0, 4, 4, 1), np.uint8)
-    return ImageDataset(name, empty, np.zeros(0, np.int64), empty, np.zeros(0, np.int64), class_names)
 
 
 def fabricated_results(spec, classes, auc=0.9, accuracy=(0.95, 0.5)):
@@ -28,8 +21,8 @@ def fabricated_results(spec, classes, auc=0.9, accuracy=(0.95, 0.5)):
         for group in spec.groups for score in group.scores for index in classes}
 
 
-def test_table_4_puts_the_papers_values_and_the_difference_beside_ours(tmp_path):
-    spec = dataclasses.replace(TABLES[4], groups=tuple(g for g in TABLES[4].groups if g.protocol == 2))
+def test_table_4_puts_the_papers_values_and_the_difference_beside_ours(tmp_path, named_dataset):
+    spec = dataclasses.replace(TABLES[4], groups=tuple(g for g in TABLES[4].groups if g.setting("protocol") == 2))
     dataset = named_dataset("cifar10", CIFAR_NAMES)
     results = fabricated_results(spec, [0, 1])
     rows = auc_rows(spec, dataset, [0, 1], results)
@@ -54,14 +47,14 @@ def test_table_4_puts_the_papers_values_and_the_difference_beside_ours(tmp_path)
     assert (tmp_path / "t4-discriminator-accuracy.csv").exists()
 
 
-def test_per_class_paper_values_only_where_the_data_is_the_papers():
+def test_per_class_paper_values_only_where_the_data_is_the_papers(named_dataset):
     spec = dataclasses.replace(TABLES[1], per_class_comparable=False)
     rows = auc_rows(spec, named_dataset("npz", tuple("0123456789")), [0], fabricated_results(spec, [0]))
     assert rows[0]["paper"] == [None] and rows[0]["paper_mean_same_classes"] is None
     assert rows[0]["paper_printed_mean"] == pytest.approx(0.9864)
 
 
-def test_mvtec_paper_values_follow_the_category_names_not_the_indices():
+def test_mvtec_paper_values_follow_the_category_names_not_the_indices(named_dataset):
     spec = TABLES[3]
     dataset = named_dataset("mvtec", ("bottle", "screw"))
     rows = auc_rows(spec, dataset, [0, 1], fabricated_results(spec, [0, 1]))
@@ -75,16 +68,28 @@ def test_speed_table_prints_both_ratios_beside_the_papers(tmp_path):
     assert "3.6" in (tmp_path / "t5.csv").read_text()
 
 
-TINY = ["--dataset", "digits", "--classes", "0", "--width", "4", "--batch_size", "8", "--iterations", "2",
+# Batches of 32 score the 719 test images in few passes.
+TINY = ["--dataset", "digits", "--classes", "0", "--width", "4", "--batch_size", "32", "--iterations", "2",
         "--no_xla"]
 
 
-def run_table(arguments, tmp_path):
-    return reproduce.main(arguments + TINY + ["--results_dir", str(tmp_path / "results"),
-                                              "--checkpoint_dir", str(tmp_path / "checkpoints")])
+@pytest.fixture
+def run_table(run_reproduce):
+    return lambda arguments: run_reproduce(arguments + TINY)
 
 
-def test_an_interrupted_grid_resumes_without_redoing_finished_runs(tmp_path, capsys, monkeypatch):
+@pytest.fixture(scope="module")
+def trained_class_0(tiny_config, digits, tmp_path_factory):
+    """The checkpoints of digits class 0 trained at TINY's budget, Protocol 1, as TINY's runs name them."""
+    folder = tmp_path_factory.mktemp("trained") / "checkpoints"
+    experiment = Experiment(tiny_config(width=4, batch_size=32, iterations=2, checkpoint_dir=str(folder)), digits)
+    experiment.train_class(0)
+    experiment.close()
+    return folder
+
+
+@pytest.mark.slow
+def test_an_interrupted_grid_resumes_without_redoing_finished_runs(run_table, tmp_path, capsys, monkeypatch):
     arguments = ["--table", "1", "--protocols", "1"]
     real_test_class = Experiment.test_class
 
@@ -92,24 +97,26 @@ def test_an_interrupted_grid_resumes_without_redoing_finished_runs(tmp_path, cap
         raise KeyboardInterrupt
 
     monkeypatch.setattr(Experiment, "test_class", interrupted)
-    assert run_table(arguments, tmp_path) == 130
+    assert run_table(arguments) == 130
     assert "run the same command again" in capsys.readouterr().err
 
     monkeypatch.setattr(Experiment, "test_class", real_test_class)
-    assert run_table(arguments, tmp_path) == 0
+    assert run_table(arguments) == 0
     output = capsys.readouterr().out
     assert "already trained (2 iterations)" in output and "s_rec AUC" in output
 
-    assert run_table(arguments, tmp_path) == 0
+    assert run_table(arguments) == 0
     output = capsys.readouterr().out
     assert "already tested; skipping" in output and "s_rec AUC" not in output
-    config = Config(dataset="digits", width=4, batch_size=8, iterations=2, seed=0)
+    config = Config(dataset="digits", width=4, batch_size=32, iterations=2, seed=0)
     markdown = table_path(str(tmp_path / "results"), TABLES[1], config).with_suffix(".md").read_text()
-    assert "| 1 | DGAD | " in markdown and "budget: width 4, batch 8, 2 iterations per class" in markdown
+    assert "| 1 | DGAD | " in markdown and "budget: width 4, batch 32, 2 iterations per class" in markdown
 
 
-def test_table_5_measures_both_scores_on_the_protocols_asked_for(tmp_path, capsys):
-    assert run_table(["--table", "5", "--rounds", "1", "--protocols", "1"], tmp_path) == 0
+@pytest.mark.slow
+def test_table_5_measures_both_scores_on_the_protocols_asked_for(run_table, trained_class_0, copy_checkpoints, capsys):
+    copy_checkpoints(trained_class_0)
+    assert run_table(["--table", "5", "--rounds", "1", "--protocols", "1"]) == 0
     output = capsys.readouterr().out
     row = next(line for line in output.splitlines() if line.startswith("| 1 | "))
     rec, dir_, ratio = (cell.strip() for cell in row.split("|")[2:5])
@@ -117,26 +124,29 @@ def test_table_5_measures_both_scores_on_the_protocols_asked_for(tmp_path, capsy
     assert "| 2 | " not in output
 
 
-def test_a_grid_adds_only_the_missing_score_and_retests_an_unfinished_model(tmp_path, capsys):
-    config = Config(dataset="digits", width=4, batch_size=8, iterations=2, jit_compile=False,
-                    results_dir=str(tmp_path / "results"), checkpoint_dir=str(tmp_path / "checkpoints"))
-    dataset = load_dataset("digits")
-    run_grid({"dgad": config}, dataset, [RunGroup("dgad", 1, ("rec",))], [0])
+@pytest.mark.slow
+def test_a_grid_adds_only_the_missing_score_and_retests_an_unfinished_model(trained_class_0, copy_checkpoints,
+                                                                            tiny_config, digits, folders, tmp_path,
+                                                                            capsys):
+    copy_checkpoints(trained_class_0)
+    config = tiny_config(width=4, batch_size=32, iterations=2, **folders)
+    run_grid({"dgad": config}, digits, [dgad_group(1)], [0])
     capsys.readouterr()
 
-    results = run_grid({"dgad": config}, dataset, [RunGroup("dgad", 1, ("rec", "dir"))], [0])
+    results = run_grid({"dgad": config}, digits, [dgad_group(1, ("rec", "dir"))], [0])
     output = capsys.readouterr().out
     assert "already trained" in output and "s_dir AUC" in output and "s_rec AUC" not in output
-    assert set(results) == {("dgad", "dgad", 1, "rec", 0), ("dgad", "dgad", 1, "dir", 0)}
+    settings = (("variant", "dgad"), ("protocol", 1))
+    assert set(results) == {("dgad", settings, "rec", 0), ("dgad", settings, "dir", 0)}
 
     metrics_path = tmp_path / "results/digits" / config.run_id / "s_rec/0_0/metrics.json"
     metrics = json.loads(metrics_path.read_text())
     metrics_path.write_text(json.dumps({**metrics, "trained_iterations": 1}))
-    run_grid({"dgad": config}, dataset, [RunGroup("dgad", 1, ("rec", "dir"))], [0])
+    run_grid({"dgad": config}, digits, [dgad_group(1, ("rec", "dir"))], [0])
     output = capsys.readouterr().out
     assert "s_rec AUC" in output and "s_dir AUC" not in output
 
 
-def test_a_protocol_the_table_does_not_have_is_a_one_line_error(tmp_path, capsys):
-    assert run_table(["--table", "3", "--protocols", "1"], tmp_path) == 2
+def test_a_protocol_the_table_does_not_have_is_a_one_line_error(run_table, capsys):
+    assert run_table(["--table", "3", "--protocols", "1"]) == 2
     assert capsys.readouterr().err.strip() == "error: Table 3 has no protocol [1]; it has [3]"

@@ -6,54 +6,41 @@ import pytest
 import tensorflow as tf
 
 from data.pipeline import training_batches
-from models.dgad.model import DGAD
-from utils import training
+from utils.running import training
+from utils.running.experiment import build_model
 from utils.running.training import Checkpoints, TrainingDiverged, train_for_iterations
 
-
-def tiny_dgad():
-    keras.utils.set_random_seed(0)
-    model = DGAD((16, 16, 1), protocol=2, width=4)
-    model.compile(generator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5),
-                  discriminator_optimizer=keras.optimizers.Adam(1e-3, beta_1=0.5), jit_compile=False)
-    return model
+# The batches of the session's tiny DGAD (TINY_SETTINGS): its traced training step serves every test.
+IMAGE_SHAPE, BATCH_SIZE = (32, 32, 1), 8
+IMAGES = tf.random.stateless_uniform((16, *IMAGE_SHAPE), seed=[9, 9], minval=-1, maxval=1)
 
 
-@pytest.fixture(scope="module")
-def fresh_dgad():
-    """tiny_dgad() traced once: each call resets it to its initial weights and optimiser state, as
-    utils.running.experiment.FreshModels does between classes."""
-    model = tiny_dgad()
-    variables = model.variables + model.generator_optimizer.variables + model.discriminator_optimizer.variables
-    initial_values = [variable.numpy() for variable in variables]
-
-    def fresh():
-        for variable, value in zip(variables, initial_values):
-            variable.assign(value)
-        return model
-    return fresh
-
-
-IMAGES = tf.random.stateless_uniform((12, 16, 16, 1), seed=[9, 9], minval=-1, maxval=1)
+@pytest.fixture
+def fresh_dgad(fresh_model):
+    """The session's tiny DGAD, reset to its initial weights and optimiser state on every call."""
+    return lambda: fresh_model(IMAGE_SHAPE)
 
 
 def train(model, folder, start, iterations, checkpoint_every=2):
     checkpoints = Checkpoints(model, folder)
     assert checkpoints.restore_latest() == start == int(model.iterations)
-    train_for_iterations(model, training_batches(IMAGES, 4, 0, start, iterations), checkpoints, iterations,
+    train_for_iterations(model, training_batches(IMAGES, BATCH_SIZE, 0, start, iterations), checkpoints, iterations,
                          checkpoint_every)
     return checkpoints
 
 
+@pytest.mark.slow
 def test_checkpoints_are_numbered_by_iteration_and_kept_at_the_end(tmp_path, fresh_dgad):
     checkpoints = train(fresh_dgad(), tmp_path, 0, 5)
     assert [path.rsplit("-", 1)[1] for path in checkpoints.paths] == ["4", "5"]
 
 
-def test_a_checkpoint_restores_every_model_and_optimiser_variable(tmp_path):
-    trained = tiny_dgad()
+@pytest.mark.slow
+def test_a_checkpoint_restores_every_model_and_optimiser_variable(tmp_path, fresh_dgad, tiny_config):
+    trained = fresh_dgad()
     train(trained, tmp_path, 0, 3)
-    restored = tiny_dgad()
+    # Built afresh, from another seed: only the checkpoint can make its variables equal to the trained ones.
+    restored = build_model(tiny_config(seed=1), IMAGE_SHAPE)
     assert Checkpoints(restored, tmp_path).restore_latest() == 3
 
     def all_variables(model):
@@ -65,6 +52,7 @@ def test_a_checkpoint_restores_every_model_and_optimiser_variable(tmp_path):
         np.testing.assert_array_equal(actual.numpy(), expected.numpy(), err_msg=actual.path)
 
 
+@pytest.mark.slow
 def test_a_resumed_run_ends_exactly_where_an_uninterrupted_run_does(tmp_path, fresh_dgad):
     uninterrupted = fresh_dgad()
     train(uninterrupted, tmp_path / "uninterrupted", 0, 6)
@@ -133,6 +121,7 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path):
     assert kept == ["2"]
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_saves_the_iterations_it_finished(tmp_path, monkeypatch, fresh_dgad):
     def interrupt_at_third(self, batch, logs=None):
         if batch == 2:

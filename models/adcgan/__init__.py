@@ -1,0 +1,1 @@
+"""AD-CGAN: networks (Table 2), the training step, the normality score NS, and its Method object."""

@@ -43,15 +43,13 @@ class ADCGANMethod(Method):
     }
     run_flags = "--width/--iterations (or --epochs)/--batch_size/--latent_size/--seed"
     flags = (
-        Flag("epochs", int, "epochs after the warm-up, used when --iterations is not given (default: "
-             + ", ".join(f"{epochs} for {scheme}" for scheme, (epochs, _) in EPOCHS.items()) + ")"),
+        Flag("epochs", int, "epochs after the warm-up, used when --iterations is not given"),
         Flag("warmup_epochs", int, "autoencoder-only epochs first; with --iterations, the warm-up takes the same "
-             "share of them (default: " + ", ".join(f"{warmup} for {scheme}" for scheme, (_, warmup) in EPOCHS.items())
-             + ")"),
-        Flag("latent_size", int, "latent vector size (default: 100; 200 for cats_vs_dogs)"),
-        Flag("autoencoder_learning_rate", float, "the autoencoder's learning rate (default: 2e-4)"),
-        Flag("ns_lambda", float, f"lambda in NS, the feature share of L_Gr (default: {LAMBDA})"),
-        Flag("ns_rho", float, f"rho in NS, the L_FE share of L_Fr (default: {RHO})"),
+             "share of them"),
+        Flag("latent_size", int, "latent vector size"),
+        Flag("autoencoder_learning_rate", float, "the autoencoder's learning rate"),
+        Flag("ns_lambda", float, "lambda in NS, the feature share of L_Gr"),
+        Flag("ns_rho", float, "rho in NS, the L_FE share of L_Fr"),
     )
 
     def dataset_settings(self, dataset, given):

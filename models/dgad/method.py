@@ -10,9 +10,10 @@ neither paper: their defaults are CPU-sized so that the quick start takes minute
 import keras
 
 from losses.dgad import LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC
-from models.dgad.model import DGAD
+from models.dgad.model import DGAD, RESTORATIONS
 from models.dgad.scores import LAMBDA_S
 from models.dgad.scoring import Scorer
+from models.layers import PADDING_MODES
 from models.method import Flag, Method, adam
 from utils.reporting.paper_results import DGAD_AUC, DGAD_PARAMETERS, ReportedRow
 
@@ -48,6 +49,8 @@ class DGADMethod(Method):
     scoring_fields = ("lambda_s",)
     defaults = {"score": "rec", "batch_size": 64, "iterations": 10000, "learning_rate": 1e-4, "variant": "dgad",
                 "protocol": 1, "lambda_cls": LAMBDA_CLS, "lambda_rec": LAMBDA_REC, "lambda_s": LAMBDA_S}
+    choices = {"variant": tuple(VARIANTS), "protocol": PROTOCOLS, "padding": PADDING_MODES, "coordconv": (False, True),
+               "restoration": RESTORATIONS}
     derived_from = {name: ("variant",) for name in ("padding", "coordconv", "restoration", "lambda_cmp")}
     dataset_defaults = {
         "mvtec": {"image_size": 128, "batch_size": 8, "iterations": 6000, "protocol": 3, "max_zoom": 0.1},
@@ -56,10 +59,9 @@ class DGADMethod(Method):
     }
     run_flags = "--width/--iterations/--protocol/--variant/--batch_size/--seed"
     flags = (
-        Flag("protocol", int, "pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation (default: 1; 3 for mvtec)",
-             PROTOCOLS),
-        Flag("variant", str, f"{VARIANT_HELP} (default: dgad)", tuple(VARIANTS)),
-        Flag("lambda_s", float, f"weight of the latent term in s_rec, eq 15 (default: {LAMBDA_S})"),
+        Flag("protocol", int, "pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation", choices["protocol"]),
+        Flag("variant", str, VARIANT_HELP, choices["variant"]),
+        Flag("lambda_s", float, "weight of the latent term in s_rec, eq 15"),
     )
 
     def resolve(self, settings: dict) -> dict:

@@ -1,0 +1,1 @@
+"""Files a person reads: per-class results, summaries, plots, Markdown tables, the papers' numbers."""

@@ -21,7 +21,8 @@ class ReportedRow(NamedTuple):
 
     def reference(self) -> dict:
         """The row as a summary's paper reference: {"source", "per_class", "mean"[, "class_names"]}."""
-        reference = {"source": self.source, "per_class": list(self.per_class), "mean": self.mean}
+        reference = {"source": self.source, "per_class": None if self.per_class is None else list(self.per_class),
+                     "mean": self.mean}
         if self.class_names is not None:
             reference["class_names"] = list(self.class_names)
         return reference

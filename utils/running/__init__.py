@@ -1,0 +1,1 @@
+"""One run: its configuration, training, checkpoints, locks, pre-flight checks, the experiment per class."""

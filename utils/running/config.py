@@ -94,7 +94,8 @@ class Config:
             if foreign:
                 raise ValueError(f"{', '.join('--' + name for name in foreign)} "
                                  f"{'is a setting' if len(foreign) == 1 else 'are settings'} of {other.title}, "
-                                 f"which {method.title} does not have (leave it out, or pass --method {other.name})")
+                                 f"which {method.title} does not have (leave {'it' if len(foreign) == 1 else 'them'} "
+                                 f"out, or pass --method {other.name})")
         for name, value in method.defaults.items():
             if settings[name] is None:
                 settings[name] = value
@@ -102,6 +103,9 @@ class Config:
             if settings[name] not in choices:
                 raise ValueError(f"unknown {name} {settings[name]!r} for {method.name}; expected one of {choices}")
         settings = method.resolve(settings)
+        for name, choices in method.choices.items():
+            if settings[name] not in choices:
+                raise ValueError(f"unknown {name} {settings[name]!r}; expected one of {choices}")
         for name, value in settings.items():
             object.__setattr__(self, name, value)
         self._check_ranges()

@@ -84,9 +84,8 @@ def missing_model_message(config: Config, class_index: int, folder: Path) -> str
     runs = sorted(path.name for path in folder.parent.parent.glob("*") if path.is_dir())
     if runs:
         message += f"Runs that exist for {config.dataset}: {', '.join(runs)} (pass the flags they were trained with). "
-    method_flag = "" if config.method == Config.method else f"--method {config.method} "
-    return message + (f"Train it first: python main.py {method_flag}--dataset {config.dataset} --train_object "
-                      f"{class_index} with the same {get_method(config.method).run_flags}")
+    return message + (f"Train it first: python main.py --method {config.method} --dataset {config.dataset} "
+                      f"--train_object {class_index} with the same {get_method(config.method).run_flags}")
 
 
 class Experiment:
