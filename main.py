@@ -75,7 +75,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch_size", type=positive_int, default=None,
                         help=f"batch size ({defaults_text('batch_size')})")
     parser.add_argument("--image_size", type=positive_int, default=None,
-                        help=f"model input size in pixels ({defaults_text('image_size')})")
+                        help=f"model input size in pixels; DGAD's a multiple of 4 ({defaults_text('image_size')})")
     parser.add_argument("--max_zoom", type=float, default=None,
                         help=f"random zoom-in augmentation up to 1 + this factor ({defaults_text('max_zoom')})")
     parser.add_argument("--width", type=positive_int, default=None,

@@ -1,11 +1,13 @@
-"""What every method provides: the one interface through which the rest of the program knows a method.
+"""What every method provides: the one interface through which the generic program knows a method.
 
 A method is a package under models/ (its networks, the keras.Model whose train_step trains them,
 its scores) and one Method object, listed in models/registry.py. The configuration, the
-experiment, the runner, the tables and the reports ask that object; none of them names a method.
+experiment, the runner, the pre-flight checks and the reports ask that object and branch on no
+method; only the papers' own tables and the DGAD vs AD-CGAN comparison name their methods.
 """
 
 import dataclasses
+import functools
 from typing import Any, NamedTuple
 
 import keras
@@ -21,14 +23,22 @@ class Schedule(NamedTuple):
     warmup_iterations: int = 0
 
 
-@dataclasses.dataclass(frozen=True)
 class ScoringImages:
     """What a score may look at: the model-ready test images, the class's normal training images and which
-    test images are normal (for diagnostics such as s_dir's discriminator accuracy, never for the score)."""
+    test images are normal (for diagnostics such as s_dir's discriminator accuracy, never for the score).
 
-    test: Any
-    train: Any
-    test_is_normal: np.ndarray
+    `train` may be given as a function that returns the images: it is then called only if a score reads
+    them (s_dir does; an all-vs-one CIFAR-10 training set is half a gigabyte as model input).
+    """
+
+    def __init__(self, test, train, test_is_normal: np.ndarray):
+        self.test = test
+        self.test_is_normal = test_is_normal
+        self._train = train
+
+    @functools.cached_property
+    def train(self):
+        return self._train() if callable(self._train) else self._train
 
 
 @dataclasses.dataclass(frozen=True)

@@ -146,3 +146,17 @@ def test_adcgans_scores_weigh_the_terms_drawn_with_the_runs_score_stream(fresh_m
         np.testing.assert_allclose(result.anomaly_scores, normality_score(terms, 0.3, 0.8, score), rtol=1e-5)
         assert set(result.columns) == {f"ns_{score}", *terms}
         np.testing.assert_array_equal(result.columns[f"ns_{score}"], result.anomaly_scores)
+
+
+def test_training_images_given_as_a_function_are_made_once_and_only_when_a_score_reads_them():
+    calls = []
+
+    def make_training_images():
+        calls.append(1)
+        return np.zeros((3, 4, 4, 1), np.float32)
+
+    images = ScoringImages(np.ones((2, 4, 4, 1), np.float32), make_training_images, np.array([True, False]))
+    assert calls == []
+    assert images.train.shape == (3, 4, 4, 1) and images.train.shape == (3, 4, 4, 1)
+    assert calls == [1]
+    assert ScoringImages(None, np.ones(2), np.ones(2, bool)).train.tolist() == [1.0, 1.0]

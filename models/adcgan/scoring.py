@@ -43,5 +43,6 @@ class Scorer:
             # NS is an anomaly score already: every term is a reconstruction error.
             raw_scores = normality_score(terms, self.ns_lambda, self.ns_rho, score)
             results[score] = ScoreResult(raw_scores, {f"ns_{score}": raw_scores, **terms},
-                                         {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds})
+                                         {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds,
+                                          "lambda": self.ns_lambda, "rho": self.ns_rho})
         return results

@@ -68,6 +68,8 @@ class DGADMethod(Method):
         if settings["variant"] not in VARIANTS:
             raise ValueError(f"unknown variant {settings['variant']!r} for dgad; expected one of {tuple(VARIANTS)}")
         concrete = {**ARCHITECTURE_DEFAULTS, "lambda_cmp": LAMBDA_CMP, **VARIANTS[settings["variant"]]}
+        # Known now, before any data is read: the networks' own check, as build_model runs it.
+        self.check_image_shape((settings["image_size"], settings["image_size"], None))
         for name, value in concrete.items():
             if settings[name] is None:
                 settings[name] = value
@@ -81,7 +83,7 @@ class DGADMethod(Method):
             return saved
         # Before the variants were resolved in the configuration, config.json held the variant only (and
         # lambda_cmp 100 for no_compactness, which trained with 0).
-        return {**saved, **ARCHITECTURE_DEFAULTS, **VARIANTS[saved.get("variant", "dgad")]}
+        return {**saved, **ARCHITECTURE_DEFAULTS, **VARIANTS.get(saved.get("variant", "dgad"), {})}
 
     def check_image_shape(self, image_shape):
         if image_shape[0] % IMAGE_SIZE_MULTIPLE:

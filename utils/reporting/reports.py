@@ -88,7 +88,7 @@ def write_summary(
     """Write summary.json and summary.md for the tested classes; return their paths.
 
     class_names_in_order lists every class of the dataset in class-index order, which is the
-    order of the paper's per-class values (see utils.reporting.paper_results.paper_reference).
+    order of the paper's per-class values (see utils.reporting.paper_results.ReportedRow.reference).
     """
     if not per_class_auc:
         raise ValueError("per_class_auc is empty: no class was tested")

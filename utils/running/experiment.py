@@ -49,7 +49,9 @@ class FreshModels:
 
     def __init__(self, config: Config, image_shape: tuple[int, int, int]):
         self.model = build_model(config, image_shape)
-        self.variables = self.model.variables + [variable for optimizer in self.model.named_optimizers.values()
+        optimizers = [value for value in self.model.checkpoint_objects().values()
+                      if isinstance(value, keras.optimizers.Optimizer)]
+        self.variables = self.model.variables + [variable for optimizer in optimizers
                                                  for variable in optimizer.variables]
         self.initial_values = [variable.numpy() for variable in self.variables]
 
@@ -226,7 +228,7 @@ class Experiment:
         run = {"trained_iterations": int(model.iterations), "training_seconds": checkpoints.training_seconds,
                "environment": software_and_machine()}
         images = ScoringImages(to_model_images(split.test_images, self.config.image_size),
-                               to_model_images(split.train_images, self.config.image_size),
+                               lambda: to_model_images(split.train_images, self.config.image_size),
                                split.test_anomaly_labels == 0)
         try:
             results = self.scorer(model).score(images, scores)

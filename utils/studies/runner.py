@@ -1,4 +1,4 @@
-"""A grid of runs (variants x protocols x classes x scores) that finishes what is missing.
+"""A grid of runs (run groups x classes x scores) that finishes what is missing.
 
 A class's score counts as finished when its metrics.json exists and its config.json matches the
 run's training settings; finished work is never redone, and an interrupted training resumes from
@@ -42,7 +42,7 @@ def run_grid(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGr
              classes: list[int]) -> dict[tuple, dict]:
     """Train and test whatever is missing; return {group.key(score, class): metrics}.
 
-    bases holds each method's configuration; a group changes only its variant, protocol and scores.
+    bases holds each method's configuration; a group changes only its own settings and scores.
     """
     results = {}
     for group in groups:
