@@ -11,12 +11,9 @@ import keras
 class AdversarialModel(keras.Model):
     """A keras.Model whose train_step updates its networks with several named optimisers."""
 
-    # The optimiser stepped once in every training step: its counter counts the steps.
+    # The optimiser stepped once in every training step: its counter counts the steps. A subclass also
+    # defines optimizer_variables(): each optimiser's name (an argument of compile()) and the variables it updates.
     STEP_COUNTER: str
-
-    def optimizer_variables(self) -> dict[str, list]:
-        """Each optimiser's name (an argument of compile()) and the variables it updates."""
-        raise NotImplementedError
 
     def compile(self, **settings):
         """compile(<each optimiser's name>=optimizer, ..., other keras.Model.compile settings)."""

@@ -6,6 +6,7 @@ experiment, the runner, the pre-flight checks and the reports ask that object an
 method; only the papers' own tables and the DGAD vs AD-CGAN comparison name their methods.
 """
 
+import abc
 import dataclasses
 import functools
 from typing import Any, NamedTuple
@@ -61,7 +62,7 @@ class Flag(NamedTuple):
     choices: tuple | None = None
 
 
-class Method:
+class Method(abc.ABC):
     """The interface; models/dgad/method.py and models/adcgan/method.py implement it.
 
     Class attributes:
@@ -110,30 +111,31 @@ class Method:
     def check_image_shape(self, image_shape: tuple[int, int, int]) -> None:
         """Raise ValueError, naming the fix, if the networks cannot take images of this shape."""
 
+    @abc.abstractmethod
     def run_name_parts(self, config) -> list[str]:
         """The parts of the run folder's name, from the settings that change the model."""
-        raise NotImplementedError
 
     def schedule(self, config, train_size: int) -> Schedule:
         """The training length of a class whose training set has train_size images."""
         return Schedule(config.iterations)
 
+    @abc.abstractmethod
     def build(self, config, image_shape: tuple[int, int, int]) -> keras.Model:
         """The compiled model of config for images of a shape check_image_shape accepts: its train_step trains
         it, `iterations` counts its steps and checkpoint_objects() holds what resumes it. Initialisation is
         fixed by config.seed."""
-        raise NotImplementedError
 
     def start_class(self, model: keras.Model, schedule: Schedule) -> None:
         """Prepare a freshly initialised (or restored) model to train one class for `schedule`."""
 
+    @abc.abstractmethod
     def parameter_summary(self, model: keras.Model) -> str:
-        raise NotImplementedError
+        """A one-line summary of the model's parameter counts, printed when it is built."""
 
+    @abc.abstractmethod
     def scorer(self, model: keras.Model, config):
         """An object whose score(images: ScoringImages, scores) returns {score: ScoreResult}; it compiles its
         passes once, so one scorer serves every class of an experiment."""
-        raise NotImplementedError
 
     def paper_row(self, dataset: str, config, score: str) -> ReportedRow | None:
         """The row of the method's paper for a run of config on `dataset` with `score`, or None."""
@@ -147,9 +149,9 @@ class Method:
         """The name of a (run, score) row in a comparison table."""
         return f"{self.title} (s_{score})"
 
+    @abc.abstractmethod
     def budget_text(self, config) -> str:
         """One line of the settings a comparison table ran this method at."""
-        raise NotImplementedError
 
 
 def adam(config, learning_rate: float | None = None) -> keras.optimizers.Adam:
