@@ -14,7 +14,7 @@ import pytest
 from data.sources import MVTEC_CATEGORIES
 from models.registry import get_method
 from utils.reporting import paper_results
-from utils.reporting.paper_results import adcgan_auc, adcgan_mean_auc, dgad_auc, dgad_mean_auc
+from utils.reporting.paper_results import adcgan_row, dgad_row
 from utils.reporting.plots import plot_roc
 from utils.reporting.reports import read_class_metrics, roc_auc, write_class_results, write_summary
 from utils.running.config import Config
@@ -236,16 +236,16 @@ def test_write_summary_rejects_a_tested_class_missing_from_the_class_list(tmp_pa
 
 
 def test_dgad_numbers_match_the_paper_text():
-    assert dgad_auc("mnist", 1)[8] == 0.9631
-    assert dgad_mean_auc("mnist", 1) == 0.9864
-    assert dgad_auc("mnist", 2)[3] == 0.9549
-    assert dgad_mean_auc("cifar10", 1) == 0.8012
-    assert dgad_auc("cifar10", 2)[0] == 0.800
-    assert dgad_mean_auc("cifar10", 2, "coordconv", "dir") == 0.6802
-    assert dgad_auc("cifar10", 1, "gan")[8] == 0.859
-    assert dgad_auc("cifar10", 2, "no_compactness")[3] == 0.690
-    assert dgad_mean_auc("cifar10", 1, "dgad", "dir") == 0.8144
-    mvtec = dict(zip(MVTEC_CATEGORIES, dgad_auc("mvtec", 3)))
+    assert dgad_row("mnist", 1).per_class[8] == 0.9631
+    assert dgad_row("mnist", 1).mean == 0.9864
+    assert dgad_row("mnist", 2).per_class[3] == 0.9549
+    assert dgad_row("cifar10", 1).mean == 0.8012
+    assert dgad_row("cifar10", 2).per_class[0] == 0.800
+    assert dgad_row("cifar10", 2, "coordconv", "dir").mean == 0.6802
+    assert dgad_row("cifar10", 1, "gan").per_class[8] == 0.859
+    assert dgad_row("cifar10", 2, "no_compactness").per_class[3] == 0.690
+    assert dgad_row("cifar10", 1, "dgad", "dir").mean == 0.8144
+    mvtec = dict(zip(MVTEC_CATEGORIES, dgad_row("mvtec", 3).per_class))
     assert mvtec["screw"] == 0.67
     assert mvtec["bottle"] == 0.97
     assert mvtec["zipper"] == 0.82
@@ -254,17 +254,17 @@ def test_dgad_numbers_match_the_paper_text():
 
 
 def test_adcgan_numbers_match_the_paper_text_as_fractions():
-    assert adcgan_auc("fashion_mnist", "one_vs_all")[7] == 0.985
-    assert adcgan_mean_auc("cifar10", "all_vs_one") == 0.845
-    assert adcgan_auc("mnist", "all_vs_one")[0] == 0.946
-    assert adcgan_auc("cats_vs_dogs", "one_vs_all") == (0.927, 0.869)
+    assert adcgan_row("fashion_mnist", "one_vs_all").per_class[7] == 0.985
+    assert adcgan_row("cifar10", "all_vs_one").mean == 0.845
+    assert adcgan_row("mnist", "all_vs_one").per_class[0] == 0.946
+    assert adcgan_row("cats_vs_dogs", "one_vs_all").per_class == (0.927, 0.869)
     assert paper_results.ADCGAN_ABLATION_MEAN_AUC[("mnist", "all_vs_one", "lfl")] == 0.732
 
 
 def test_adcgan_full_score_ablation_equals_the_table_3_means():
     for (dataset, scheme, variant), mean in paper_results.ADCGAN_ABLATION_MEAN_AUC.items():
         if variant == "gf":
-            assert mean == adcgan_mean_auc(dataset, scheme), (dataset, scheme)
+            assert mean == adcgan_row(dataset, scheme).mean, (dataset, scheme)
 
 
 def test_every_per_class_row_has_one_value_per_class():
@@ -337,16 +337,16 @@ def test_there_is_no_paper_row_where_the_paper_has_none():
     assert paper_row("adcgan", "cats_vs_dogs", scheme="all_vs_one") is None
     assert paper_row("adcgan", "mvtec") is None
     assert paper_row("adcgan", "cats_vs_dogs", "lg") is None
-    assert dgad_auc("mvtec", 1) is None
-    assert dgad_mean_auc("cifar10", 1, "gan", "dir") is None
-    assert adcgan_auc("cats_vs_dogs", "all_vs_one") is None
+    assert dgad_row("mvtec", 1) is None
+    assert dgad_row("cifar10", 1, "gan", "dir") is None
+    assert adcgan_row("cats_vs_dogs", "all_vs_one") is None
 
 
 def test_lookups_reject_misspelt_choices():
     with pytest.raises(ValueError, match="unknown method 'ad-cgan'; expected one of \\('dgad', 'adcgan'\\)"):
         get_method("ad-cgan")
     with pytest.raises(ValueError, match="unknown scheme"):
-        adcgan_auc("mnist", "one-vs-all")
+        adcgan_row("mnist", "one-vs-all")
     # A variant reaches paper_row only through a Config, which refuses a misspelt one.
     with pytest.raises(ValueError, match="unknown variant 'coord' for dgad"):
         paper_row("dgad", "cifar10", protocol=1, variant="coord")

@@ -15,7 +15,7 @@ from models.dgad.scores import LAMBDA_S
 from models.dgad.scoring import Scorer
 from models.layers import PADDING_MODES
 from models.method import Flag, Method, adam
-from utils.reporting.paper_results import DGAD_AUC, DGAD_PARAMETERS, ReportedRow
+from utils.reporting.paper_results import DGAD_PARAMETERS, ReportedRow, dgad_row
 
 PROTOCOLS = (1, 2, 3)
 # The encoder halves the image twice.
@@ -116,7 +116,7 @@ class DGADMethod(Method):
         # Every DGAD result is one-vs-all.
         if config.scheme != "one_vs_all":
             return None
-        return DGAD_AUC.get((dataset, config.protocol, config.variant, score))
+        return dgad_row(dataset, config.protocol, config.variant, score)
 
     def run_label(self, config):
         return f"{config.variant}, protocol {config.protocol}"

@@ -258,16 +258,9 @@ def _check_scheme(scheme: str) -> None:
         raise ValueError(f"unknown scheme {scheme!r}; expected one of {SCHEMES}")
 
 
-def dgad_auc(dataset: str, protocol: int, variant: str = "dgad", score: str = "rec") -> tuple[float, ...] | None:
-    """DGAD's per-class AUCs (MVTec in MVTEC_CATEGORIES order), or None if the paper has no row."""
-    row = DGAD_AUC.get((dataset, protocol, variant, score))
-    return None if row is None else row.per_class
-
-
-def dgad_mean_auc(dataset: str, protocol: int, variant: str = "dgad", score: str = "rec") -> float | None:
-    """DGAD's printed mean AUC, or None if the paper has no row."""
-    row = DGAD_AUC.get((dataset, protocol, variant, score))
-    return None if row is None else row.mean
+def dgad_row(dataset: str, protocol: int, variant: str = "dgad", score: str = "rec") -> ReportedRow | None:
+    """DGAD's row (MVTec's per-class values in MVTEC_CATEGORIES order), or None if the paper has no row."""
+    return DGAD_AUC.get((dataset, protocol, variant, score))
 
 
 def adcgan_row(dataset: str, scheme: str, score: str = "gf") -> ReportedRow | None:
@@ -278,15 +271,3 @@ def adcgan_row(dataset: str, scheme: str, score: str = "gf") -> ReportedRow | No
         return ADCGAN_AUC.get((dataset, scheme))
     mean = ADCGAN_ABLATION_MEAN_AUC.get((dataset, scheme, score))
     return None if mean is None else ReportedRow("AD-CGAN paper, Table 4", None, mean)
-
-
-def adcgan_auc(dataset: str, scheme: str) -> tuple[float, ...] | None:
-    """AD-CGAN's per-class AUCs, or None if the paper has no row."""
-    row = adcgan_row(dataset, scheme)
-    return None if row is None else row.per_class
-
-
-def adcgan_mean_auc(dataset: str, scheme: str) -> float | None:
-    """AD-CGAN's printed mean AUC, or None if the paper has no row."""
-    row = adcgan_row(dataset, scheme)
-    return None if row is None else row.mean

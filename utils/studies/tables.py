@@ -18,7 +18,7 @@ from data.sources import MVTEC_CATEGORIES
 from models.dgad.scoring import Scoring, scoring_speed
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text
-from utils.reporting.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_auc, dgad_mean_auc
+from utils.reporting.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
 from utils.running.config import Config
 from utils.running.experiment import Experiment
 from utils.scoring.batching import timed
@@ -105,7 +105,8 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
             if score not in group.scores:
                 continue
             protocol, variant = group.setting("protocol"), group.setting("variant")
-            paper = dgad_auc(spec.paper_dataset, protocol, variant, score)
+            row = dgad_row(spec.paper_dataset, protocol, variant, score)
+            paper = None if row is None else row.per_class
             ours = [results[group.key(score, index)]["auc"] for index in classes]
             paper_values = [_paper_value(paper, spec, dataset, index) for index in classes]
             comparable = all(value is not None for value in paper_values)
@@ -113,8 +114,7 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
                 "protocol": protocol, "variant": variant, "score": score, "ours": ours,
                 "paper": paper_values, "mean": float(np.mean(ours)),
                 "paper_mean_same_classes": float(np.mean(paper_values)) if comparable else None,
-                "paper_printed_mean": dgad_mean_auc(spec.paper_dataset, protocol, variant, score)
-                if spec.paper_scheme_matches else None,
+                "paper_printed_mean": row.mean if row is not None and spec.paper_scheme_matches else None,
             })
     return sorted(rows, key=lambda row: row["protocol"])
 
