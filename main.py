@@ -5,6 +5,8 @@
     python main.py --phase test --test_object 1  # test class 1 (automobile) only
     python main.py --dataset digits --phase both   # embedded data, CPU-sized defaults: minutes, no download
     python main.py --method adcgan --dataset digits --phase both --train_object 0   # AD-CGAN, one class
+    python main.py --dataset folder --data_dir DIR --phase predict --images new/   # score new image files
+    python main.py --dataset folder --data_dir DIR --phase export   # a SavedModel of the trained class
 """
 
 import argparse
@@ -20,7 +22,9 @@ from models.registry import METHODS  # noqa: E402
 from utils.running.cli import OneLineErrorParser, UsageError, positive_int, seed_value, selected_classes  # noqa: E402
 from utils.running.config import Config, config_for_dataset  # noqa: E402
 
-PHASES = ("train", "test", "both")
+PHASES = ("train", "test", "both", "predict", "export")
+# The phases that use a trained and tested class without reading its dataset.
+INFERENCE_PHASES = ("predict", "export")
 
 
 def defaults_text(name: str, methods=tuple(METHODS.values())) -> str:
@@ -49,7 +53,22 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="dgad (the DGAD paper) or adcgan (the AD-CGAN paper, the comparison method) "
                              f"(default: {defaults.method})")
     parser.add_argument("--phase", choices=PHASES, default="train",
-                        help="train the models, test trained models, or both in turn (default: train)")
+                        help="train the models, test trained models, or both in turn; predict scores new image "
+                             "files (--images) with a tested class, export writes it as a TensorFlow SavedModel "
+                             "(default: train)")
+    parser.add_argument("--images", default=None,
+                        help="--phase predict: the images to score: a file, a folder (searched recursively) or a "
+                             "quoted glob such as 'new/*.png'")
+    parser.add_argument("--save_maps", action="store_true",
+                        help="--phase predict: also save each image beside its reconstruction and anomaly map")
+    parser.add_argument("--threshold", type=float, default=None,
+                        help="decision threshold on the normalised score (0 = the lowest test score, 1 = the "
+                             "highest); default: chosen by the test phase, F1-optimal on the test split, or the "
+                             "--threshold_percentile-th percentile of its scores when it holds normal images only")
+    parser.add_argument("--threshold_percentile", type=float, default=defaults.threshold_percentile,
+                        help="test phase: the percentile of the normal test images' scores that is the threshold "
+                             f"when the test split has no anomalies (default: {defaults.threshold_percentile:g}, so about "
+                             f"{100 - defaults.threshold_percentile:g}%% of new normal images are flagged)")
     parser.add_argument("--dataset", choices=DATASET_NAMES, default=defaults.dataset,
                         help="digits is scikit-learn's embedded handwritten digits (no download); npz reads "
                              "--data_dir FILE.npz; folder reads --data_dir with train/ and test/good, test/<other> "
@@ -60,7 +79,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train_object", default=None,
                         help="train only this class, by index or name (default: every class in turn)")
     parser.add_argument("--test_object", default=None,
-                        help="test only this class, by index or name (default: every class in turn)")
+                        help="test only this class, by index or name (default: every class in turn); predict and "
+                             "export: the class whose model to use (default: the run's only tested class)")
     parser.add_argument("--scheme", choices=SCHEMES, default=defaults.scheme,
                         help="one_vs_all: the class is normal; all_vs_one: the class is the anomaly (AD-CGAN) "
                              f"(default: {defaults.scheme})")
@@ -173,6 +193,13 @@ def main(argv: list[str] | None = None) -> int:
     from utils.running.preflight import PreflightError, check_before_run
     from utils.running.training import TrainingDiverged
 
+    if (arguments.images is not None or arguments.save_maps) != (arguments.phase == "predict"):
+        print("error: --images (and --save_maps) go with --phase predict, which needs --images PATH",
+              file=sys.stderr)
+        return 2
+    if arguments.phase in INFERENCE_PHASES:
+        return use_trained_class(arguments, config)
+
     trains, tests = arguments.phase in ("train", "both"), arguments.phase in ("test", "both")
     if arguments.test_object is not None and not tests:
         print("error: --test_object selects the classes to test, and --phase train tests none; use --train_object "
@@ -197,6 +224,24 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     if failure is not None:
         print(f"error: {failure}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def use_trained_class(arguments: argparse.Namespace, config: Config) -> int:
+    """--phase predict or export, on the class --test_object (or --train_object) names."""
+    from data.sources import DatasetError
+    from utils.running.inference import InferenceError, TrainedDetector, export, predict, tested_class_folder
+
+    requested = arguments.test_object if arguments.test_object is not None else arguments.train_object
+    try:
+        detector = TrainedDetector(config, tested_class_folder(config, requested))
+        if arguments.phase == "predict":
+            predict(detector, arguments.images, arguments.save_maps)
+        else:
+            export(detector)
+    except (DatasetError, InferenceError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
 

@@ -28,12 +28,15 @@ SCHEMES = ("one_vs_all", "all_vs_one")
 
 @dataclasses.dataclass(frozen=True)
 class OneClassSplit:
-    """Training images (all normal) and the labelled test set of one experiment."""
+    """Training images (all normal) and the labelled test set of one experiment; test_paths
+    (str) and test_masks (uint8, 1 = defective pixel) when the dataset has them."""
 
     train_images: np.ndarray
     test_images: np.ndarray
     test_anomaly_labels: np.ndarray  # 1 = anomalous
     test_class_labels: np.ndarray
+    test_paths: np.ndarray | None = None
+    test_masks: np.ndarray | None = None
 
 
 def one_class_split(dataset: ImageDataset, target_class: int, scheme: str = "one_vs_all") -> OneClassSplit:
@@ -62,6 +65,8 @@ def one_class_split(dataset: ImageDataset, target_class: int, scheme: str = "one
         test_images=dataset.x_test,
         test_anomaly_labels=test_is_anomalous.astype(np.int64),
         test_class_labels=dataset.y_test,
+        test_paths=_paths_array(dataset.test_paths),
+        test_masks=dataset.test_masks,
     )
 
 
@@ -79,12 +84,34 @@ def defect_split(dataset: ImageDataset, target_class: int, scheme: str) -> OneCl
         test_images=dataset.x_test[test_in_class],
         test_anomaly_labels=dataset.test_is_anomalous[test_in_class].astype(np.int64),
         test_class_labels=dataset.y_test[test_in_class],
+        test_paths=_in_class(_paths_array(dataset.test_paths), test_in_class),
+        test_masks=_in_class(dataset.test_masks, test_in_class),
     )
+
+
+def _in_class(per_test_image: np.ndarray | None, test_in_class: np.ndarray) -> np.ndarray | None:
+    return None if per_test_image is None else per_test_image[test_in_class]
+
+
+def _paths_array(paths: tuple[str, ...] | None) -> np.ndarray | None:
+    return None if paths is None else np.array(paths, dtype=str)
+
+
+def scale_pixels(pixels) -> tf.Tensor:
+    """uint8 pixel values -> float32 in [-1, 1]."""
+    return tf.convert_to_tensor(pixels, tf.float32) / 127.5 - 1.0
+
+
+def scaled_pixel_values() -> tf.Tensor:
+    """(256,): scale_pixels of every uint8 value. A graph that looks its input up here scales bit for bit as
+    to_model_images does; computing the division in the graph may not (it can become a multiplication), and
+    a model's scores move by 1e-5 for a last-bit change of its input."""
+    return scale_pixels(np.arange(256, dtype=np.uint8))
 
 
 def to_model_images(images: np.ndarray, image_size: int) -> tf.Tensor:
     """uint8 NHWC images -> float32 in [-1, 1] at image_size x image_size."""
-    scaled = tf.convert_to_tensor(images, tf.float32) / 127.5 - 1.0
+    scaled = scale_pixels(images)
     height, width = images.shape[1:3]
     if (height, width) == (image_size, image_size):
         return scaled
@@ -92,6 +119,22 @@ def to_model_images(images: np.ndarray, image_size: int) -> tf.Tensor:
     if height == width and pad is not None:
         return tf.pad(scaled, [[0, 0], [pad, pad], [pad, pad], [0, 0]], constant_values=-1.0)
     return tf.image.resize(scaled, (image_size, image_size), method="bilinear", antialias=True)
+
+
+def to_source_geometry(images, height: int, width: int) -> np.ndarray:
+    """Model-sized images or maps (N, S, S[, C]) back at the height x width of the images they came from:
+    to_model_images undone, the zero border cropped or the resize reversed (bilinear)."""
+    images = np.asarray(images, np.float32)
+    per_pixel = images[..., None] if images.ndim == 3 else images
+    size = per_pixel.shape[1]
+    pad = ZERO_PAD_SIZES.get((height, size))
+    if (height, width) == (size, size):
+        restored = per_pixel
+    elif height == width and pad is not None:
+        restored = per_pixel[:, pad:size - pad, pad:size - pad]
+    else:
+        restored = tf.image.resize(per_pixel, (height, width), method="bilinear", antialias=True).numpy()
+    return restored[..., 0] if images.ndim == 3 else restored
 
 
 def stream_seed(seed: int, stream: int, index) -> tf.Tensor:

@@ -11,7 +11,11 @@ preserved. Their files are decoded in parallel by tf.data. A colour image is one
 else 1. Alpha is dropped, not composited, so a transparent pixel keeps its stored colour.
 
 Datasets whose anomalies are defects rather than other classes (mvtec, folder) set
-ImageDataset.test_is_anomalous.
+ImageDataset.test_is_anomalous, and ImageDataset.test_masks when their defect masks are present.
+Datasets read from image files record the file of each test image in ImageDataset.test_paths.
+
+find_image_files and read_images read new images for prediction exactly as the loaders read
+a dataset's files.
 
 tensorflow, tensorflow_datasets and scikit-learn are imported inside the functions that need
 them, so that importing this module stays fast.
@@ -19,6 +23,7 @@ them, so that importing this module stays fast.
 
 from __future__ import annotations
 
+import glob
 import gzip
 import math
 import os
@@ -44,6 +49,9 @@ class ImageDataset:
 
     test_is_anomalous is None when the anomalies of a class are the other classes; datasets
     whose anomalies are defects within a class (mvtec, folder) mark each test image instead.
+    test_paths names the file of each test image, for datasets read from image files.
+    test_masks, when the dataset ships defect masks, is uint8 (N_test, H, W) at x_test's size:
+    1 on a defective pixel, all 0 for a normal image.
     """
 
     name: str
@@ -53,6 +61,8 @@ class ImageDataset:
     y_test: np.ndarray
     class_names: tuple[str, ...]
     test_is_anomalous: np.ndarray | None = None
+    test_paths: tuple[str, ...] | None = None
+    test_masks: np.ndarray | None = None
 
 
 class DatasetError(Exception):
@@ -158,6 +168,27 @@ FOLDER_FIX = (
     "images), as PNG, JPEG or BMP files."
 )
 NORMAL_TEST_FOLDER = "good"
+# Where each layout keeps its defect masks; the folder mirrors test/.
+FOLDER_MASKS_FOLDER = "masks"
+MVTEC_MASKS_FOLDER = "ground_truth"
+FOLDER_MASKS_FIX = (
+    "FOLDER/masks/ mirrors FOLDER/test/: the mask of test/<anomaly type>/<name>.png is "
+    "masks/<anomaly type>/<name>.png or <name>_mask.png (PNG, JPEG or BMP, white on the defective "
+    "pixels); images in test/good/ need none. Add the missing masks, or remove FOLDER/masks/ to "
+    "load the images without masks."
+)
+MVTEC_MASKS_FIX = (
+    "MVTec AD keeps the mask of <category>/test/<defect>/<name>.png in "
+    "<category>/ground_truth/<defect>/<name>_mask.png; restore it from the download, or remove the "
+    "category's ground_truth/ to load the images without masks."
+)
+# Masks are stored as 0 or 255; after resizing, a pixel above half is defective.
+MASK_THRESHOLD = 127
+GLOB_CHARACTERS = "*?["
+IMAGE_SPEC_FIX = (
+    "Give one PNG, JPEG or BMP file, a folder of them (searched at any depth), or a glob pattern "
+    "such as 'photos/**/*.png' (quoted, so that the shell leaves it to this program)."
+)
 
 
 def load_dataset(
@@ -201,6 +232,60 @@ def mvtec_category_index(name_or_index: str | int, dataset: ImageDataset) -> int
         f"MVTec category {name_or_index!r} is not in this dataset; give a name or a paper index "
         f"(in brackets) of one of the categories loaded: {valid}."
     )
+
+
+def find_image_files(spec: str) -> list[Path]:
+    """The image files `spec` names: one file, every image under a folder (as the loaders find
+    a dataset's images), or the sorted matches of a glob pattern ("**" spans folders)."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        return _find_images(path, "the images to score", IMAGE_SPEC_FIX)
+    if path.is_file():
+        if path.suffix.lower() not in IMAGE_FILE_EXTENSIONS:
+            raise DatasetError(f"{path} is not a PNG, JPEG or BMP file. {IMAGE_SPEC_FIX}")
+        return [path]
+    if not any(character in spec for character in GLOB_CHARACTERS):
+        raise DatasetError(f"{path} does not exist. {IMAGE_SPEC_FIX}")
+    matches = [Path(match) for match in sorted(glob.glob(str(path), recursive=True))]
+    images = [match for match in matches if _is_image_file(match)]
+    others = [match for match in matches if match.is_file() and not _is_image_file(match)]
+    if not images:
+        found = f" (only {_count(others, 'other file')}: {_first_files(others)})" if others else ""
+        raise DatasetError(f"No PNG, JPEG or BMP file matches {spec}{found}. {IMAGE_SPEC_FIX}")
+    if others:
+        print(
+            f"note: skipped {_count(others, 'file')} matching {spec} that "
+            f"{_not_images_phrase(others)} ({_first_files(others)})"
+        )
+    return images
+
+
+def read_images(
+    paths: list[Path], height: int, width: int, channels: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode and resize image files as the loaders do: uint8 (N, height, width, channels) images
+    and each file's own (height, width), int64 (N, 2).
+
+    Alpha is dropped. channels 3 repeats a grayscale image; channels 1 keeps a grayscale image
+    and turns a colour one into its luminance (tf.image.rgb_to_grayscale). For files whose channel
+    count matches, the pixels are those the dataset loaders give.
+    """
+    import tensorflow as tf
+
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {channels}")
+    if not paths:
+        return np.zeros((0, height, width, channels), np.uint8), np.zeros((0, 2), np.int64)
+
+    def decode(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        image = _decode_image(path)
+        return _resize(_with_channels(image, channels), height, width), tf.shape(image)[:2]
+
+    (images, sizes), readable = _decode_in_parallel(paths, decode)
+    if not readable.all():
+        unreadable = [path for path, is_readable in zip(paths, readable) if not is_readable]
+        raise DatasetError(_unreadable_message(unreadable, len(paths)))
+    return images, sizes.astype(np.int64)
 
 
 def _load_cifar10(data_dir: Path | None, image_size: int | None) -> ImageDataset:
@@ -252,8 +337,9 @@ def _load_cats_vs_dogs(data_dir: Path | None, image_size: int) -> ImageDataset:
     if data_dir is None:
         with _explain_tfds_failure("cats_vs_dogs", CATS_VS_DOGS_FIX):
             images, labels = _download_cats_vs_dogs_with_tfds(image_size)
+        paths = None
     else:
-        images, labels = _read_pet_images(data_dir, image_size)
+        images, labels, paths = _read_pet_images(data_dir, image_size)
     train_indices, test_indices = train_test_split(
         np.arange(len(labels)),
         test_size=CATS_VS_DOGS_TEST_FRACTION,
@@ -267,11 +353,13 @@ def _load_cats_vs_dogs(data_dir: Path | None, image_size: int) -> ImageDataset:
         images[test_indices],
         labels[test_indices],
         CATS_VS_DOGS_CLASS_NAMES,
+        test_paths=None if paths is None else tuple(str(paths[index]) for index in test_indices),
     )
 
 
 def _load_mvtec(data_dir: Path | None, image_size: int) -> ImageDataset:
-    """One class per category, in the DGAD paper's order; test_is_anomalous marks defects."""
+    """One class per category, in the DGAD paper's order; test_is_anomalous marks defects, and
+    test_masks holds the ground_truth/ masks unless a category has none."""
     if data_dir is None:
         raise DatasetError(
             f"--dataset mvtec needs --data_dir: MVTec AD cannot be downloaded automatically. "
@@ -281,11 +369,25 @@ def _load_mvtec(data_dir: Path | None, image_size: int) -> ImageDataset:
     category_folders = _mvtec_category_folders(data_dir)
     categories = [_one_class_files(folder, MVTEC_FIX) for folder in category_folders]
     labels = np.arange(len(categories), dtype=np.int64)
+    test_paths = [path for category in categories for path in category.test]
     x_train, x_test = _decode_train_and_test(
-        [path for category in categories for path in category.train],
-        [path for category in categories for path in category.test],
-        image_size,
+        [path for category in categories for path in category.train], test_paths, image_size
     )
+    mask_files = [
+        _mask_files(folder, category, MVTEC_MASKS_FOLDER, MVTEC_MASKS_FIX)
+        for folder, category in zip(category_folders, categories)
+    ]
+    without_masks = [
+        folder.name for folder, masks in zip(category_folders, mask_files) if masks is None
+    ]
+    if without_masks:
+        print(
+            f"note: no {MVTEC_MASKS_FOLDER}/ folder in {', '.join(without_masks)}, so the test "
+            "images are loaded without defect masks."
+        )
+        test_masks = None
+    else:
+        test_masks = _read_masks([mask for masks in mask_files for mask in masks], image_size)
     return ImageDataset(
         "mvtec",
         x_train,
@@ -294,16 +396,20 @@ def _load_mvtec(data_dir: Path | None, image_size: int) -> ImageDataset:
         np.repeat(labels, [len(category.test) for category in categories]),
         tuple(folder.name for folder in category_folders),
         np.concatenate([category.test_is_anomalous for category in categories]),
+        tuple(str(path) for path in test_paths),
+        test_masks,
     )
 
 
 def _load_folder(data_dir: Path | None, image_size: int) -> ImageDataset:
-    """A practitioner's own images: one class, named after the folder."""
+    """A practitioner's own images: one class, named after the folder; test_masks from
+    FOLDER/masks/ if it exists."""
     if data_dir is None:
         raise DatasetError(f"--dataset folder needs --data_dir FOLDER. {FOLDER_FIX}")
     _require_folder(data_dir, "Image", FOLDER_FIX)
     files = _one_class_files(data_dir, FOLDER_FIX)
     x_train, x_test = _decode_train_and_test(files.train, files.test, image_size)
+    mask_files = _mask_files(data_dir, files, FOLDER_MASKS_FOLDER, FOLDER_MASKS_FIX)
     return ImageDataset(
         "folder",
         x_train,
@@ -312,6 +418,8 @@ def _load_folder(data_dir: Path | None, image_size: int) -> ImageDataset:
         np.zeros(len(x_test), dtype=np.int64),
         (data_dir.resolve().name,),
         files.test_is_anomalous,
+        tuple(str(path) for path in files.test),
+        None if mask_files is None else _read_masks(mask_files, image_size),
     )
 
 
@@ -387,7 +495,7 @@ def _download_cats_vs_dogs_with_tfds(image_size: int) -> tuple[np.ndarray, np.nd
 
     pairs = tfds.load("cats_vs_dogs", split="train", as_supervised=True)
     resized = pairs.map(
-        lambda image, label: (_resize_square(image, image_size), label),
+        lambda image, label: (_resize(image, image_size, image_size), label),
         num_parallel_calls=tf.data.AUTOTUNE,
     )
     batches = list(resized.batch(DECODE_BATCH_SIZE).as_numpy_iterator())
@@ -624,9 +732,11 @@ def _check_npz_split(
     return images, labels.astype(np.int64)
 
 
-def _read_pet_images(folder: Path, image_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """The Microsoft PetImages folder: its few corrupt JPEGs are expected, so they are skipped
-    with a warning instead of stopping the load."""
+def _read_pet_images(
+    folder: Path, image_size: int
+) -> tuple[np.ndarray, np.ndarray, list[Path]]:
+    """The images, labels and files of the Microsoft PetImages folder: its few corrupt JPEGs are
+    expected, so they are skipped with a warning instead of stopping the load."""
     _require_folder(folder, "cats_vs_dogs", CATS_VS_DOGS_FIX)
     paths, labels = [], []
     for label, class_name in enumerate(CATS_VS_DOGS_CLASS_NAMES):
@@ -644,7 +754,8 @@ def _read_pet_images(folder: Path, image_size: int) -> tuple[np.ndarray, np.ndar
             f"warning: skipped {len(unreadable)} of {len(paths)} cats_vs_dogs images that "
             f"could not be read: {_first_files(unreadable, relative_to=folder)}"
         )
-    return images, np.array(labels, dtype=np.int64)[readable]
+    readable_paths = [path for path, is_readable in zip(paths, readable) if is_readable]
+    return images, np.array(labels, dtype=np.int64)[readable], readable_paths
 
 
 def _pet_images_class_folder(folder: Path, class_name: str) -> Path:
@@ -685,8 +796,7 @@ class OneClassFiles(NamedTuple):
 
 def _one_class_files(folder: Path, fix: str) -> OneClassFiles:
     """train/ holds normal images at any depth; test/good/ normal ones and every other
-    sub-folder of test/ anomalous ones. Anything else, such as MVTec's ground_truth/, is not
-    read."""
+    sub-folder of test/ anomalous ones. Anything else, such as the masks, is not read."""
     train = _find_images(folder / "train", "the normal training images", fix)
     test_folder = folder / "test"
     test = _find_images(
@@ -702,6 +812,58 @@ def _one_class_files(folder: Path, fix: str) -> OneClassFiles:
         )
     is_anomalous = [path.relative_to(test_folder).parts[0] != NORMAL_TEST_FOLDER for path in test]
     return OneClassFiles(train, test, np.array(is_anomalous, dtype=bool))
+
+
+def _mask_files(
+    folder: Path, files: OneClassFiles, masks_folder_name: str, fix: str
+) -> list[Path | None] | None:
+    """The mask file of each test file of a one-class folder, None for a normal image; None
+    for all if the folder has no masks_folder_name/. That folder mirrors test/: the mask of
+    test/<sub...>/<stem>.<ext> is masks/<sub...>/<stem> or <stem>_mask, as any image type."""
+    test_folder, masks_folder = folder / "test", folder / masks_folder_name
+    if not masks_folder.is_dir():
+        return None
+    listings: dict[Path, dict[tuple[str, str], Path]] = {}
+    masks, missing = [], []
+    for path, anomalous in zip(files.test, files.test_is_anomalous):
+        if not anomalous:
+            masks.append(None)
+            continue
+        mask_folder = masks_folder / path.relative_to(test_folder).parent
+        if mask_folder not in listings:
+            # Indexed by (stem, lower-case suffix), so that ".PNG" is found as ".png" is.
+            listings[mask_folder] = {
+                (file.stem, file.suffix.lower()): file
+                for file in (mask_folder.iterdir() if mask_folder.is_dir() else ())
+                if _is_image_file(file)
+            }
+        listing = listings[mask_folder]
+        found = [listing[key] for key in _mask_names(path.stem) if key in listing]
+        if len(found) > 1:
+            raise DatasetError(
+                f"{path} has {len(found)} masks ({', '.join(map(str, found))}); keep one of them."
+            )
+        masks.append(found[0] if found else None)
+        if not found:
+            missing.append(path)
+    if missing:
+        first = masks_folder / missing[0].relative_to(test_folder).parent / missing[0].stem
+        raise DatasetError(
+            f"{_count(missing, 'anomalous test image')} in {test_folder} "
+            f"{'has' if len(missing) == 1 else 'have'} no mask in {masks_folder}: "
+            f"{_first_files(missing, test_folder)}. For {missing[0]} these were looked for: "
+            f"{first}.png or {first}_mask.png (either also as .jpg, .jpeg or .bmp). {fix}"
+        )
+    return masks
+
+
+def _mask_names(stem: str) -> list[tuple[str, str]]:
+    """The (stem, suffix) a mask of an image named stem may have."""
+    return [
+        (mask_stem, suffix)
+        for mask_stem in (stem, f"{stem}_mask")
+        for suffix in IMAGE_FILE_EXTENSIONS
+    ]
 
 
 def _find_images(folder: Path, what_belongs_there: str, fix: str) -> list[Path]:
@@ -733,8 +895,7 @@ def _find_images(folder: Path, what_belongs_there: str, fix: str) -> list[Path]:
                     f"{path} is a broken symbolic link (to {os.readlink(path)}, which does not "
                     "exist); remove it or point it at an existing file or folder."
                 )
-            is_image = path.suffix.lower() in IMAGE_FILE_EXTENSIONS and path.is_file()
-            (images if is_image else others).append(path)
+            (images if _is_image_file(path) else others).append(path)
     others.sort()
     if not images:
         found = f" (only {_count(others, 'other file')}: {_first_files(others, folder)})" if others else ""
@@ -743,14 +904,24 @@ def _find_images(folder: Path, what_belongs_there: str, fix: str) -> list[Path]:
             f"{what_belongs_there}. {fix}"
         )
     if others:
-        what = "is not a PNG, JPEG or BMP image" if len(others) == 1 else "are not PNG, JPEG or BMP images"
-        print(f"note: skipped {_count(others, 'file')} in {folder} that {what} ({_first_files(others, folder)})")
+        print(
+            f"note: skipped {_count(others, 'file')} in {folder} that {_not_images_phrase(others)} "
+            f"({_first_files(others, folder)})"
+        )
     if revisited:
         print(
             f"note: {folder} reaches {_count(revisited, 'folder')} a second time through a symlink "
             f"(a loop or a second link); their images are read once: {_first_files(revisited, folder)}"
         )
     return sorted(images)
+
+
+def _is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_FILE_EXTENSIONS and path.is_file()
+
+
+def _not_images_phrase(others: list[Path]) -> str:
+    return "is not a PNG, JPEG or BMP image" if len(others) == 1 else "are not PNG, JPEG or BMP images"
 
 
 def _refuse_unreadable(error: OSError):
@@ -783,17 +954,56 @@ def _decode_image_files(paths: list[Path], image_size: int) -> tuple[np.ndarray,
     the order of `paths`, and a bool mask of which paths were readable."""
     import tensorflow as tf
 
-    def decode(index: tf.Tensor, path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        image = tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
-        has_colour = tf.shape(image)[-1] >= 3
-        rgb = tf.cond(
-            has_colour, lambda: image[..., :3], lambda: tf.tile(image[..., :1], [1, 1, 3])
-        )
-        return index, _resize_square(rgb, image_size), has_colour
+    def decode(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        image = _decode_image(path)
+        rgb = _with_channels(image, 3)
+        return _resize(rgb, image_size, image_size), tf.shape(image)[-1] >= 3
+
+    (images, colour_flags), readable = _decode_in_parallel(paths, decode)
+    return (images if colour_flags.any() else images[..., :1]), readable
+
+
+def _read_masks(mask_paths: list[Path | None], image_size: int) -> np.ndarray:
+    """uint8 0/1 masks (N, image_size, image_size), resized as the images are; zeros where the
+    path is None (a normal image). Any unreadable mask stops the load."""
+    import tensorflow as tf
+
+    masks = np.zeros((len(mask_paths), image_size, image_size), np.uint8)
+    present = [index for index, path in enumerate(mask_paths) if path is not None]
+    if not present:
+        return masks
+    files = [mask_paths[index] for index in present]
+
+    def decode(path: tf.Tensor) -> tuple[tf.Tensor]:
+        gray = _resize(_with_channels(_decode_image(path), 1), image_size, image_size)[..., 0]
+        return (tf.cast(gray > MASK_THRESHOLD, tf.uint8),)
+
+    (decoded,), readable = _decode_in_parallel(files, decode)
+    if not readable.all():
+        unreadable = [path for path, is_readable in zip(files, readable) if not is_readable]
+        raise DatasetError(_unreadable_message(unreadable, len(files)))
+    masks[present] = decoded
+    return masks
+
+
+def _decode_in_parallel(
+    paths: list[Path], decode: Callable[[tf.Tensor], tuple[tf.Tensor, ...]]
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Map decode(path) -> tensors over the files with tf.data, in parallel. Returns each output
+    stacked over the readable files in the order of `paths`, and a bool mask of which paths were
+    readable."""
+    import tensorflow as tf
+
+    def decode_with_index(index, path):
+        return (index, *decode(path))
 
     decoded = (
         tf.data.Dataset.from_tensor_slices((tf.range(len(paths)), [str(path) for path in paths]))
-        .map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        .map(
+            decode_with_index,
+            num_parallel_calls=tf.data.AUTOTUNE,
+            deterministic=True,
+        )
         # A file that fails to decode is dropped here; its index is missing from the output.
         .ignore_errors()
         .batch(DECODE_BATCH_SIZE)
@@ -802,17 +1012,40 @@ def _decode_image_files(paths: list[Path], image_size: int) -> tuple[np.ndarray,
     if not batches:
         raise DatasetError(_unreadable_message(paths, len(paths)))
     readable = np.zeros(len(paths), dtype=bool)
-    readable[np.concatenate([indices for indices, _, _ in batches])] = True
-    images = np.concatenate([images for _, images, _ in batches])
-    any_colour = any(colour_flags.any() for _, _, colour_flags in batches)
-    return (images if any_colour else images[..., :1]), readable
+    readable[np.concatenate([batch[0] for batch in batches])] = True
+    outputs = [np.concatenate([batch[k] for batch in batches]) for k in range(1, len(batches[0]))]
+    return outputs, readable
 
 
-def _resize_square(image: tf.Tensor, image_size: int) -> tf.Tensor:
-    """uint8 HWC image -> uint8 image_size x image_size x C, ignoring the aspect ratio."""
+def _decode_image(path: tf.Tensor) -> tf.Tensor:
+    """The file's pixels as stored: uint8 HWC with 1 (gray), 2 (gray, alpha), 3 (RGB) or 4 (RGBA)
+    channels; palette images come out as RGB(A)."""
     import tensorflow as tf
 
-    resized = tf.image.resize(image, (image_size, image_size), antialias=True)
+    return tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+
+
+def _with_channels(image: tf.Tensor, channels: int) -> tf.Tensor:
+    """A decoded image without alpha, with 3 channels (grayscale repeated) or 1 (colour turned
+    into its luminance)."""
+    import tensorflow as tf
+
+    has_colour = tf.shape(image)[-1] >= 3
+    if channels == 3:
+        return tf.cond(
+            has_colour, lambda: image[..., :3], lambda: tf.tile(image[..., :1], [1, 1, 3])
+        )
+    return tf.cond(
+        has_colour, lambda: tf.image.rgb_to_grayscale(image[..., :3]), lambda: image[..., :1]
+    )
+
+
+def _resize(image: tf.Tensor, height: int, width: int) -> tf.Tensor:
+    """uint8 HWC image -> uint8 height x width x C, bilinear with antialiasing, ignoring the
+    aspect ratio."""
+    import tensorflow as tf
+
+    resized = tf.image.resize(image, (height, width), antialias=True)
     return tf.saturate_cast(tf.round(resized), tf.uint8)
 
 

@@ -3,6 +3,11 @@
 A subclass says which optimiser updates which variables (optimizer_variables) and which one is
 stepped in every training step (STEP_COUNTER); this class gives it `iterations`, the optimisers
 built before training and `checkpoint_objects()` for utils.running.training.Checkpoints.
+
+A subclass also defines the two views of a trained model that the generic program shows:
+reconstruction(images), the x^ whose pixel error |x - x^| is the method's pixel term (the anomaly
+map, utils/scoring/maps.py), and preview_images(images, seed), the named image batches of one
+training step that TensorBoard shows side by side.
 """
 
 import keras

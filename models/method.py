@@ -45,11 +45,14 @@ class ScoringImages:
 @dataclasses.dataclass(frozen=True)
 class ScoreResult:
     """One score over the test images: anomaly_scores (higher = more anomalous), the per-image columns
-    written beside them and the metrics (speed, diagnostics) written to metrics.json."""
+    written beside them, the metrics (speed, diagnostics) written to metrics.json, and `fitted`: what the
+    score learned from the normal training images (JSON-able; DGAD's s_dir: its Dirichlet parameters),
+    stored with the run so that new images are scored without the training images."""
 
     anomaly_scores: np.ndarray
     columns: dict[str, np.ndarray]
     metrics: dict
+    fitted: dict = dataclasses.field(default_factory=dict)
 
 
 class Flag(NamedTuple):
@@ -134,8 +137,14 @@ class Method(abc.ABC):
 
     @abc.abstractmethod
     def scorer(self, model: keras.Model, config):
-        """An object whose score(images: ScoringImages, scores) returns {score: ScoreResult}; it compiles its
-        passes once, so one scorer serves every class of an experiment."""
+        """The scores of a trained model, its passes compiled once, so one scorer serves every class of an
+        experiment. It has two methods:
+
+        score(images: ScoringImages, scores, fitted=None) -> {score: ScoreResult}; with `fitted` ({score:
+            ScoreResult.fitted} of a stored run) a score reuses what it learned instead of reading images.train.
+        serving_scores(scores, fitted) -> a function of a batch of model-ready images (a float tensor) that
+            returns {score: the raw anomaly scores (B,)} in TensorFlow ops only, for an exported model.
+        """
 
     def paper_row(self, dataset: str, config, score: str) -> ReportedRow | None:
         """The row of the method's paper for a run of config on `dataset` with `score`, or None."""

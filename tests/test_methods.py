@@ -5,9 +5,12 @@ restored into a model built afresh, and scored with every score of every --score
 added to models.registry.METHODS is tested here without this file changing.
 """
 
+import json
+
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from data.pipeline import one_class_split, to_model_images, training_batches
 from models.method import Schedule, ScoreResult, ScoringImages
@@ -76,3 +79,26 @@ def test_every_method_trains_resumes_and_scores_through_its_interface(name, digi
             assert result.columns and all(np.shape(column) == (TEST_IMAGES,) and np.isfinite(column).all()
                                           for column in result.columns.values()), score
             assert result.metrics["images_per_second"] > 0, score
+            json.dumps(result.fitted)
+
+        # What a score fitted on the training images replaces them: predict and export never read them.
+        fitted = {score: result.fitted for score, result in results.items()}
+        without_training_images = ScoringImages(images.test, _refuse_training_images, test_is_normal)
+        again = scorer.score(without_training_images, scores, fitted)
+        for score, result in results.items():
+            np.testing.assert_array_equal(again[score].anomaly_scores, result.anomaly_scores, err_msg=score)
+        # An exported model's scores are the same computation in TensorFlow ops only.
+        serving = tf.function(scorer.serving_scores(scores, fitted))(images.test)
+        assert set(serving) == set(scores)
+        for score, result in results.items():
+            np.testing.assert_allclose(serving[score].numpy(), result.anomaly_scores, rtol=1e-5, atol=1e-5,
+                                       err_msg=score)
+
+    reconstructions = restored.reconstruction(images.test[:4])
+    assert reconstructions.shape == images.test[:4].shape
+    preview = restored.preview_images(images.test[:4], tf.constant([0, 8], tf.int64))
+    assert len(preview) >= 3 and all(batch.shape == images.test[:4].shape for batch in preview.values())
+
+
+def _refuse_training_images():
+    raise AssertionError("a score read the training images although its fitted state was given")

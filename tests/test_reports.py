@@ -126,10 +126,34 @@ def test_write_class_results_keeps_float_extra_columns_exact_and_closes_figures(
     assert plt.get_fignums() == []
 
 
-def test_write_class_results_writes_nothing_for_a_one_class_test_set(tmp_path):
+def test_write_class_results_writes_nothing_for_a_test_set_without_normal_images(tmp_path):
     with pytest.raises(ValueError, match="needs both normal and anomalous images"):
-        write_class_results(tmp_path / "run", [0, 0, 0], [0.1, 0.2, 0.3], "0")
+        write_class_results(tmp_path / "run", [1, 1, 1], [0.1, 0.2, 0.3], "0")
     assert not (tmp_path / "run").exists()
+
+
+def test_a_test_set_of_normal_images_only_has_no_auc_and_no_roc_curve(tmp_path):
+    auc = write_class_results(tmp_path, [0, 0, 0], [0.1, 0.2, 0.3], "0", metrics={"f1": None})
+    assert auc is None
+    assert json.loads((tmp_path / "metrics.json").read_text()) == {"auc": None, "f1": None}
+    assert not (tmp_path / "roc.png").exists() and (tmp_path / "score_distribution.png").exists()
+
+    _, markdown_path = write_summary(tmp_path, {"0": None}, ["0"], {}, None,
+                                     per_class_columns={"Precision": {"0": None}, "F1 if all flagged": {"0": None}})
+    assert "| 0 | — | — | — | — | — |" in markdown_path.read_text()
+
+
+def test_summary_columns_follow_the_papers_with_their_means(tmp_path):
+    columns = {"Pixel AUROC": {"1": 0.8, "8": 0.6}, "F1": {"1": 0.5, "8": None}}
+    json_path, markdown_path = write_summary(tmp_path, {"1": 0.99, "8": 0.95}, MNIST_CLASSES, {}, None,
+                                             per_class_columns=columns)
+    markdown = markdown_path.read_text()
+    assert "| Class | Our AUC | Paper AUC | Difference | Pixel AUROC | F1 |" in markdown
+    assert "| 8 | 0.9500 | — | — | 0.6000 | — |" in markdown
+    # A mean is over the classes that have the value.
+    assert "| Mean (2 classes) | 0.9700 | — | — | 0.7000 | 0.5000 |" in markdown
+    assert json.loads(json_path.read_text())["per_class"]["1"] == {"Pixel AUROC": 0.8, "F1": 0.5}
+    assert (tmp_path / "summary.html").exists()
 
 
 def test_write_class_results_rejects_an_extra_column_of_the_wrong_length(tmp_path):

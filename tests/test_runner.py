@@ -5,8 +5,11 @@ import pytest
 
 from data.pipeline import one_class_split
 from models.adcgan.scores import SCORES as ADCGAN_SCORES
+from models.method import ScoreResult
 from models.registry import get_method
 from utils.running.config import Config, load_config_dict
+from utils.running.detector import ScoreState
+from utils.running.evaluation import decide
 from utils.running.experiment import Experiment
 from utils.running.training import TrainingDiverged
 from utils.studies import runner
@@ -50,7 +53,7 @@ def test_a_group_that_fails_part_way_summarises_the_classes_tested_before_the_fa
     with pytest.raises(TrainingDiverged):
         runner.run_grid({"dgad": Config(dataset="digits")}, named_dataset("toy", ("a", "b", "c")), [dgad_group(1)],
                         [0, 1, 2])
-    assert StubExperiment.summaries == [("rec", {"a": 0.5})]
+    assert StubExperiment.summaries == [("rec", {0: {"auc": 0.5}})]
     assert StubExperiment.closed == [True]  # its run lock is released for other processes
     assert "dgad, protocol 1: a class failed; summarising the classes tested before it: a" in capsys.readouterr().out
 
@@ -96,8 +99,11 @@ def save_results(experiment, class_index, score):
     split = one_class_split(experiment.dataset, class_index, experiment.config.scheme)
     anomaly_scores = np.random.default_rng(0).random(len(split.test_anomaly_labels))
     iterations = experiment.schedule(class_index).iterations
-    return experiment.write_results(class_index, split, score, anomaly_scores, {},
-                                    {"images_per_second": 100.0, "trained_iterations": iterations})
+    decision = decide(anomaly_scores, split.test_anomaly_labels, None, 95.0)
+    experiment.store_detector_state(class_index, split, iterations,
+                                    {score: ScoreState(decision.normalisation, decision.threshold, {}, {})})
+    return experiment.write_results(class_index, split, score, ScoreResult(anomaly_scores, {}, {}), decision,
+                                    {"images_per_second": 100.0, "trained_iterations": iterations})["auc"]
 
 
 @pytest.mark.parametrize("method, score, change", [

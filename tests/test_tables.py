@@ -9,8 +9,8 @@ import pytest
 from utils.running.config import Config
 from utils.running.experiment import Experiment
 from utils.studies.runner import run_grid
-from utils.studies.tables import (TABLES, accuracy_section, auc_rows, dgad_group, table_path, write_auc_table,
-                                  write_speed_table)
+from utils.studies.tables import (TABLES, accuracy_section, auc_rows, dgad_group, pixel_auroc_section, table_path,
+                                  write_auc_table, write_speed_table)
 
 CIFAR_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 
@@ -59,6 +59,30 @@ def test_mvtec_paper_values_follow_the_category_names_not_the_indices(named_data
     dataset = named_dataset("mvtec", ("bottle", "screw"))
     rows = auc_rows(spec, dataset, [0, 1], fabricated_results(spec, [0, 1]))
     assert rows[0]["paper"] == [0.97, 0.67]  # Table 3 numbers bottle 0 and screw 13
+
+
+def test_table_3_gets_the_pixel_auroc_of_each_category_beside_its_auc(tmp_path, named_dataset):
+    spec = TABLES[3]
+    dataset = named_dataset("mvtec", ("bottle", "screw"))
+    results = fabricated_results(spec, [0, 1])
+    results[spec.groups[0].key("rec", 0)]["pixel_auroc"] = 0.875
+    markdown = pixel_auroc_section(tmp_path / "t3", spec, dataset, [0, 1], results)
+    assert "| bottle | screw | Mean |" in markdown
+    assert "| 3 | DGAD | 0.8750 | — | 0.8750 |" in markdown
+    assert "0.875" in (tmp_path / "t3-pixel-auroc.csv").read_text()
+
+
+def test_a_class_without_an_auc_is_a_dash_and_left_out_of_the_mean(tmp_path, named_dataset):
+    spec = TABLES[1]
+    dataset = named_dataset("folder", ("photos", "more"))
+    results = fabricated_results(spec, [0, 1])
+    for group in spec.groups:
+        results[group.key("rec", 1)]["auc"] = None
+    rows = auc_rows(spec, dataset, [0, 1], results)
+    assert rows[0]["mean"] == pytest.approx(0.9)
+    markdown = write_auc_table(tmp_path / "t1", spec, dataset, [0, 1], rows, ["# header"])
+    # The paper's mean is over the classes ours covers: class 0's 0.9966 alone.
+    assert "| 0.9000 / 0.9966 | — / 0.9987 | 0.9000 | 0.9966 | -0.0966 |" in markdown
 
 
 def test_speed_table_prints_both_ratios_beside_the_papers(tmp_path):

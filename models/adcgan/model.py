@@ -115,6 +115,15 @@ class ADCGAN(AdversarialModel):
         return {"d_loss": d_loss, "d_adv": d_adv, "d_nce": d_nce, "g_loss": g_loss, "g_adv": g_adv,
                 "g_nce": g_nce, "dz_loss": dz_loss, "e_latent": e_latent}
 
+    def reconstruction(self, images):
+        """G(E(x)): the image whose pixel error is the residual loss L_GR (eq 4) and the anomaly map."""
+        return self.generator(self.encoder(images))
+
+    def preview_images(self, images, seed):
+        """x, G(E(x)) and G(z) for a random z drawn from `seed`, for TensorBoard."""
+        noise = tf.random.stateless_normal((tf.shape(images)[0], self.latent_size), seed)
+        return {"x": images, "G(E(x))": self.reconstruction(images), "G(z)": self.generator(noise)}
+
     def score_terms(self, images, seed):
         """The four per-image terms of the normality score (eqs 4-5), each a mean over elements.
 

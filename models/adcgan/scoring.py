@@ -23,6 +23,7 @@ class Scorer:
     """
 
     def __init__(self, model, batch_size: int, seed: int, ns_lambda: float, ns_rho: float, jit_compile: bool = True):
+        self.model = model
         self.batch_size = batch_size
         self.seed = tf.constant([seed, SCORE_STREAM], tf.int64)
         self.ns_lambda = ns_lambda
@@ -35,7 +36,9 @@ class Scorer:
         """{"image_error", "feature_error", "encoded_error", "latent_error"} for each image."""
         return per_image_pass(self._terms, images, self.batch_size, self.seed)
 
-    def score(self, images: ScoringImages, scores: tuple[str, ...]) -> dict[str, ScoreResult]:
+    def score(self, images: ScoringImages, scores: tuple[str, ...], fitted: dict | None = None
+              ) -> dict[str, ScoreResult]:
+        """Every score of `scores`; NS learns nothing from the training images, so `fitted` is not read."""
         terms, seconds = timed(self.terms, images.test)
         terms = {name: values.astype(np.float64) for name, values in terms.items()}
         results = {}
@@ -46,3 +49,12 @@ class Scorer:
                                          {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds,
                                           "lambda": self.ns_lambda, "rho": self.ns_rho})
         return results
+
+    def serving_scores(self, scores: tuple[str, ...], fitted: dict):
+        """The raw scores of a batch in TensorFlow ops only, with the same z as score()."""
+        model, seed, ns_lambda, ns_rho = self.model, self.seed, self.ns_lambda, self.ns_rho
+
+        def raw_scores(images):
+            terms = {name: tf.cast(values, tf.float64) for name, values in model.score_terms(images, seed).items()}
+            return {score: normality_score(terms, ns_lambda, ns_rho, score) for score in scores}
+        return raw_scores

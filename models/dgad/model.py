@@ -129,6 +129,18 @@ class DGAD(AdversarialModel):
         reconstructions = self.decoder(latents)
         return reconstructions, latents, self.encoder(reconstructions)
 
+    def reconstruction(self, images):
+        """x^ = De(En(x)): s_rec's pixel term and the anomaly map are |x - x^|."""
+        return self.decoder(self.encoder(images))
+
+    def preview_images(self, images, seed):
+        """x_r, x_t, x^_t and x^_r of one training step (Figure 3), for TensorBoard."""
+        transformed_images, _ = random_transformation(images, self.protocol, seed)
+        reconstructions, restored_images = tf.split(
+            self.decoder(self.encoder(tf.concat([images, transformed_images], 0))), 2)
+        return {"x_r": images, "x_t": transformed_images, "restored x^_t": restored_images,
+                "reconstructed x^_r": reconstructions}
+
     def reconstruction_errors(self, images):
         """Per-image mean |x - x^| and mean |z - z^|, the two parts of s_rec (eq 15)."""
         reconstructions, latents, reconstruction_latents = self.reconstruct(images)

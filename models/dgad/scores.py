@@ -5,10 +5,16 @@ term and the latent term keep the paper's weighting lambda_s = 10 at any image s
 """
 
 import numpy as np
+import tensorflow as tf
 
 LAMBDA_S = 10.0
 
 
-def reconstruction_score(image_error: np.ndarray, latent_error: np.ndarray, lambda_s: float = LAMBDA_S) -> np.ndarray:
-    """Eq 15: s_rec = |x - x^|_1 + lambda_s |z - z^|_1, from the per-image errors of DGAD.reconstruction_errors()."""
+def reconstruction_score(image_error, latent_error, lambda_s: float = LAMBDA_S):
+    """Eq 15: s_rec = |x - x^|_1 + lambda_s |z - z^|_1, from the per-image errors of DGAD.reconstruction_errors().
+
+    Arrays are added as float64 arrays; tensors (an exported model's graph) as float64 tensors.
+    """
+    if tf.is_tensor(image_error):
+        return tf.cast(image_error, tf.float64) + lambda_s * tf.cast(latent_error, tf.float64)
     return np.asarray(image_error, np.float64) + lambda_s * np.asarray(latent_error, np.float64)

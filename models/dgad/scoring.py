@@ -10,7 +10,8 @@ from data.pretext import LABEL_GROUPS, scoring_transformations
 from models.dgad.scores import reconstruction_score
 from models.method import ScoreResult, ScoringImages
 from utils.scoring.batching import padded_batches, per_image_pass, timed
-from utils.scoring.dirichlet import fit_grouped_dirichlet, grouped_dirichlet_normality_score
+from utils.scoring.dirichlet import (fit_grouped_dirichlet, grouped_dirichlet_normality_score,
+                                    grouped_dirichlet_normality_tensor)
 
 
 class Scoring:
@@ -58,10 +59,12 @@ class Scorer:
     """DGAD's scores of the test images of one class, from one compiled Scoring."""
 
     def __init__(self, model, batch_size: int, lambda_s: float, jit_compile: bool = True):
+        self.model = model
         self.scoring = Scoring(model, batch_size, jit_compile)
         self.lambda_s = lambda_s
 
-    def score(self, images: ScoringImages, scores: tuple[str, ...]) -> dict[str, ScoreResult]:
+    def score(self, images: ScoringImages, scores: tuple[str, ...], fitted: dict | None = None
+              ) -> dict[str, ScoreResult]:
         results = {}
         if "rec" in scores:
             errors, seconds = timed(self.scoring.reconstruction_errors, images.test)
@@ -70,8 +73,11 @@ class Scorer:
                                          {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds})
         if "dir" in scores:
             label_groups = self.scoring.label_groups
-            train_probabilities, train_seconds = timed(self.scoring.transformation_probabilities, images.train)
-            alphas = fit_grouped_dirichlet(train_probabilities, label_groups)
+            if fitted and "dir" in fitted:
+                alphas, train_seconds = [np.asarray(group) for group in fitted["dir"]["alphas"]], 0.0
+            else:
+                train_probabilities, train_seconds = timed(self.scoring.transformation_probabilities, images.train)
+                alphas = fit_grouped_dirichlet(train_probabilities, label_groups)
             probabilities, seconds = timed(self.scoring.transformation_probabilities, images.test)
             normality = grouped_dirichlet_normality_score(probabilities, alphas, label_groups)
             accuracy = self.scoring.discriminator_accuracy(probabilities)
@@ -81,8 +87,27 @@ class Scorer:
                 {"images_per_second": len(normality) / seconds, "training_pass_seconds": train_seconds,
                  "scoring_seconds": seconds + train_seconds,
                  "discriminator_accuracy_normal": float(accuracy[images.test_is_normal].mean()),
-                 "discriminator_accuracy_all": float(accuracy.mean()), "alphas": alphas})
+                 "discriminator_accuracy_all": float(accuracy.mean()), "alphas": alphas},
+                fitted={"alphas": [group.tolist() for group in alphas]})
         return results
+
+    def serving_scores(self, scores: tuple[str, ...], fitted: dict):
+        """The raw anomaly scores of a batch in TensorFlow ops only: s_rec, and -s_dir with the stored alphas."""
+        model, lambda_s = self.model, self.lambda_s
+        transformations = [self.scoring.transformations[index] for index in range(len(self.scoring.transformations))]
+        alphas = [np.asarray(group) for group in fitted["dir"]["alphas"]] if "dir" in scores else None
+
+        def raw_scores(images):
+            outputs = {}
+            if "rec" in scores:
+                errors = model.reconstruction_errors(images)
+                outputs["rec"] = reconstruction_score(errors["image_error"], errors["latent_error"], lambda_s)
+            if "dir" in scores:
+                probabilities = tf.stack([model.transformation_probabilities(images, transformation)
+                                          for transformation in transformations])
+                outputs["dir"] = -grouped_dirichlet_normality_tensor(probabilities, alphas)
+            return outputs
+        return raw_scores
 
 
 def scoring_speed(scoring: Scoring, images, rounds: int = 3) -> dict[str, float]:

@@ -2,8 +2,14 @@
 content whole, never a truncated file."""
 
 import os
+import re
 import uuid
 from pathlib import Path
+
+
+def safe_file_name(text: str) -> str:
+    """text with every run of characters other than letters, digits, '_', '.' and '-' made one '_'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
 def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:

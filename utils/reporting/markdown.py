@@ -3,6 +3,14 @@
 import csv
 import io
 
+import numpy as np
+
+
+def known_mean(values) -> float | None:
+    """The mean of the values that are not None (an AUC is None for a test split of normal images only)."""
+    known = [value for value in values if value is not None]
+    return float(np.mean(known)) if known else None
+
 
 def cell_text(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"

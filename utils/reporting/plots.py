@@ -1,7 +1,8 @@
-"""ROC curve and score-distribution figures for one tested class, saved as PNG files."""
+"""ROC curve, score-distribution and anomaly-map figures for one tested class, saved as PNG files."""
 
 import io
 import os
+import textwrap
 
 import matplotlib
 
@@ -9,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen before this import)
+from matplotlib.cm import ScalarMappable  # noqa: E402
+from matplotlib.colors import Normalize  # noqa: E402
 import numpy as np  # noqa: E402
 import seaborn as sns  # noqa: E402
 from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
@@ -16,6 +19,9 @@ from sklearn.metrics import roc_auc_score, roc_curve  # noqa: E402
 from utils.reporting.files import write_bytes_atomically  # noqa: E402
 
 _GROUP_COLOURS = {"normal": "tab:blue", "anomalous": "tab:red"}
+_MAP_COLOURS = "jet"
+# Opaque enough to read the map, transparent enough to see which part of the image it marks.
+_MAP_OPACITY = 0.5
 
 
 def _save_png_atomically(figure: plt.Figure, path: str | os.PathLike) -> None:
@@ -76,3 +82,82 @@ def plot_score_distribution(
         _save_png_atomically(figure, path)
     finally:
         plt.close(figure)
+
+
+def plot_anomaly_maps(
+    images, reconstructions, maps, captions: list[str], path: str | os.PathLike, title: str
+) -> None:
+    """Save one row per image: the image, its reconstruction, and its anomaly map over the image in grey."""
+    images = np.asarray(images, dtype=np.float64)
+    reconstructions = np.asarray(reconstructions, dtype=np.float64)
+    maps = np.asarray(maps, dtype=np.float64)
+    _check_anomaly_map_inputs(images, reconstructions, maps, captions)
+    # One colour scale for every row, from 0, so that equal colours mean equal values across rows.
+    largest = float(maps.max())
+    norm = Normalize(vmin=0.0, vmax=largest if largest > 0 else 1.0)
+    rows = len(images)
+    figure, axes = plt.subplots(
+        rows, 3, figsize=(10, 3 * rows + 0.6), squeeze=False, layout="constrained"
+    )
+    try:
+        for row, (image, reconstruction, anomaly_map, caption) in enumerate(
+            zip(images, reconstructions, maps, captions)
+        ):
+            image_axes, reconstruction_axes, map_axes = axes[row]
+            _show_image(image_axes, image)
+            image_axes.set_title(textwrap.fill(caption, 40), fontsize=9)
+            _show_image(reconstruction_axes, reconstruction)
+            reconstruction_axes.set_title("reconstruction", fontsize=9)
+            # Under the map the image is shown in grey, so every colour in that panel is the map's.
+            _show_image(map_axes, _luminance(image))
+            map_axes.imshow(anomaly_map, cmap=_MAP_COLOURS, norm=norm, alpha=_MAP_OPACITY)
+            map_axes.set_title("anomaly map", fontsize=9)
+        # Drawn from the colour map itself, not the overlay, so the bar shows the colours at full strength.
+        figure.colorbar(
+            ScalarMappable(norm=norm, cmap=_MAP_COLOURS),
+            ax=axes[:, 2],
+            label="anomaly map value (one scale for all rows)",
+        )
+        figure.suptitle(title)
+        _save_png_atomically(figure, path)
+    finally:
+        plt.close(figure)
+
+
+def _check_anomaly_map_inputs(
+    images: np.ndarray, reconstructions: np.ndarray, maps: np.ndarray, captions: list[str]
+) -> None:
+    if images.ndim != 4 or images.shape[-1] not in (1, 3) or len(images) == 0:
+        raise ValueError(
+            f"images have shape {images.shape}: pass a non-empty (N, H, W, C) batch with C 1 or 3"
+        )
+    if reconstructions.shape != images.shape:
+        raise ValueError(
+            f"reconstructions have shape {reconstructions.shape} but images {images.shape}: "
+            "pass one reconstruction of the same shape per image"
+        )
+    if maps.shape != images.shape[:3]:
+        raise ValueError(
+            f"maps have shape {maps.shape}: pass one (H, W) map per image, {images.shape[:3]} in all"
+        )
+    if not np.isfinite(maps).all() or (maps < 0).any():
+        raise ValueError("maps hold negative or non-finite values: pass finite anomaly maps >= 0")
+    if len(captions) != len(images):
+        raise ValueError(f"{len(captions)} captions for {len(images)} images: pass one caption per image")
+
+
+def _luminance(image: np.ndarray) -> np.ndarray:
+    # The ITU-R BT.601 weights, as tf.image.rgb_to_grayscale uses.
+    if image.shape[-1] == 1:
+        return image
+    return image @ np.array([[0.2989], [0.5870], [0.1140]])
+
+
+def _show_image(axes: plt.Axes, image: np.ndarray) -> None:
+    # Clipped because a reconstruction can overshoot [0, 1] slightly, and imshow would warn on it.
+    image = np.clip(image, 0.0, 1.0)
+    if image.shape[-1] == 1:
+        axes.imshow(image[..., 0], cmap="gray", vmin=0.0, vmax=1.0)
+    else:
+        axes.imshow(image)
+    axes.set_axis_off()

@@ -11,13 +11,21 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from utils.reporting.files import write_text_atomically
+from utils.reporting.markdown import known_mean
+from utils.reporting.html import write_summary_html
 from utils.reporting.plots import plot_roc, plot_score_distribution
 
 _SCORE_COLUMNS = ("index", "anomaly_label", "score")
+# Where a class's anomaly-map overlays go, inside its results folder, and their names, most anomalous first.
+MAPS_FOLDER = "maps"
+OVERLAY_FIGURES = ("most_anomalous", "least_anomalous")
 _SUMMARY_KEYS = ("per_class_auc", "mean_auc", "config", "paper")
 
 # The settings that tell runs apart at a glance (those a method does not have are None and left out);
 # the full config is in summary.json.
+# The columns a summary adds beside the AUC when a class has them: {title: metrics.json key}.
+SUMMARY_COLUMNS = {"Pixel AUROC": "pixel_auroc", "Precision": "precision", "Recall": "recall", "F1": "f1",
+                   "F1 if all flagged": "f1_flag_all"}
 _KEY_SETTINGS = (
     "method", "dataset", "scheme", "score", "variant", "protocol", "padding", "coordconv", "restoration",
     "lambda_cmp", "width", "image_size", "batch_size", "iterations", "epochs", "warmup_epochs", "latent_size",
@@ -46,21 +54,23 @@ def write_class_results(
     class_name: str,
     extra_columns: dict[str, np.ndarray] | None = None,
     metrics: dict | None = None,
-) -> float:
+) -> float | None:
     """Write scores.csv, roc.png, score_distribution.png and metrics.json into run_dir; return the AUC.
 
-    metrics.json holds the AUC and `metrics`; it is written last, so its presence means the class's
-    results are complete (see read_class_metrics).
+    A test set of normal images only (a folder of normal images) has no AUC: it is None, and there is
+    no roc.png. metrics.json holds the AUC and `metrics`; it is written last, so its presence means the
+    class's results are complete (see read_class_metrics).
     """
     labels = np.asarray(anomaly_labels).ravel()
     scores = np.asarray(anomaly_scores, dtype=np.float64).ravel()
     # Computing the AUC first means a test set that cannot be scored leaves no files behind.
-    auc = roc_auc(labels, scores)
+    auc = None if (labels == 0).all() else roc_auc(labels, scores)
     labels = labels.astype(np.int64)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomically(run_dir / "scores.csv", _scores_csv(labels, scores, extra_columns or {}))
-    plot_roc(labels, scores, run_dir / "roc.png", f"{class_name}: ROC curve")
+    if auc is not None:
+        plot_roc(labels, scores, run_dir / "roc.png", f"{class_name}: ROC curve")
     plot_score_distribution(
         labels, scores, run_dir / "score_distribution.png", f"{class_name}: anomaly scores"
     )
@@ -79,16 +89,21 @@ def read_class_metrics(run_dir: str | os.PathLike) -> dict | None:
 
 def write_summary(
     summary_dir: str | os.PathLike,
-    per_class_auc: dict[str, float],
+    per_class_auc: dict[str, float | None],
     class_names_in_order: list[str],
     config: dict,
     paper: dict | None,
     extra: dict | None = None,
+    per_class_columns: dict[str, dict[str, float | None]] | None = None,
+    class_folders: dict[str, Path] | None = None,
 ) -> tuple[Path, Path]:
-    """Write summary.json and summary.md for the tested classes; return their paths.
+    """Write summary.json, summary.md and summary.html for the tested classes; return the first two paths.
 
     class_names_in_order lists every class of the dataset in class-index order, which is the
     order of the paper's per-class values (see utils.reporting.paper_results.ReportedRow.reference).
+    An AUC is None for a class whose test set has normal images only. per_class_columns adds
+    columns after the paper's ({column: {class: value}}, e.g. the pixel AUROC, F1 at the threshold);
+    summary.html shows each class's figures from class_folders ({class: its results folder}).
     """
     if not per_class_auc:
         raise ValueError("per_class_auc is empty: no class was tested")
@@ -104,11 +119,17 @@ def write_summary(
     paper_auc = _paper_auc_by_class(paper, class_names_in_order)
 
     tested = [name for name in class_names_in_order if name in per_class_auc]
-    ours = {name: float(per_class_auc[name]) for name in tested}
-    mean_auc = float(np.mean(list(ours.values())))
+    ours = {name: None if per_class_auc[name] is None else float(per_class_auc[name]) for name in tested}
+    mean_auc = known_mean(ours.values())
+    columns = per_class_columns or {}
     summary = {
-        "per_class_auc": ours, "mean_auc": mean_auc, "config": config, "paper": paper, **extra
+        "per_class_auc": ours, "mean_auc": mean_auc, "config": config, "paper": paper,
+        **({"per_class": {name: {column: values.get(name) for column, values in columns.items()}
+                          for name in tested}} if columns else {}),
+        **extra,
     }
+    header, rows = _summary_table(ours, mean_auc, paper_auc, columns)
+    paper_notes, settings = _paper_notes(paper), _key_settings(config)
 
     summary_dir = Path(summary_dir)
     summary_dir.mkdir(parents=True, exist_ok=True)
@@ -117,10 +138,19 @@ def write_summary(
     write_text_atomically(
         json_path, json.dumps(summary, indent=2, ensure_ascii=False, default=_to_json) + "\n"
     )
-    write_text_atomically(
-        markdown_path, _summary_markdown(ours, mean_auc, paper, paper_auc, config)
-    )
+    write_text_atomically(markdown_path, _summary_markdown(header, rows, paper_notes, settings))
+    sections = [(name, _class_figures(Path(folder))) for name, folder in (class_folders or {}).items()]
+    write_summary_html(summary_dir / "summary.html", f"Test summary: {config.get('run_id', summary_dir.parent.name)}"
+                       f" ({config.get('dataset')}, s_{config.get('score')})", header, rows,
+                       [*paper_notes, "Key settings: " + "; ".join(settings) + ". The full configuration is in "
+                        "summary.json."], sections)
     return json_path, markdown_path
+
+
+def _class_figures(folder: Path) -> list[Path]:
+    """A class's figures in the order a reader wants them: ROC, score distribution, then its anomaly maps."""
+    return [folder / "roc.png", folder / "score_distribution.png",
+            *(folder / MAPS_FOLDER / f"{name}.png" for name in OVERLAY_FIGURES)]
 
 
 def _scores_csv(
@@ -136,10 +166,15 @@ def _scores_csv(
                 f"extra column {name!r} has shape {values.shape}, expected {labels.shape}"
             )
         columns[name] = values
+    return columns_csv(columns)
+
+
+def columns_csv(columns: dict[str, np.ndarray]) -> str:
+    """CSV text of equal-length columns, a header row of their names; floats keep every digit."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(columns)
-    cells = [_format_column(values) for values in columns.values()]
+    cells = [_format_column(np.asarray(values)) for values in columns.values()]
     writer.writerows(zip(*cells))
     return buffer.getvalue()
 
@@ -168,45 +203,47 @@ def _paper_auc_by_class(paper: dict | None, class_names_in_order: list[str]) -> 
     return dict(zip(class_names_in_order, paper["per_class"]))
 
 
-def _table_row(label: str, our_auc: float, paper_auc: float | None) -> str:
-    if paper_auc is None:
-        return f"| {label} | {our_auc:.4f} | — | — |"
-    return f"| {label} | {our_auc:.4f} | {paper_auc:.4f} | {our_auc - paper_auc:+.4f} |"
+def _number(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4f}"
 
 
-def _summary_markdown(
-    ours: dict[str, float],
-    mean_auc: float,
-    paper: dict | None,
-    paper_auc: dict[str, float],
-    config: dict,
-) -> str:
-    lines = [
-        "# Test summary",
-        "",
-        "| Class | Our AUC | Paper AUC | Difference |",
-        "| --- | ---: | ---: | ---: |",
-    ]
-    lines += [_table_row(name, auc, paper_auc.get(name)) for name, auc in ours.items()]
-    # The paper's mean is only comparable when it covers exactly the classes we tested.
+def _summary_table(ours: dict[str, float | None], mean_auc: float | None, paper_auc: dict[str, float],
+                   columns: dict[str, dict[str, float | None]]) -> tuple[list[str], list[list[str]]]:
+    def row(label, auc, paper, extra):
+        difference = "—" if auc is None or paper is None else f"{auc - paper:+.4f}"
+        return [label, _number(auc), _number(paper), difference, *(_number(value) for value in extra)]
+
+    rows = [row(name, auc, paper_auc.get(name), [values.get(name) for values in columns.values()])
+            for name, auc in ours.items()]
+    # The paper's mean is only comparable when it covers exactly the classes our mean does.
+    with_auc = [name for name, auc in ours.items() if auc is not None]
     paper_mean = (
-        float(np.mean([paper_auc[name] for name in ours]))
-        if all(name in paper_auc for name in ours)
+        float(np.mean([paper_auc[name] for name in with_auc]))
+        if with_auc and all(name in paper_auc for name in with_auc)
         else None
     )
-    lines.append(_table_row(f"Mean ({len(ours)} classes)", mean_auc, paper_mean))
-    lines.append("")
+    rows.append(row(f"Mean ({len(ours)} classes)", mean_auc, paper_mean,
+                    [known_mean(values.get(name) for name in ours) for values in columns.values()]))
+    return ["Class", "Our AUC", "Paper AUC", "Difference", *columns], rows
+
+
+def _paper_notes(paper: dict | None) -> list[str]:
     if paper is None:
-        lines.append("Paper numbers: the papers report no result for this setting.")
-    else:
-        lines.append(
-            f"The paper's printed mean over all its {len(paper['per_class'])} classes: "
-            f"{paper['mean']:.4f}."
-        )
-        lines.append(f"Paper numbers: {paper['source']}.")
-    lines += ["", "## Key settings", ""]
-    lines += [f"- {key}: {config[key]}" for key in _KEY_SETTINGS if config.get(key) is not None]
-    lines += ["", "The full configuration is in summary.json.", ""]
+        return ["Paper numbers: the papers report no result for this setting."]
+    return [f"The paper's printed mean over all its {len(paper['per_class'])} classes: {paper['mean']:.4f}.",
+            f"Paper numbers: {paper['source']}."]
+
+
+def _key_settings(config: dict) -> list[str]:
+    return [f"{key}: {config[key]}" for key in _KEY_SETTINGS if config.get(key) is not None]
+
+
+def _summary_markdown(header: list[str], rows: list[list[str]], paper_notes: list[str], settings: list[str]) -> str:
+    lines = ["# Test summary", "", "| " + " | ".join(header) + " |",
+             "| --- |" + " ---: |" * (len(header) - 1)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    lines += ["", *paper_notes, "", "## Key settings", "", *(f"- {setting}" for setting in settings), "",
+              "The full configuration is in summary.json.", ""]
     return "\n".join(lines)
 
 

@@ -15,6 +15,7 @@ from data.pipeline import SCHEMES
 from data.sources import DATASET_NAMES, DATASETS_WITHOUT_FILES
 from models.registry import METHODS, get_method
 from utils.reporting.files import write_text_atomically
+from utils.scoring.thresholds import NORMAL_PERCENTILE
 
 
 def _is_integer(value) -> bool:
@@ -32,7 +33,11 @@ SETTING_RANGES = (
     (("beta_1", "beta_2", "max_zoom"), lambda value: 0 <= value < 1, "in [0, 1)"),
     (("lambda_cls", "lambda_rec", "lambda_cmp", "lambda_s"), lambda value: 0 <= value < math.inf, "0 or more"),
     (("ns_lambda", "ns_rho"), lambda value: 0 <= value <= 1, "in [0, 1]"),
+    (("threshold",), lambda value: -math.inf < value < math.inf, "a finite number"),
+    (("threshold_percentile",), lambda value: 0 < value < 100, "in (0, 100)"),
 )
+# The settings that change decisions, not scores: a tested class is decided again when one differs.
+DECISION_FIELDS = ("threshold", "threshold_percentile")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,6 +70,10 @@ class Config:
     results_dir: str = "results"
     checkpoint_dir: str = "checkpoints"
     run_name: str | None = None
+    # The decision threshold on the normalised score (eq 16's scale); None: chosen on the test split
+    # (utils/scoring/thresholds.py), from threshold_percentile when it holds normal images only.
+    threshold: float | None = None
+    threshold_percentile: float = NORMAL_PERCENTILE
     # DGAD
     variant: str | None = None
     protocol: int | None = None
@@ -139,6 +148,10 @@ class Config:
         """Where one score's per-class results and summary go: results/<dataset>/<run>/s_<score>/."""
         return Path(self.results_dir) / self.dataset / self.run_id / f"s_{score}"
 
+    def predictions_folder(self) -> Path:
+        """Where --phase predict writes: results/<dataset>/<run>/predictions/."""
+        return Path(self.results_dir) / self.dataset / self.run_id / "predictions"
+
     def checkpoint_folder(self) -> Path:
         return Path(self.checkpoint_dir) / self.dataset / self.run_id
 
@@ -156,9 +169,14 @@ class Config:
         """Training settings in which `saved` (a config.json) differs from this config."""
         return self._differences(saved, get_method(self.method).training_fields)
 
+    @property
+    def scoring_fields(self) -> tuple[str, ...]:
+        """The settings that change scores or decisions but not the model."""
+        return get_method(self.method).scoring_fields + DECISION_FIELDS
+
     def scoring_differences(self, saved: dict) -> list[str]:
-        """Settings that change the scores, not the model, in which `saved` differs from this config."""
-        return self._differences(saved, get_method(self.method).scoring_fields)
+        """Settings that change the scores or decisions, not the model, in which `saved` differs from this config."""
+        return self._differences(saved, self.scoring_fields)
 
     def _differences(self, saved: dict, names: tuple[str, ...]) -> list[str]:
         method = get_method(saved.get("method", Config.method))

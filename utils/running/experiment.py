@@ -6,7 +6,6 @@ part knows nothing of the others.
 
 import os
 import platform
-import re
 import time
 from pathlib import Path
 
@@ -18,11 +17,24 @@ from data.pipeline import one_class_split, to_model_images, training_batches
 from data.sources import ImageDataset
 from models.method import Schedule, ScoringImages
 from models.registry import get_method
-from utils.reporting.reports import read_class_metrics, write_class_results, write_summary
+from utils.reporting.files import safe_file_name
+from utils.reporting.plots import plot_anomaly_maps
+from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_metrics, write_class_results,
+                                    write_summary)
+from utils.running.detector import DetectorState, ScoreState, load_detector_state, save_detector_state
+from utils.running.evaluation import ClassMaps, decide, overlay_captions, overlay_selection
 from utils.running.config import Config, load_config_dict, save_config
 from utils.running.run_lock import RunLock, RunLocked
-from utils.running.training import Checkpoints, NoReadableCheckpoint, train_for_iterations
-from utils.scoring.normalise import min_max_normalise
+from utils.running.training import Checkpoints, NoReadableCheckpoint, TensorBoardLog, train_for_iterations
+from utils.scoring.maps import MapPass, pixel_auroc
+
+
+# Inside a class's checkpoint folder: `tensorboard --logdir <checkpoint_dir>/<dataset>/<run>` shows every class.
+TENSORBOARD_FOLDER = "tensorboard"
+# The first images of a class's training set, shown in TensorBoard as the model learns them.
+PREVIEW_IMAGES = 8
+# The stream of the run's seed that draws the random parts of TensorBoard's preview (a pretext transformation, a z).
+PREVIEW_STREAM = 8
 
 
 class ExperimentError(Exception):
@@ -62,7 +74,7 @@ class FreshModels:
 
 
 def class_folder_name(dataset: ImageDataset, class_index: int) -> str:
-    return f"{class_index}_" + re.sub(r"[^A-Za-z0-9_.-]+", "_", dataset.class_names[class_index])
+    return f"{class_index}_" + safe_file_name(dataset.class_names[class_index])
 
 
 def software_and_machine() -> dict:
@@ -99,6 +111,7 @@ class Experiment:
         self.method = get_method(config.method)
         self._models = None
         self._scorer = None
+        self._map_pass = None
         self._schedules: dict[int, Schedule] = {}
         self._lock = RunLock(config.checkpoint_folder())
 
@@ -173,8 +186,12 @@ class Experiment:
               f"on {len(images)} normal images for {schedule.iterations} iterations{warmup}")
         batches = training_batches(images, config.batch_size, config.seed, start, schedule.iterations,
                                    config.max_zoom)
+        tensorboard = TensorBoardLog(folder / TENSORBOARD_FOLDER, images[:PREVIEW_IMAGES],
+                                     tf.constant([config.seed, PREVIEW_STREAM], tf.int64), start, schedule.iterations,
+                                     config.checkpoint_every)
         started = time.perf_counter()
-        train_for_iterations(model, batches, checkpoints, schedule.iterations, config.checkpoint_every)
+        train_for_iterations(model, batches, checkpoints, schedule.iterations, config.checkpoint_every,
+                             callbacks=(tensorboard,))
         print(f"{self.describe(class_index)}: trained in {time.perf_counter() - started:.0f} s; checkpoint in {folder}")
         return folder
 
@@ -217,61 +234,125 @@ class Experiment:
         metrics = read_class_metrics(folder)
         if metrics is None or metrics.get("trained_iterations", 0) < self.schedule(class_index).iterations:
             return None
+        # Tested by a version that stored no threshold: predict could not use it, so it is tested again.
+        if "threshold" not in metrics or load_detector_state(self.checkpoint_folder(class_index)) is None:
+            return None
         return metrics
 
-    def test_class(self, class_index: int, scores: tuple[str, ...] | None = None) -> dict[str, float]:
+    def test_class(self, class_index: int, scores: tuple[str, ...] | None = None) -> dict[str, dict]:
         """Score the test set with the trained model of one class, for each score (default: config.scores);
-        write the results of each score; return {score: AUC}."""
-        scores = scores or self.config.scores
-        split = one_class_split(self.dataset, class_index, self.config.scheme)
+        write the results of each score and the state that scores new images (detector.json); return
+        {score: its metrics (auc, pixel_auroc, f1, ...)}."""
+        config = self.config
+        scores = scores or config.scores
+        split = one_class_split(self.dataset, class_index, config.scheme)
+        if split.test_anomaly_labels.all():
+            raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: its test split has no normal "
+                                  "images, so neither an AUC nor a threshold can be found; add normal test images")
         model, checkpoints = self.restored(class_index)
         run = {"trained_iterations": int(model.iterations), "training_seconds": checkpoints.training_seconds,
                "environment": software_and_machine()}
-        images = ScoringImages(to_model_images(split.test_images, self.config.image_size),
-                               lambda: to_model_images(split.train_images, self.config.image_size),
+        images = ScoringImages(to_model_images(split.test_images, config.image_size),
+                               lambda: to_model_images(split.train_images, config.image_size),
                                split.test_anomaly_labels == 0)
         try:
             results = self.scorer(model).score(images, scores)
-            return {score: self.write_results(class_index, split, score, min_max_normalise(result.anomaly_scores),
-                                              result.columns, {**result.metrics, **run})
-                    for score, result in results.items()}
+            maps = ClassMaps(self.map_pass(model), images.test, split.test_images)
+            if split.test_masks is not None:
+                run["pixel_auroc"] = pixel_auroc(maps.all(), split.test_masks)
+            metrics, states = {}, {}
+            for score, result in results.items():
+                decision = decide(result.anomaly_scores, split.test_anomaly_labels, config.threshold,
+                                  config.threshold_percentile)
+                self.write_overlays(class_index, score, split, maps, result.anomaly_scores, decision)
+                metrics[score] = self.write_results(class_index, split, score, result, decision, run)
+                states[score] = ScoreState(decision.normalisation, decision.threshold, result.fitted,
+                                           {name: getattr(config, name) for name in config.scoring_fields})
         except ValueError as error:
             raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: {error}") from error
+        self.store_detector_state(class_index, split, int(model.iterations), states)
+        return metrics
 
-    def write_results(self, class_index, split, score, anomaly_scores, columns, metrics) -> float:
+    def map_pass(self, model: keras.Model) -> MapPass:
+        if self._map_pass is None:
+            self._map_pass = MapPass(model, self.config.batch_size, self.config.jit_compile)
+        return self._map_pass
+
+    def write_overlays(self, class_index, score, split, maps, raw_scores, decision):
+        """The most and the least anomalous test images beside their reconstructions and anomaly maps."""
+        folder = self.class_results_folder(class_index, score) / MAPS_FOLDER
+        for name, indices in overlay_selection(raw_scores).items():
+            reconstructions, anomaly_maps = maps.of(indices)
+            captions = overlay_captions(indices, raw_scores, decision.normalised_scores, decision.flags,
+                                        split.test_anomaly_labels, split.test_paths)
+            plot_anomaly_maps(split.test_images[indices] / 255.0, reconstructions, anomaly_maps, captions,
+                              folder / f"{name}.png", f"{self.describe(class_index)}: {name.replace('_', ' ')} "
+                                                      f"test images by s_{score}")
+
+    def store_detector_state(self, class_index, split, trained_iterations: int, states: dict[str, ScoreState]):
+        folder = self.checkpoint_folder(class_index)
+        saved = load_detector_state(folder)
+        if saved is None or saved.trained_iterations != trained_iterations:
+            saved = DetectorState(self.dataset.class_names[class_index], tuple(split.test_images.shape[1:]),
+                                  (self.config.image_size, self.config.image_size, split.test_images.shape[-1]),
+                                  trained_iterations, {})
+        save_detector_state(folder, saved.with_scores(states))
+
+    def write_results(self, class_index, split, score, result, decision, run) -> dict:
         folder = self.class_results_folder(class_index, score)
         save_config(self.config, folder)
-        auc = write_class_results(folder, split.test_anomaly_labels, anomaly_scores,
-                                  self.dataset.class_names[class_index],
-                                  extra_columns={"class_label": split.test_class_labels, **columns}, metrics=metrics)
-        print(f"{self.describe(class_index)}: s_{score} AUC {auc:.4f} ({metrics['images_per_second']:.0f} "
-              f"images/s); results in {folder}")
-        return auc
+        paths = {} if split.test_paths is None else {"path": np.asarray(split.test_paths)}
+        columns = {"class_label": split.test_class_labels, **paths, **result.columns, "anomalous": decision.flags}
+        metrics = {**result.metrics, **decision.metrics, **run}
+        auc = write_class_results(folder, split.test_anomaly_labels, decision.normalised_scores,
+                                  self.dataset.class_names[class_index], extra_columns=columns, metrics=metrics)
+        auc_text = "no AUC (normal test images only)" if auc is None else f"AUC {auc:.4f}"
+        pixel = "" if metrics.get("pixel_auroc") is None else f", pixel AUROC {metrics['pixel_auroc']:.4f}"
+        f1 = "" if metrics["f1"] is None else f", F1 {metrics['f1']:.3f} (flagging all: {metrics['f1_flag_all']:.3f})"
+        if metrics["flagged_fraction"] == 1.0:
+            print(f"warning: {self.describe(class_index)}: s_{score}'s threshold ({decision.threshold.chosen_by}) flags "
+                  "every test image: the scores do not separate anomalies well enough to gain F1 over flagging all; "
+                  "pass --threshold to choose one")
+        print(f"{self.describe(class_index)}: s_{score} {auc_text}{pixel}{f1} at threshold "
+              f"{decision.threshold.normalised:.3f} ({decision.threshold.chosen_by}; "
+              f"{metrics['flagged_fraction']:.0%} flagged), {metrics['images_per_second']:.0f} images/s; "
+              f"results in {folder}")
+        return {"auc": auc, **metrics}
 
     def test_classes(self, classes: list[int]) -> list[Path]:
-        """Test each class, then write summary.json / summary.md of each score beside its per-class folders.
+        """Test each class, then write summary.json / summary.md / summary.html of each score beside its
+        per-class folders.
 
         If a class fails, the classes tested before it are summarised before the error goes on.
         """
-        per_class_auc = {score: {} for score in self.config.scores}
+        per_class = {score: {} for score in self.config.scores}
         try:
             for index in classes:
-                for score, auc in self.test_class(index).items():
-                    per_class_auc[score][self.dataset.class_names[index]] = auc
+                for score, metrics in self.test_class(index).items():
+                    per_class[score][index] = metrics
         except Exception:
-            if any(per_class_auc.values()):
-                print(f"testing failed after {len(next(iter(per_class_auc.values())))} classes; summarising them")
-                for score, auc in per_class_auc.items():
-                    self.write_score_summary(score, auc)
+            if any(per_class.values()):
+                print(f"testing failed after {len(next(iter(per_class.values())))} classes; summarising them")
+                for score, metrics in per_class.items():
+                    self.write_score_summary(score, metrics)
             raise
-        return [self.write_score_summary(score, auc) for score, auc in per_class_auc.items()]
+        return [self.write_score_summary(score, metrics) for score, metrics in per_class.items()]
 
-    def write_score_summary(self, score: str, per_class_auc: dict[str, float]) -> Path:
+    def write_score_summary(self, score: str, per_class: dict[int, dict]) -> Path:
+        """summary.json, summary.md and summary.html of one score over {class index: its metrics}."""
         config = self.config
         row = self.method.paper_row(config.dataset, config, score)
         paper = None if row is None or row.per_class is None else row.reference()
-        json_path, markdown_path = write_summary(config.results_folder(score), per_class_auc,
-                                                 list(self.dataset.class_names), {**config.to_dict(), "score": score}, paper)
-        print(f"s_{score}: mean AUC over {len(per_class_auc)} classes: {np.mean(list(per_class_auc.values())):.4f}; "
-              f"summary in {markdown_path} and {json_path}")
+        names = {index: self.dataset.class_names[index] for index in per_class}
+        columns = {title: {names[index]: metrics.get(key) for index, metrics in per_class.items()}
+                   for title, key in SUMMARY_COLUMNS.items()
+                   if any(metrics.get(key) is not None for metrics in per_class.values())}
+        json_path, markdown_path = write_summary(
+            config.results_folder(score), {names[index]: metrics["auc"] for index, metrics in per_class.items()},
+            list(self.dataset.class_names), {**config.to_dict(), "score": score, "run_id": config.run_id}, paper,
+            per_class_columns=columns,
+            class_folders={names[index]: self.class_results_folder(index, score) for index in per_class})
+        aucs = [metrics["auc"] for metrics in per_class.values() if metrics["auc"] is not None]
+        mean = f"mean AUC over {len(aucs)} classes: {np.mean(aucs):.4f}" if aucs else "no AUC (normal test images only)"
+        print(f"s_{score}: {mean}; summary in {markdown_path}, {markdown_path.with_suffix('.html')} and {json_path}")
         return json_path

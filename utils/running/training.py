@@ -24,6 +24,8 @@ class TrainingDiverged(RuntimeError):
 
 
 UNREADABLE_FOLDER = "unreadable"
+# Every this many iterations TensorBoard gets the losses: often enough for a curve, rarely enough to cost nothing.
+TENSORBOARD_EVERY = 10
 # Versions before the training time was saved with each checkpoint summed it here over sessions.
 LEGACY_TIME_FILE = "training_time.json"
 # The name the training time is saved under in a checkpoint.
@@ -240,9 +242,52 @@ class ProgressLog(keras.callbacks.Callback):
                   + " ".join(f"{name} {value:.4f}" for name, value in losses), flush=True)
 
 
+class TensorBoardLog(keras.callbacks.Callback):
+    """TensorBoard summaries in `folder`: the losses every `every` iterations, and every `image_every` and at
+    the last iteration a grid of model.preview_images (one row per image, one column per named batch)."""
+
+    def __init__(self, folder, preview_images: tf.Tensor, preview_seed: tf.Tensor, start_iteration: int,
+                 last_iteration: int, image_every: int, every: int = TENSORBOARD_EVERY):
+        super().__init__()
+        self.folder = Path(folder)
+        self.preview_images = preview_images
+        self.preview_seed = preview_seed
+        self.start_iteration = start_iteration
+        self.last_iteration = last_iteration
+        self.image_every = image_every
+        self.every = every
+        self.writer = None
+
+    def on_train_begin(self, logs=None):
+        self.writer = tf.summary.create_file_writer(str(self.folder))
+
+    def on_train_batch_end(self, batch, logs=None):
+        # Counted here rather than read from the model: reading model.iterations waits for the step.
+        iteration = self.start_iteration + batch + 1
+        last = iteration == self.last_iteration
+        with self.writer.as_default(step=iteration):
+            if iteration % self.every == 0 or last:
+                for name, value in (logs or {}).items():
+                    tf.summary.scalar(f"loss/{name}", value)
+            if iteration % self.image_every == 0 or last:
+                named = self.model.preview_images(self.preview_images, self.preview_seed)
+                tf.summary.image(" | ".join(named), preview_grid(list(named.values())), max_outputs=1)
+
+    def on_train_end(self, logs=None):
+        self.writer.close()
+
+
+def preview_grid(batches: list[tf.Tensor]) -> tf.Tensor:
+    """(1, B*H, n*W, C) in [0, 1]: the n batches of B images in [-1, 1] side by side, image i in row i."""
+    rows = tf.concat(batches, axis=2)
+    grid = tf.reshape(rows, (1, -1, *rows.shape[2:]))
+    return tf.clip_by_value((grid + 1.0) / 2.0, 0.0, 1.0)
+
+
 def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoints: Checkpoints,
-                         iterations: int, checkpoint_every: int, log_every: int = 100) -> None:
-    """Run model.train_step from model.iterations up to `iterations`.
+                         iterations: int, checkpoint_every: int, log_every: int = 100,
+                         callbacks: tuple[keras.callbacks.Callback, ...] = ()) -> None:
+    """Run model.train_step from model.iterations up to `iterations`, with `callbacks` (TensorBoardLog) too.
 
     Raises TrainingDiverged (after keeping the last good checkpoint) if a loss or a weight stops
     being finite; on KeyboardInterrupt the finished steps are saved before the interrupt propagates.
@@ -253,7 +298,7 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoin
     progress = ProgressLog(start_iteration, iterations, log_every)
     try:
         model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,
-                  callbacks=[divergence, checkpointing, progress])
+                  callbacks=[divergence, checkpointing, progress, *callbacks])
     except KeyboardInterrupt:
         if divergence.diverged_at is None and int(model.iterations) > start_iteration:
             checkpointing.save(int(model.iterations))

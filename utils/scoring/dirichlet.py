@@ -17,6 +17,7 @@ of exactly 0 would otherwise give log 0 = -inf and NaN parameters.
 """
 
 import numpy as np
+import tensorflow as tf
 from scipy.special import digamma, polygamma
 
 PROBABILITY_FLOOR = 1e-10
@@ -143,3 +144,14 @@ def grouped_dirichlet_normality_score(test_probabilities: np.ndarray, alphas: li
     if len(alphas) != len(parts):
         raise ValueError(f"got alphas for {len(alphas)} label groups, expected {len(parts)}")
     return sum(dirichlet_normality_score(part, group_alphas) for part, group_alphas in zip(parts, alphas))
+
+
+def grouped_dirichlet_normality_tensor(test_probabilities: tf.Tensor, alphas: list[np.ndarray]) -> tf.Tensor:
+    """grouped_dirichlet_normality_score as a TensorFlow graph, for an exported model: (T, N, K) -> (N,).
+
+    The groups' mean-over-t scores add up to one mean over t of the sum over every label, so the
+    groups' parameters are concatenated along the labels.
+    """
+    log_probabilities = tf.math.log(tf.clip_by_value(tf.cast(test_probabilities, tf.float64), PROBABILITY_FLOOR, 1.0))
+    weights = tf.constant(np.concatenate(alphas, axis=-1) - 1.0, tf.float64)
+    return tf.reduce_mean(tf.einsum("tmk,tk->tm", log_probabilities, weights), axis=0)

@@ -15,7 +15,7 @@ from data.sources import ImageDataset
 from models.adcgan.scores import SCORES as ADCGAN_SCORES
 from models.registry import get_method
 from utils.reporting.files import write_text_atomically
-from utils.reporting.markdown import cell_text, csv_text
+from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
 from utils.studies.runner import RunGroup, run_grid
 
@@ -41,13 +41,19 @@ def comparison_rows(groups: list[RunGroup], bases: dict[str, Config], classes: l
                 "method": method.score_label(config, score), "score": score,
                 "protocol": dict(group.settings).get("protocol"),
                 "ours": [entry["auc"] for entry in metrics], "paper": paper,
-                "mean": float(np.mean([entry["auc"] for entry in metrics])),
-                "paper_mean_same_classes": None if None in paper else float(np.mean(paper)),
+                "mean": known_mean(entry["auc"] for entry in metrics),
+                "paper_mean_same_classes": _paper_mean_where_ours(paper, [entry["auc"] for entry in metrics]),
                 "paper_printed_mean": None if row is None else row.mean,
                 "training_seconds": [entry.get("training_seconds") for entry in metrics],
                 "scoring_seconds": [entry.get("scoring_seconds") for entry in metrics],
             })
     return rows
+
+
+def _paper_mean_where_ours(paper: list, ours: list) -> float | None:
+    """The paper's mean over the classes our mean covers (those with an AUC), if it has them all."""
+    values = [value for value, auc in zip(paper, ours) if auc is not None]
+    return float(np.mean(values)) if values and None not in values else None
 
 
 def _total(seconds: list) -> float | None:
@@ -71,11 +77,12 @@ def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, 
     ]
     csv_rows = []
     for row in rows:
-        difference = None if row["paper_mean_same_classes"] is None else row["mean"] - row["paper_mean_same_classes"]
-        cells = [f"{ours:.4f} / {cell_text(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
+        difference = (None if row["paper_mean_same_classes"] is None or row["mean"] is None
+                      else row["mean"] - row["paper_mean_same_classes"])
+        cells = [f"{cell_text(ours)} / {cell_text(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
         training, scoring = _total(row["training_seconds"]), cell_text(_total(row["scoring_seconds"]), 1)
         lines.append(f"| {row['method']} | " + " | ".join(cells)
-                     + f" | {row['mean']:.4f} | {cell_text(row['paper_mean_same_classes'])} | "
+                     + f" | {cell_text(row['mean'])} | {cell_text(row['paper_mean_same_classes'])} | "
                      + ("—" if difference is None else f"{difference:+.4f}")
                      + f" | {cell_text(row['paper_printed_mean'])} | {cell_text(training, 0)} | {scoring} |")
         for index, name, ours, paper, train_seconds, score_seconds in zip(

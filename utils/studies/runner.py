@@ -76,5 +76,4 @@ def run_grid(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGr
 def write_summaries(experiment: Experiment, group: RunGroup, dataset: ImageDataset, classes: list[int],
                     results: dict):
     for score in group.scores:
-        experiment.write_score_summary(score, {
-            dataset.class_names[index]: results[group.key(score, index)]["auc"] for index in classes})
+        experiment.write_score_summary(score, {index: results[group.key(score, index)] for index in classes})

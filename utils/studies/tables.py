@@ -17,7 +17,7 @@ from data.sources import ImageDataset
 from data.sources import MVTEC_CATEGORIES
 from models.dgad.scoring import Scoring, scoring_speed
 from utils.reporting.files import write_text_atomically
-from utils.reporting.markdown import cell_text, csv_text
+from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.reporting.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
 from utils.running.config import Config
 from utils.running.experiment import Experiment
@@ -109,11 +109,13 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
             paper = None if row is None else row.per_class
             ours = [results[group.key(score, index)]["auc"] for index in classes]
             paper_values = [_paper_value(paper, spec, dataset, index) for index in classes]
-            comparable = all(value is not None for value in paper_values)
+            # The paper's mean over the classes our mean covers (those with an AUC).
+            paper_values_with_auc = [paper for paper, auc in zip(paper_values, ours) if auc is not None]
+            comparable = bool(paper_values_with_auc) and None not in paper_values_with_auc
             rows.append({
                 "protocol": protocol, "variant": variant, "score": score, "ours": ours,
-                "paper": paper_values, "mean": float(np.mean(ours)),
-                "paper_mean_same_classes": float(np.mean(paper_values)) if comparable else None,
+                "paper": paper_values, "mean": known_mean(ours),
+                "paper_mean_same_classes": float(np.mean(paper_values_with_auc)) if comparable else None,
                 "paper_printed_mean": row.mean if row is not None and spec.paper_scheme_matches else None,
             })
     return sorted(rows, key=lambda row: row["protocol"])
@@ -131,15 +133,16 @@ def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes:
     csv_rows = []
     for row in rows:
         method = VARIANT_NAMES[row["variant"]] + (" (sdir)" if row["score"] == "dir" else "")
-        difference = None if row["paper_mean_same_classes"] is None else row["mean"] - row["paper_mean_same_classes"]
-        cells = [f"{ours:.4f} / {cell_text(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
+        difference = (None if row["paper_mean_same_classes"] is None or row["mean"] is None
+                      else row["mean"] - row["paper_mean_same_classes"])
+        cells = [f"{cell_text(ours)} / {cell_text(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
         lines.append(f"| {row['protocol']} | {method} | " + " | ".join(cells)
-                     + f" | {row['mean']:.4f} | {cell_text(row['paper_mean_same_classes'])} | "
+                     + f" | {cell_text(row['mean'])} | {cell_text(row['paper_mean_same_classes'])} | "
                      + ("—" if difference is None else f"{difference:+.4f}")
                      + f" | {cell_text(row['paper_printed_mean'])} |")
         for index, name, ours, paper in zip(classes, names, row["ours"], row["paper"]):
             csv_rows.append([row["protocol"], row["variant"], row["score"], index, name, ours, paper,
-                             None if paper is None else ours - paper])
+                             None if paper is None or ours is None else ours - paper])
         csv_rows.append([row["protocol"], row["variant"], row["score"], "mean", "mean", row["mean"],
                          row["paper_mean_same_classes"], difference])
     write_text_atomically(path.with_suffix(".csv"), csv_text(
@@ -173,6 +176,28 @@ def accuracy_section(path: Path, spec: TableSpec, dataset: ImageDataset, classes
                          for index, name, value, reported in zip(classes, names, ours, paper_values)]
     write_text_atomically(path.with_name(path.name + "-discriminator-accuracy.csv"), csv_text(
         ["protocol", "variant", "test_images", "class_index", "class_name", "ours", "paper"], csv_rows))
+    return "\n".join(lines) + "\n"
+
+
+def pixel_auroc_section(path: Path, spec: TableSpec, dataset: ImageDataset, classes: list[int],
+                        results: dict) -> str:
+    """The pixel-level AUROC of the anomaly maps, per class, where the dataset has defect masks (MVTec AD)."""
+    names = [dataset.class_names[index] for index in classes]
+    lines = ["", "## Pixel-level AUROC of the anomaly maps (not in the paper)", "",
+             "Area under the ROC curve of every pixel of every test image, defective pixels (the masks) positive, "
+             "for the anomaly map |x - x^| averaged over channels. The paper does not localise anomalies, so there "
+             "is no paper value; a map that ranks pixels at random scores 0.5.", "",
+             "| Protocol | Method | " + " | ".join(names) + " | Mean |",
+             "| --- | --- | " + " | ".join("---:" for _ in names) + " | ---: |"]
+    csv_rows = []
+    for group in spec.groups:
+        protocol, variant = group.setting("protocol"), group.setting("variant")
+        values = [results[group.key(group.scores[0], index)].get("pixel_auroc") for index in classes]
+        lines.append(f"| {protocol} | {VARIANT_NAMES[variant]} | " + " | ".join(cell_text(value) for value in values)
+                     + f" | {cell_text(known_mean(values))} |")
+        csv_rows += [[protocol, variant, index, name, value] for index, name, value in zip(classes, names, values)]
+    write_text_atomically(path.with_name(path.name + "-pixel-auroc.csv"), csv_text(
+        ["protocol", "variant", "class_index", "class_name", "pixel_auroc"], csv_rows))
     return "\n".join(lines) + "\n"
 
 
@@ -235,6 +260,8 @@ def regenerate(spec: TableSpec, base: Config, dataset: ImageDataset, classes: li
         markdown = write_auc_table(path, spec, dataset, classes, auc_rows(spec, dataset, classes, results), header)
         if spec.number == 4:
             markdown += accuracy_section(path, spec, dataset, classes, results)
+        if any(metrics.get("pixel_auroc") is not None for metrics in results.values()):
+            markdown += pixel_auroc_section(path, spec, dataset, classes, results)
     markdown_path = path.with_suffix(".md")
     write_text_atomically(markdown_path, markdown)
     return markdown_path
