@@ -94,7 +94,7 @@ class Scorer:
     def serving_scores(self, scores: tuple[str, ...], fitted: dict):
         """The raw anomaly scores of a batch in TensorFlow ops only: s_rec, and -s_dir with the stored alphas."""
         model, lambda_s = self.model, self.lambda_s
-        transformations = [self.scoring.transformations[index] for index in range(len(self.scoring.transformations))]
+        transformations = list(self.scoring.transformations)
         alphas = [np.asarray(group) for group in fitted["dir"]["alphas"]] if "dir" in scores else None
 
         def raw_scores(images):

@@ -265,11 +265,15 @@ class TensorBoardLog(keras.callbacks.Callback):
         # Counted here rather than read from the model: reading model.iterations waits for the step.
         iteration = self.start_iteration + batch + 1
         last = iteration == self.last_iteration
+        losses_due = iteration % self.every == 0 or last
+        grid_due = iteration % self.image_every == 0 or last
+        if not (losses_due or grid_due):
+            return
         with self.writer.as_default(step=iteration):
-            if iteration % self.every == 0 or last:
+            if losses_due:
                 for name, value in (logs or {}).items():
                     tf.summary.scalar(f"loss/{name}", value)
-            if iteration % self.image_every == 0 or last:
+            if grid_due:
                 named = self.model.preview_images(self.preview_images, self.preview_seed)
                 tf.summary.image(" | ".join(named), preview_grid(list(named.values())), max_outputs=1)
 
