@@ -19,8 +19,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from data.sources import DATASET_NAMES  # noqa: E402  (imported after the TF log level is set)
 from data.pipeline import SCHEMES  # noqa: E402
 from models.registry import METHODS  # noqa: E402
-from utils.running.cli import OneLineErrorParser, UsageError, positive_int, seed_value, selected_classes  # noqa: E402
+from utils.running.cli import (OneLineErrorParser, UsageError, interrupt_on_terminate, positive_int,  # noqa: E402
+                               seed_value, selected_classes)
+from utils.running import devices  # noqa: E402
 from utils.running.config import Config, config_for_dataset  # noqa: E402
+from utils.running.devices import DISTRIBUTIONS, PRECISIONS  # noqa: E402
 
 PHASES = ("train", "test", "both", "predict", "export")
 # The phases that use a trained and tested class without reading its dataset.
@@ -108,6 +111,16 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"fixes data order, initialisation and pretext transformations (default: {defaults.seed})")
     parser.add_argument("--no_xla", action="store_true",
                         help="run the training step without XLA (XLA is about 2x faster on CPU but compiles ~20 s)")
+    parser.add_argument("--distribute", choices=DISTRIBUTIONS, default=defaults.distribute,
+                        help="train on several devices: mirrored over every visible GPU (or logical CPU device), "
+                             "multi_worker over the machines the TF_CONFIG environment variable lists; --batch_size "
+                             f"is the global batch (default: {defaults.distribute})")
+    parser.add_argument("--precision", choices=PRECISIONS, default=defaults.precision,
+                        help="the layers' compute precision; the mixed ones keep variables, losses and scores in "
+                             f"float32 (default: {defaults.precision})")
+    parser.add_argument("--cpu_devices", type=positive_int, default=None,
+                        help="testing aid: split the CPU into N logical devices, so that --distribute mirrored can "
+                             "be tried without a GPU")
     parser.add_argument("--checkpoint_every", type=positive_int, default=defaults.checkpoint_every,
                         help=f"save a checkpoint every N iterations and at the end (default: {defaults.checkpoint_every})")
     parser.add_argument("--results_dir", default=defaults.results_dir,
@@ -181,9 +194,14 @@ def class_list(experiment, classes: list[int]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
+    interrupt_on_terminate()
     arguments = parse_arguments(argv)
     try:
         config = config_from_arguments(arguments)
+        if arguments.cpu_devices is not None:
+            devices.split_cpu(arguments.cpu_devices)
+        # Now, before TensorFlow runs an operation: a multi-worker strategy cannot be made after one.
+        devices.start(config)
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -43,10 +43,11 @@ def main():
     arguments = parse_arguments()
     shape = (arguments.image_size, arguments.image_size, arguments.channels)
     images = tf.random.stateless_uniform((arguments.train_images, *shape), seed=[0, 0], minval=-1, maxval=1)
-    real_pipeline = training_batches(images, arguments.batch_size, 0, 0, 10**6, arguments.max_zoom)
-    in_memory = tf.data.Dataset.from_tensors(next(iter(real_pipeline))).repeat().prefetch(tf.data.AUTOTUNE)
     model = build_model(Config(width=arguments.width, batch_size=arguments.batch_size, protocol=arguments.protocol,
                                image_size=arguments.image_size), shape)
+    real_pipeline = training_batches(images, arguments.batch_size, 0, 0, 10**6, arguments.max_zoom,
+                                     training_inputs=model.training_inputs)
+    in_memory = tf.data.Dataset.from_tensors(next(iter(real_pipeline))).repeat().prefetch(tf.data.AUTOTUNE)
     feeds = {"batch already in memory": in_memory, "real tf.data pipeline": real_pipeline}
     started = time.perf_counter()
     for feed in feeds.values():

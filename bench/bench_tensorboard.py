@@ -43,10 +43,10 @@ def main():
     arguments = parse_arguments()
     shape = (arguments.image_size, arguments.image_size, arguments.channels)
     images = tf.random.stateless_uniform((512, *shape), seed=[0, 0], minval=-1, maxval=1)
-    batches = training_batches(images, arguments.batch_size, 0, 0, 10**6)
     config = Config(method=arguments.method, width=arguments.width, batch_size=arguments.batch_size,
                     image_size=arguments.image_size)
     model = build_model(config, shape)
+    batches = training_batches(images, arguments.batch_size, 0, 0, 10**6, training_inputs=model.training_inputs)
     model.fit(batches, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
     with tempfile.TemporaryDirectory() as folder:
         checkpoints = Checkpoints(model, Path(folder) / "checkpoints")

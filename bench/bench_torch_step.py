@@ -3,9 +3,13 @@
     /work/venv-torch/bin/python bench/bench_torch_step.py --width 16 --batch_size 64
 
 Three contenders, in alternating rounds (bench/timing.py): PyTorch eager, TF plain tf.function
-(no XLA) and TF ours (XLA, the default), the TF models built as bench/bench_train_step.py builds
-them and timed through model.fit, so their rounds also pay fit()'s per-call set-up and the
-tf.data pipeline; PyTorch indexes its batches from an in-memory tensor. Both sides run one
+(no XLA) and TF ours (XLA, the default), the TF models built by the experiment's build_model and
+timed through its training loop (train_for_iterations, with its callbacks and its tf.data
+pipeline; only the checkpoint write at each round's end is left out), so their rounds also pay
+fit()'s per-call set-up; PyTorch indexes its batches from an in-memory tensor. A fourth, a
+2048 x 2048 float32 matmul, gives the machine's dense peak in the same rounds. The step's FLOPs are
+counted from XLA's compiled step (bench/utilisation.py) and by PyTorch's FlopCounterMode on the
+twin's step, and each step's GFLOP/s is printed against the matmul's. Both sides run one
 training step of models/dgad/model.py (Protocol 1): encode x_r and x_t in one call, decode in one,
 re-encode the restoration, D on the three (x, z) pairs in one call, then one Adam update of D and
 one of En + De from that forward pass, with the losses of losses/dgad.py.
@@ -29,6 +33,7 @@ import dataclasses
 import math
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,8 +44,10 @@ import tensorflow as tf  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from torch import nn  # noqa: E402
+from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 
 from bench.timing import median_seconds_per_call  # noqa: E402
+from bench.utilisation import MATMUL_SIZE, matmul_call, train_step_flops  # noqa: E402
 from data.pipeline import training_batches  # noqa: E402
 from data.pretext import label_size  # noqa: E402
 from losses.dgad import COMPACTNESS_EPSILON, LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC  # noqa: E402
@@ -48,6 +55,7 @@ from models.dgad.networks import LEAKY_RELU_SLOPE, RESIDUAL_BLOCKS, latent_chann
 from models.layers import same_padding  # noqa: E402
 from utils.running.config import Config  # noqa: E402
 from utils.running.experiment import build_model  # noqa: E402
+from utils.running.training import Checkpoints, train_for_iterations  # noqa: E402
 
 NUM_ROTATIONS = label_size(1)
 
@@ -187,12 +195,27 @@ def parameter_count(parameters):
     return sum(math.prod(parameter.shape) for parameter in parameters)
 
 
+class UnsavedCheckpoints(Checkpoints):
+    """The training loop's checkpoints, minus the write: a round ends at its last iteration, which the loop
+    saves, and a save per round would cost the rounds far more than one per 1000 iterations costs training."""
+
+    def save(self, iteration, session_seconds):
+        pass
+
+
+def torch_step_flops(twin: TorchDGAD, images) -> int:
+    """The twin's step FLOPs as PyTorch's own counter sees them (convolutions and matmuls, forward and backward)."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        twin.train_step(images)
+    return counter.get_total_flops()
+
+
 def main():
     arguments = parse_arguments()
     torch.set_num_threads(os.cpu_count())
     shape = (arguments.image_size, arguments.image_size, arguments.channels)
     images = tf.random.stateless_uniform((512, *shape), seed=[0, 0], minval=-1, maxval=1)
-    batches = training_batches(images, arguments.batch_size, 0, 0, 10**6)
     torch_images = torch.from_numpy(images.numpy()).permute(0, 3, 1, 2).contiguous()
     torch.manual_seed(0)
 
@@ -208,14 +231,26 @@ def main():
     torch_steps(2)
     print(f"PyTorch eager: first 2 steps {time.perf_counter() - started:.1f} s", flush=True)
     contenders["PyTorch eager"] = lambda: torch_steps(arguments.steps_per_round)
+    folder = tempfile.mkdtemp()
     for name, jit_compile in (("TF plain tf.function", False), ("TF ours (XLA)", True)):
         model = build_model(dataclasses.replace(config, jit_compile=jit_compile), shape)
+        checkpoints = UnsavedCheckpoints(model, Path(folder) / name)
+
+        def train(steps, model=model, checkpoints=checkpoints):
+            # The experiment's own loop and callbacks, with the pipeline the experiment builds.
+            start = int(model.iterations)
+            batches = training_batches(images, arguments.batch_size, 0, start, start + steps,
+                                       training_inputs=model.training_inputs)
+            # A progress line per round: fit() then runs each round as one call, as it runs every 10 in training.
+            train_for_iterations(model, batches, checkpoints, start + steps, config.checkpoint_every, log_every=steps)
+
         started = time.perf_counter()
-        model.fit(batches, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
-        print(f"{name}: first 2 steps (tracing and compiling) {time.perf_counter() - started:.1f} s", flush=True)
+        train(arguments.steps_per_round)
+        print(f"{name}: first round (tracing and compiling) {time.perf_counter() - started:.1f} s", flush=True)
         models[name] = model
-        contenders[name] = lambda model=model: model.fit(batches, epochs=1, steps_per_epoch=arguments.steps_per_round,
-                                                         verbose=0, shuffle=False)
+        contenders[name] = lambda train=train: train(arguments.steps_per_round)
+    multiply, matmul_flops = matmul_call()
+    contenders[f"matmul {MATMUL_SIZE}x{MATMUL_SIZE}"] = lambda: [multiply() for _ in range(arguments.steps_per_round)]
 
     tf_model = models["TF ours (XLA)"]
     print("trainable parameters (TF count_params() adds D's non-trainable power-iteration vectors u):")
@@ -225,15 +260,27 @@ def main():
             ("discriminator", tf_model.discriminator, twin.discriminator_parameters)):
         print(f"  {network:14s} TF {parameter_count(tf_network.trainable_weights):9,d}"
               f" (count_params {tf_network.count_params():9,d})  PyTorch {parameter_count(torch_parameters):9,d}")
+    batch = next(iter(training_batches(images, arguments.batch_size, 0, 0, 1, training_inputs=tf_model.training_inputs)))
+    flops = train_step_flops(tf_model, batch)
+    step_flops = sum(flops.values())
+    twin_flops = torch_step_flops(twin, torch_images[:arguments.batch_size])
+    print(f"FLOPs of one training step: {step_flops / 1e9:.2f} G from XLA's compiled step (convolutions "
+          f"{flops['convolution'] / 1e9:.2f} G, dots {flops['dot'] / 1e9:.4f} G); PyTorch's counter on the twin's "
+          f"step: {twin_flops / 1e9:.2f} G")
 
     median = median_seconds_per_call(contenders, calls_per_round=1, rounds=arguments.rounds)
     median = {name: seconds / arguments.steps_per_round for name, seconds in median.items()}
     print(f"width {arguments.width}, batch {arguments.batch_size}, {arguments.image_size}x{arguments.image_size}"
           f"x{arguments.channels}, protocol 1, {os.cpu_count()} CPUs, torch.set_num_threads({torch.get_num_threads()})")
-    for name, seconds in median.items():
-        print(f"  {name:22s} {seconds * 1000:8.1f} ms/step  {1 / seconds:6.2f} it/s")
-    pytorch, plain, ours = median.values()
-    print(f"  ours / PyTorch time:     {ours / pytorch:.2f}  (below 1: ours is faster)")
+    *steps, matmul = median.items()
+    peak = matmul_flops / matmul[1]
+    for name, seconds in steps:
+        achieved = step_flops / seconds
+        print(f"  {name:22s} {seconds * 1000:8.1f} ms/step  {1 / seconds:6.2f} it/s  {achieved / 1e9:6.1f} GFLOP/s "
+              f"({achieved / peak:.0%} of the matmul's)")
+    print(f"  {matmul[0]:22s} {matmul[1] * 1000:8.1f} ms/call  {peak / 1e9:6.1f} GFLOP/s")
+    pytorch, plain, ours = (seconds for _, seconds in steps)
+    print(f"  ours / PyTorch time:     {ours / pytorch:.2f}  (below 1: ours is faster; speed ratio {pytorch / ours:.2f}x)")
     print(f"  plain TF / PyTorch time: {plain / pytorch:.2f}")
 
 

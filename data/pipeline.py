@@ -6,7 +6,8 @@ Images are scaled once to [-1, 1]. A 28x28 image is brought to 32x32 by zero pad
 on each side (black border, as GEOM does for MNIST); any other size is resized bilinearly.
 
 Training batches are drawn by iteration number from a permutation per epoch that is a pure
-function of (seed, epoch), and each batch carries its own transformation seed (seed, iteration).
+function of (seed, epoch), and each batch's random draws (DGAD's pretext transformations,
+AD-CGAN's z) come from its own seed (seed, iteration).
 So a run is reproducible from --seed alone, and a run resumed at iteration k sees exactly the
 batches and transformations that an uninterrupted run would have seen.
 """
@@ -153,10 +154,12 @@ def random_zoom(images: tf.Tensor, max_zoom: float, seed) -> tf.Tensor:
 
 
 def training_batches(images: tf.Tensor, batch_size: int, seed: int, start_iteration: int,
-                     iterations: int, max_zoom: float = 0.0) -> tf.data.Dataset:
-    """(batch, transformation_seed) for every iteration in [start_iteration, iterations).
+                     iterations: int, max_zoom: float = 0.0, *, training_inputs) -> tf.data.Dataset:
+    """training_inputs(batch, step_seed) for every iteration in [start_iteration, iterations): the inputs of the
+    model's train_step (model.training_inputs), the batch and the step's random draws per image.
 
-    max_zoom > 0 adds random zoom augmentation (DGAD uses it on MVTec AD).
+    The draws are made here, not in the step, so that a distributed step splits them by image with
+    the batch. max_zoom > 0 adds random zoom augmentation (DGAD uses it on MVTec AD).
     """
     num_images = int(images.shape[0])
     if num_images < batch_size:
@@ -173,7 +176,7 @@ def training_batches(images: tf.Tensor, batch_size: int, seed: int, start_iterat
         batch = tf.gather(images, batch_indices)
         if max_zoom > 0:
             batch = random_zoom(batch, max_zoom, stream_seed(seed, ZOOM_STREAM, iteration))
-        return batch, stream_seed(seed, TRANSFORMATION_STREAM, iteration)
+        return training_inputs(batch, stream_seed(seed, TRANSFORMATION_STREAM, iteration))
 
     return (tf.data.Dataset.range(start_iteration, iterations)
             .map(batch_for, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -52,9 +52,13 @@ def generator_classification_loss(transformation_labels, transformed_logits, ide
             + classification_cross_entropy(identity_labels, restored_logits, label_groups))
 
 
-def compactness_loss(latents):
-    """Eqs 9-10: L_cmp = sqrt(var_b(apc(z_r))), apc = mean of each channel over its spatial positions."""
-    channel_means = tf.reduce_mean(latents, axis=[1, 2])
+def channel_means(latents):
+    """Eq 9: apc(z), each channel's mean over its spatial positions, (B, H, W, C) -> (B, C)."""
+    return tf.reduce_mean(latents, axis=[1, 2])
+
+
+def compactness_loss(channel_means):
+    """Eq 10: L_cmp = sqrt(var_b(apc(z_r))), from the batch's channel means apc(z_r) (B, C)."""
     batch_variance = tf.reduce_mean(tf.square(channel_means - tf.reduce_mean(channel_means, axis=0)))
     return tf.sqrt(batch_variance + COMPACTNESS_EPSILON)
 

@@ -7,10 +7,50 @@ built before training and `checkpoint_objects()` for utils.running.training.Chec
 A subclass also defines the two views of a trained model that the generic program shows:
 reconstruction(images), the x^ whose pixel error |x - x^| is the method's pixel term (the anomaly
 map, utils/scoring/maps.py), and preview_images(images, seed), the named image batches of one
-training step that TensorBoard shows side by side.
+training step that TensorBoard shows side by side, and training_inputs(images, seed), the inputs of
+one train_step: the batch and every random draw of the step, made in the input pipeline
+(data.pipeline.training_batches) so that a distributed step splits them by image with the batch.
+Made there they are also the same with and without XLA, whose stateless RNG picks another algorithm.
+
+Every update goes through update(): under a tf.distribute strategy each replica sees its share
+of the global batch, and under float16 the losses are scaled.
 """
 
 import keras
+import tensorflow as tf
+
+
+def float32(outputs):
+    """Network outputs (a tensor or a structure of them), computed in the precision policy's dtype, as float32:
+    every loss and score is computed in float32."""
+    return tf.nest.map_structure(lambda tensor: tf.cast(tensor, tf.float32), outputs)
+
+
+def across_replicas(per_image: tf.Tensor) -> tf.Tensor:
+    """The per-image values of every replica's images (the global batch), for a statistic over the batch.
+
+    all_gather's gradient sums the replicas' gradients of the gathered values and hands each replica
+    its own images' part, so a loss of the gathered batch has the single-device gradient.
+    """
+    context = tf.distribute.get_replica_context()
+    return per_image if context.num_replicas_in_sync == 1 else context.all_gather(per_image, axis=0)
+
+
+class CountingLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
+    """A LossScaleOptimizer whose `iterations` counts every step, the skipped ones included.
+
+    Keras' counts the inner optimiser's updates, which a step with non-finite (float16-overflowed)
+    gradients skips; the training loop numbers checkpoints and draws batches by the step counter.
+    """
+
+    @property
+    def iterations(self):
+        # Its own counter, which LossScaleOptimizer creates and saves but never steps.
+        return self._iterations
+
+    def apply(self, grads, trainable_variables=None):
+        super().apply(grads, trainable_variables)
+        self._iterations.assign_add(1)
 
 
 class AdversarialModel(keras.Model):
@@ -21,18 +61,64 @@ class AdversarialModel(keras.Model):
     STEP_COUNTER: str
 
     def compile(self, **settings):
-        """compile(<each optimiser's name>=optimizer, ..., other keras.Model.compile settings)."""
+        """compile(<each optimiser's name>=optimizer, ..., other keras.Model.compile settings).
+
+        Under the mixed_float16 policy each optimiser is wrapped in a loss-scale optimiser, as
+        keras.Model.compile wraps its one optimiser.
+        """
         variables = self.optimizer_variables()
         missing = [name for name in variables if name not in settings]
         if missing:
             raise ValueError(f"compile() needs the optimisers {', '.join(missing)}")
-        super().compile(optimizer=None, **{name: value for name, value in settings.items() if name not in variables})
+        others = {name: value for name, value in settings.items() if name not in variables}
+        if others.get("jit_compile") and tf.distribute.get_strategy().num_replicas_in_sync > 1:
+            # XLA cannot compile a step whose variables live on several devices (TensorFlow: "Trying to access
+            # resource ... located in device ... from device ..."); the scoring passes read one copy and still can.
+            print("note: the training step runs without XLA under a strategy with several replicas")
+            others["jit_compile"] = False
+        super().compile(optimizer=None, **others)
         self.optimizer_names = tuple(variables)
         for name in variables:
-            setattr(self, name, settings[name])
+            optimizer = settings[name]
+            if self.dtype_policy.name == "mixed_float16":
+                optimizer = CountingLossScaleOptimizer(optimizer, name=f"{name}_loss_scale")
+            setattr(self, name, optimizer)
             # Slots must exist before a checkpoint is restored into them, and no variable may be created
             # inside a compiled step's tf.cond.
-            settings[name].build(variables[name])
+            optimizer.build(variables[name])
+
+    @staticmethod
+    def update(tape: tf.GradientTape, optimizer: keras.optimizers.Optimizer,
+               losses_and_variables: list[tuple[tf.Tensor, list]]):
+        """One step of `optimizer` on the gradients of each (loss, variables) pair of the forward pass `tape` recorded.
+
+        Each loss is a mean over this replica's images: divided by the number of replicas, the
+        gradients Keras sums over the replicas are those of the mean over the global batch. A
+        loss-scale optimiser (float16) scales the loss up so that small gradients do not underflow,
+        and scales the gradients back down when it applies them.
+        """
+        # The loss's weight enters as the gradient's seed: the tape has stopped recording.
+        weight = optimizer.scale_loss(1.0 / tf.distribute.get_replica_context().num_replicas_in_sync)
+        gradients, variables = [], []
+        for loss, loss_variables in losses_and_variables:
+            seed = None if isinstance(weight, float) and weight == 1.0 else tf.cast(weight, loss.dtype)
+            gradients += tape.gradient(loss, loss_variables, output_gradients=seed)
+            variables += loss_variables
+        optimizer.apply_gradients(zip(gradients, variables))
+
+    @staticmethod
+    def step_if(condition: tf.Tensor, step, otherwise, *arguments):
+        """step(*arguments) if `condition`, else otherwise(), for every replica alike.
+
+        Decided in cross-replica context, as LossScaleOptimizer decides to skip a step: TensorFlow
+        cannot synchronise replicas (an update's all-reduce, an all_gather) inside a replica's tf.cond.
+        """
+        def decide(strategy, condition, *arguments):
+            return tf.cond(strategy.experimental_local_results(condition)[0],
+                           lambda: strategy.extended.call_for_each_replica(step, args=arguments),
+                           lambda: strategy.extended.call_for_each_replica(otherwise))
+
+        return tf.distribute.get_replica_context().merge_call(decide, args=(condition, *arguments))
 
     @property
     def iterations(self):

@@ -121,7 +121,9 @@ class InstanceNormalization(keras.layers.Layer):
     """
 
     def __init__(self, epsilon: float = INSTANCE_NORM_EPSILON, **kwargs):
-        super().__init__(**kwargs)
+        # Under a mixed precision policy gamma and beta are read as the float32 they are: the
+        # normalisation computes in float32 and casts only its output to the policy's dtype.
+        super().__init__(autocast=False, **kwargs)
         self.epsilon = epsilon
 
     def build(self, input_shape):

@@ -116,7 +116,7 @@ def test_the_generator_is_the_autoencoders_decoder(tiny_adcgan):
     # An autoencoder-only (warm-up) step moves what the generator makes from noise.
     noise = tf.random.stateless_normal((2, LATENT_SIZE), seed=[3, 3])
     generated_before = model.generator(noise).numpy()
-    model.train_step(training_batch())
+    model.train_step(model.training_inputs(*training_batch()))
     assert not np.allclose(model.generator(noise).numpy(), generated_before)
 
 
@@ -126,6 +126,7 @@ def test_warmup_under_xla_updates_only_the_autoencoder_then_everything(tiny_adcg
     assert model.jit_compile
     images, _ = training_batch()
     batches = tf.data.Dataset.from_tensor_slices((tf.stack([images, images]), tf.constant([[0, 0], [0, 1]], tf.int64)))
+    batches = batches.map(model.training_inputs)
     networks = (model.encoder, model.generator, model.critic, model.latent_discriminator)
     before = [snapshot(network) for network in networks]
 
@@ -156,7 +157,7 @@ def test_a_training_step_updates_every_variable_and_returns_finite_losses(tiny_a
     model = tiny_adcgan()
     networks = (model.encoder, model.generator, model.critic, model.latent_discriminator)
     before = [snapshot(network) for network in networks]
-    logs = model.train_step(training_batch())
+    logs = model.train_step(model.training_inputs(*training_batch()))
     assert set(logs) == {"ae_loss", "d_loss", "d_adv", "d_nce", "g_loss", "g_adv", "g_nce", "dz_loss", "e_latent"}
     assert all(np.isfinite(float(value)) for value in logs.values())
     for old, network in zip(before, networks):
@@ -202,7 +203,7 @@ def test_config_round_trip():
 @pytest.mark.slow
 def test_checkpoint_round_trips_every_model_and_optimiser_variable(tmp_path, tiny_adcgan):
     trained = tiny_adcgan()
-    trained.train_step(training_batch())
+    trained.train_step(trained.training_inputs(*training_batch()))
     path = tf.train.Checkpoint(**trained.checkpoint_objects()).save(str(tmp_path / "ckpt"))
     restored = tiny_adcgan(seed=1)
     tf.train.Checkpoint(**restored.checkpoint_objects()).restore(path).assert_existing_objects_matched()

@@ -23,7 +23,7 @@ def keras_instance_norm():
 
 def losses_and_weights_after_three_steps(model, images):
     for _ in range(3):
-        logs = model.train_step((images, tf.constant([7, 7], tf.int64)))
+        logs = model.train_step(model.training_inputs(images, tf.constant([7, 7], tf.int64)))
     return {name: float(value) for name, value in logs.items()}, [variable.numpy() for variable in model.variables]
 
 
@@ -65,9 +65,11 @@ def test_blank_and_constant_images_train_50_iterations_with_finite_losses_and_we
     else:
         images[:] = 77
     model, config = fresh_model(IMAGE_SHAPE, method, **SETTINGS), tiny_config(method, **SETTINGS)
-    batches = training_batches(to_model_images(images, IMAGE_SHAPE[0]), config.batch_size, config.seed, 0, 50)
+    batches = training_batches(to_model_images(images, IMAGE_SHAPE[0]), config.batch_size, config.seed, 0, 50,
+                               training_inputs=model.training_inputs)
     model.fit(batches, epochs=1, steps_per_epoch=50, verbose=0, shuffle=False)
-    logs = model.train_step((to_model_images(images[:16], IMAGE_SHAPE[0]), tf.constant([1, 1], tf.int64)))
+    logs = model.train_step(model.training_inputs(to_model_images(images[:16], IMAGE_SHAPE[0]),
+                                                  tf.constant([1, 1], tf.int64)))
     assert all(np.isfinite(float(value)) for value in logs.values()), logs
     assert all(np.isfinite(variable.numpy()).all() for variable in model.variables)
 
@@ -80,6 +82,7 @@ def test_without_the_fix_one_black_image_makes_dgad_diverge(digits, tiny_config,
     images[5] = 0
     config = tiny_config("dgad", **SETTINGS)
     model = build_model(config, IMAGE_SHAPE)
-    batches = training_batches(to_model_images(images, IMAGE_SHAPE[0]), config.batch_size, config.seed, 0, 50)
+    batches = training_batches(to_model_images(images, IMAGE_SHAPE[0]), config.batch_size, config.seed, 0, 50,
+                               training_inputs=model.training_inputs)
     model.fit(batches, epochs=1, steps_per_epoch=50, verbose=0, shuffle=False)
     assert not all(np.isfinite(variable.numpy()).all() for variable in model.variables)

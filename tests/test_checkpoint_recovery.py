@@ -179,14 +179,15 @@ def test_a_second_process_is_refused_with_the_holders_name(tmp_path):
 
 def test_a_live_holder_refuses_through_the_experiment_in_one_line(tiny_config, digits, tmp_path):
     config = tiny_config(checkpoint_dir=str(tmp_path))
-    write_lock(config.checkpoint_folder(), pid=1)  # init: alive, and never this process
     experiment = Experiment(config, digits)
+    class_folder = experiment.checkpoint_folder(0)
+    write_lock(class_folder, pid=1)  # init: alive, and never this process
     with pytest.raises(ExperimentError) as error:
         experiment.train_class(0)
-    assert str(error.value).startswith(f"{config.checkpoint_folder()} is in use by process 1 on "
+    assert str(error.value).startswith(f"{class_folder} is in use by process 1 on "
                                        f"{socket.gethostname()} since 2024-01-01 00:00:00 +0000 (command: main.py)")
     assert len(str(error.value).splitlines()) == 1
-    assert json.loads((config.checkpoint_folder() / LOCK_FILE).read_text())["pid"] == 1
+    assert json.loads((class_folder / LOCK_FILE).read_text())["pid"] == 1
 
 
 def test_a_lock_on_another_host_is_never_taken_over(tmp_path):
@@ -272,14 +273,14 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_weights(tmp_path
     assert killed_at % 5 == 0 and 0 < killed_at < 40
     killed_seconds = saved_values(left)[TRAINING_SECONDS_KEY]
     assert killed_seconds > 0
-    assert (folder.parent / LOCK_FILE).exists()  # SIGKILL leaves its lock behind
+    assert (folder / LOCK_FILE).exists()  # SIGKILL leaves its lock behind
 
     resumed = subprocess.run(command(tmp_path / "killed"), cwd=REPOSITORY, env=environment, capture_output=True,
                              text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert f"resuming at iteration {killed_at}" in resumed.stdout
     assert "taking over" in resumed.stdout and "which is no longer running" in resumed.stdout
-    assert not (folder.parent / LOCK_FILE).exists()
+    assert not (folder / LOCK_FILE).exists()
     output, _ = uninterrupted.communicate(timeout=300)
     assert uninterrupted.returncode == 0, output
 

@@ -47,20 +47,20 @@ def test_compactness_loss_is_root_batch_variance_of_channel_means():
     # Batch mean (2, 1); squared deviations (1, 0) and (1, 0): variance 2 / 4 = 0.5.
     latents = tf.constant([[[[0.0, 1.0], [2.0, 1.0]]],
                            [[[2.0, 1.0], [4.0, 1.0]]]])
-    assert float(losses.compactness_loss(latents)) == pytest.approx(math.sqrt(0.5), abs=1e-7)
+    assert float(losses.compactness_loss(losses.channel_means(latents))) == pytest.approx(math.sqrt(0.5), abs=1e-7)
 
 
 def test_compactness_loss_ignores_spatial_variation_within_an_image():
     # Same channel means, different spatial layouts: the paper lets width and height vary freely.
     latents = tf.constant([[[[1.0], [-1.0]]], [[[-1.0], [1.0]]]])
-    loss = losses.compactness_loss(latents)
+    loss = losses.compactness_loss(losses.channel_means(latents))
     assert float(loss) == pytest.approx(math.sqrt(losses.COMPACTNESS_EPSILON))
 
 
 def test_compactness_gradient_is_finite_when_all_latents_are_equal():
     latents = tf.Variable(tf.ones((4, 2, 2, 3)))
     with tf.GradientTape() as tape:
-        loss = losses.compactness_loss(latents)
+        loss = losses.compactness_loss(losses.channel_means(latents))
     assert np.all(np.isfinite(tape.gradient(loss, latents).numpy()))
 
 

@@ -52,7 +52,8 @@ def test_every_method_trains_resumes_and_scores_through_its_interface(name, digi
     method.start_class(model, schedule)
     initial = [variable.numpy() for variable in all_variables(model)]
     checkpoints = Checkpoints(model, tmp_path)
-    batches = training_batches(train_images, config.batch_size, config.seed, 0, schedule.iterations, config.max_zoom)
+    batches = training_batches(train_images, config.batch_size, config.seed, 0, schedule.iterations, config.max_zoom,
+                               training_inputs=model.training_inputs)
     train_for_iterations(model, batches, checkpoints, schedule.iterations, config.checkpoint_every)
     assert int(model.iterations) == schedule.iterations
     trained = [variable.numpy() for variable in all_variables(model)]

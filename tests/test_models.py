@@ -80,7 +80,7 @@ IMAGE_SHAPE = (32, 32, 1)
 
 @pytest.fixture
 def training_data(random_images):
-    """training_data(batch_size=4): a batch of images and its transformation seed, as training_batches gives."""
+    """training_data(batch_size=4): a batch of images and its step's seed, as training_batches draws from."""
     return lambda batch_size=4: (random_images(batch_size, IMAGE_SHAPE), tf.constant([0, 1], tf.int64))
 
 
@@ -90,7 +90,7 @@ def test_one_training_step_updates_all_three_networks(protocol, fresh_model, tra
     model = fresh_model(IMAGE_SHAPE, protocol=protocol)
     before = {network.name: [v.numpy() for v in network.trainable_variables]
               for network in (model.encoder, model.decoder, model.discriminator)}
-    logs = model.train_step(training_data())
+    logs = model.train_step(model.training_inputs(*training_data()))
     assert set(logs) == {"d_loss", "d_adv", "d_cls", "g_loss", "g_adv", "g_cls", "rec", "cmp"}
     assert all(np.isfinite(float(value)) for value in logs.values())
     # While every real and fake logit is inside the hinge margin (-1, 1), as at initialisation, the
@@ -106,7 +106,8 @@ def test_one_training_step_updates_all_three_networks(protocol, fresh_model, tra
 def test_same_seed_gives_the_same_training(tiny_config, fresh_model, training_data):
     first, second = build_model(tiny_config(), IMAGE_SHAPE), fresh_model(IMAGE_SHAPE)
     for _ in range(2):
-        first_logs, second_logs = first.train_step(training_data()), second.train_step(training_data())
+        first_logs = first.train_step(first.training_inputs(*training_data()))
+        second_logs = second.train_step(second.training_inputs(*training_data()))
     assert {k: float(v) for k, v in first_logs.items()} == {k: float(v) for k, v in second_logs.items()}
     other = fresh_model(IMAGE_SHAPE, seed=1)
     assert not np.array_equal(other.encoder.trainable_variables[0].numpy(),
@@ -151,12 +152,14 @@ def test_an_unknown_restoration_is_refused():
 @pytest.mark.parametrize("protocol", [1, 3])
 @pytest.mark.slow
 def test_gan_variant_restores_by_pixels_and_no_compactness_drops_it(protocol, fresh_model, training_data):
-    logs = fresh_model(IMAGE_SHAPE, protocol=protocol, variant="gan").train_step(training_data())
+    model = fresh_model(IMAGE_SHAPE, protocol=protocol, variant="gan")
+    logs = model.train_step(model.training_inputs(*training_data()))
     expected = logs["g_adv"] + 20 * (logs["rec"] + logs["restore"]) + 100 * logs["cmp"]
     assert float(logs["g_loss"]) == pytest.approx(float(expected), rel=1e-5)
     assert float(logs["d_loss"]) == pytest.approx(float(logs["d_adv"] + 10 * logs["d_cls"]), rel=1e-5)
 
-    logs = fresh_model(IMAGE_SHAPE, protocol=protocol, variant="no_compactness").train_step(training_data())
+    model = fresh_model(IMAGE_SHAPE, protocol=protocol, variant="no_compactness")
+    logs = model.train_step(model.training_inputs(*training_data()))
     assert float(logs["cmp"]) > 0
     assert float(logs["g_loss"]) == pytest.approx(float(logs["g_adv"] + 10 * logs["g_cls"] + 20 * logs["rec"]),
                                                   rel=1e-5)
@@ -173,7 +176,7 @@ def test_gan_variant_generator_ignores_the_classifier(fresh_model, training_data
             kernel = model.discriminator.classification_head.layer.kernel
             kernel.assign(tf.random.stateless_normal(kernel.shape, seed=[7, 7]))
         before = model.encoder.trainable_variables[0].numpy()
-        model.train_step(training_data())
+        model.train_step(model.training_inputs(*training_data()))
         return model.encoder.trainable_variables[0].numpy() - before
 
     np.testing.assert_allclose(generator_update("gan", False), generator_update("gan", True), atol=1e-7)

@@ -64,6 +64,11 @@ def test_other_sizes_are_resized_bilinearly():
     np.testing.assert_allclose(resized, 1.0, atol=1e-5)
 
 
+def seeded_batches(*arguments, **settings):
+    """training_batches whose training_inputs are the batch and its step's seed, to test the pipeline alone."""
+    return training_batches(*arguments, **settings, training_inputs=lambda batch, seed: (batch, seed))
+
+
 def batch_values(dataset):
     return [(batch[:, 0, 0, 0].numpy().tolist(), seed.numpy().tolist()) for batch, seed in dataset]
 
@@ -73,31 +78,31 @@ def numbered_images(count):
 
 
 def test_every_epoch_is_a_permutation_and_the_order_depends_on_the_seed():
-    values = batch_values(training_batches(numbered_images(10), 5, seed=0, start_iteration=0, iterations=6))
+    values = batch_values(seeded_batches(numbered_images(10), 5, seed=0, start_iteration=0, iterations=6))
     for epoch in range(3):
         images_of_epoch = values[2 * epoch][0] + values[2 * epoch + 1][0]
         assert sorted(images_of_epoch) == list(range(10))
     assert values[0][0] + values[1][0] != values[2][0] + values[3][0]
-    other_seed = batch_values(training_batches(numbered_images(10), 5, seed=1, start_iteration=0, iterations=6))
+    other_seed = batch_values(seeded_batches(numbered_images(10), 5, seed=1, start_iteration=0, iterations=6))
     assert [batch for batch, _ in other_seed] != [batch for batch, _ in values]
 
 
 def test_same_seed_gives_the_same_batches_and_transformation_seeds():
-    first = batch_values(training_batches(numbered_images(10), 3, seed=7, start_iteration=0, iterations=8))
-    second = batch_values(training_batches(numbered_images(10), 3, seed=7, start_iteration=0, iterations=8))
+    first = batch_values(seeded_batches(numbered_images(10), 3, seed=7, start_iteration=0, iterations=8))
+    second = batch_values(seeded_batches(numbered_images(10), 3, seed=7, start_iteration=0, iterations=8))
     assert first == second
     assert len({tuple(seed) for _, seed in first}) == 8
 
 
 def test_resuming_at_an_iteration_continues_the_uninterrupted_stream():
-    full = batch_values(training_batches(numbered_images(10), 4, seed=3, start_iteration=0, iterations=9))
-    resumed = batch_values(training_batches(numbered_images(10), 4, seed=3, start_iteration=5, iterations=9))
+    full = batch_values(seeded_batches(numbered_images(10), 4, seed=3, start_iteration=0, iterations=9))
+    resumed = batch_values(seeded_batches(numbered_images(10), 4, seed=3, start_iteration=5, iterations=9))
     assert resumed == full[5:]
 
 
 def test_too_few_images_for_a_batch_names_the_fix():
     with pytest.raises(DatasetError, match="only 3 training images for a batch size of 4; pass --batch_size 3"):
-        training_batches(numbered_images(3), 4, seed=0, start_iteration=0, iterations=1)
+        seeded_batches(numbered_images(3), 4, seed=0, start_iteration=0, iterations=1)
 
 
 def defect_dataset():
@@ -134,8 +139,8 @@ def test_random_zoom_enlarges_the_centre_and_is_reproducible():
 
 def test_zoom_is_off_by_default_and_on_when_asked():
     images = tf.random.stateless_uniform((8, 8, 8, 1), seed=[5, 5])
-    plain = next(iter(training_batches(images, 4, seed=0, start_iteration=0, iterations=1)))[0]
-    zoomed = next(iter(training_batches(images, 4, seed=0, start_iteration=0, iterations=1, max_zoom=0.3)))[0]
+    plain = next(iter(seeded_batches(images, 4, seed=0, start_iteration=0, iterations=1)))[0]
+    zoomed = next(iter(seeded_batches(images, 4, seed=0, start_iteration=0, iterations=1, max_zoom=0.3)))[0]
     assert not np.allclose(plain, zoomed)
     order = [int(np.argmin(np.abs(images.numpy() - plain[i:i + 1]).sum(axis=(1, 2, 3)))) for i in range(4)]
     np.testing.assert_array_equal(plain, tf.gather(images, order))

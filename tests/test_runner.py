@@ -10,7 +10,7 @@ from models.registry import get_method
 from utils.running.config import Config, load_config_dict
 from utils.running.detector import ScoreState
 from utils.running.evaluation import decide
-from utils.running.experiment import Experiment
+from utils.running.experiment import Experiment, ExperimentError
 from utils.running.training import TrainingDiverged
 from utils.studies import runner
 from utils.studies.runner import RunGroup
@@ -55,7 +55,7 @@ def test_a_group_that_fails_part_way_summarises_the_classes_tested_before_the_fa
                         [0, 1, 2])
     assert StubExperiment.summaries == [("rec", {0: {"auc": 0.5}})]
     assert StubExperiment.closed == [True]  # its run lock is released for other processes
-    assert "dgad, protocol 1: a class failed; summarising the classes tested before it: a" in capsys.readouterr().out
+    assert "dgad, protocol 1: a class failed; summarising the classes finished so far: a" in capsys.readouterr().out
 
 
 # RunGroup.config: a group's settings on top of its method's base configuration.
@@ -135,3 +135,35 @@ def test_results_scored_with_another_scoring_setting_are_scored_again(method, sc
     capsys.readouterr()
     runner.run_grid({method: rescored}, digits, [RunGroup(method, (score,))], [0])
     assert len(calls) == 2 and "already tested; skipping" in capsys.readouterr().out
+
+
+# Processes sharing a grid: each class's folder is locked by the process working on it.
+
+
+def test_shards_of_one_run_group_work_on_its_classes_at_once(tiny_config, digits, folders, monkeypatch):
+    base = tiny_config(**folders)
+    group = dgad_group(1)
+    other_shard = Experiment(group.config({"dgad": base}), digits)
+    # Another process's shard holds class 0 of the same run group while this one runs class 1.
+    other_shard.hold_class_folder(0)
+    trained = []
+
+    def train(experiment, class_index):
+        experiment.hold_class_folder(class_index)
+        trained.append(class_index)
+
+    monkeypatch.setattr(Experiment, "train_class", train)
+    monkeypatch.setattr(Experiment, "test_class", lambda experiment, index, scores: [
+        save_results(experiment, index, score) for score in scores])
+    results = runner.run_grid({"dgad": base}, digits, [group], [0, 1], pairs=[(0, 1)])
+    assert trained == [1] and set(results) == {group.key("rec", 1)}
+    other_shard.close()
+
+
+def test_an_experiment_error_stops_the_grid(tiny_config, digits, folders, monkeypatch):
+    def train(experiment, class_index):
+        raise ExperimentError("holds a run trained with other settings")
+
+    monkeypatch.setattr(Experiment, "train_class", train)
+    with pytest.raises(ExperimentError, match="other settings"):
+        runner.run_grid({"dgad": tiny_config(**folders)}, digits, [dgad_group(1)], [0])

@@ -68,11 +68,12 @@ def test_table_3_gets_the_pixel_auroc_of_each_category_beside_its_auc(tmp_path, 
     results[spec.groups[0].key("rec", 0)]["pixel_auroc"] = 0.875
     markdown = pixel_auroc_section(tmp_path / "t3", spec, dataset, [0, 1], results)
     assert "| bottle | screw | Mean |" in markdown
-    assert "| 3 | DGAD | 0.8750 | — | 0.8750 |" in markdown
+    # The mean says it is over one of the two categories.
+    assert "| 3 | DGAD | 0.8750 | — | 0.8750 (1 of 2 classes) |" in markdown
     assert "0.875" in (tmp_path / "t3-pixel-auroc.csv").read_text()
 
 
-def test_a_class_without_an_auc_is_a_dash_and_left_out_of_the_mean(tmp_path, named_dataset):
+def test_a_class_without_an_auc_is_a_dash_and_left_out_of_the_mean_which_says_so(tmp_path, named_dataset):
     spec = TABLES[1]
     dataset = named_dataset("folder", ("photos", "more"))
     results = fabricated_results(spec, [0, 1])
@@ -82,7 +83,7 @@ def test_a_class_without_an_auc_is_a_dash_and_left_out_of_the_mean(tmp_path, nam
     assert rows[0]["mean"] == pytest.approx(0.9)
     markdown = write_auc_table(tmp_path / "t1", spec, dataset, [0, 1], rows, ["# header"])
     # The paper's mean is over the classes ours covers: class 0's 0.9966 alone.
-    assert "| 0.9000 / 0.9966 | — / 0.9987 | 0.9000 | 0.9966 | -0.0966 |" in markdown
+    assert "| 0.9000 / 0.9966 | — / 0.9987 | 0.9000 (1 of 2 classes) | 0.9966 | -0.0966 |" in markdown
 
 
 def test_speed_table_prints_both_ratios_beside_the_papers(tmp_path):

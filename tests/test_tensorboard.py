@@ -15,7 +15,8 @@ SEED = tf.constant([0, 8], tf.int64)
 
 
 def train(model, folder, callbacks=()):
-    train_for_iterations(model, training_batches(IMAGES, BATCH_SIZE, 0, 0, ITERATIONS), Checkpoints(model, folder),
+    batches = training_batches(IMAGES, BATCH_SIZE, 0, 0, ITERATIONS, training_inputs=model.training_inputs)
+    train_for_iterations(model, batches, Checkpoints(model, folder),
                          ITERATIONS, checkpoint_every=ITERATIONS, callbacks=callbacks)
     return [variable.numpy() for variable in model.variables]
 

@@ -24,8 +24,8 @@ def fresh_dgad(fresh_model):
 def train(model, folder, start, iterations, checkpoint_every=2):
     checkpoints = Checkpoints(model, folder)
     assert checkpoints.restore_latest() == start == int(model.iterations)
-    train_for_iterations(model, training_batches(IMAGES, BATCH_SIZE, 0, start, iterations), checkpoints, iterations,
-                         checkpoint_every)
+    batches = training_batches(IMAGES, BATCH_SIZE, 0, start, iterations, training_inputs=model.training_inputs)
+    train_for_iterations(model, batches, checkpoints, iterations, checkpoint_every)
     return checkpoints
 
 
@@ -101,8 +101,27 @@ def train_stand_in_until_it_diverges(model, folder, message):
 
 
 def test_divergence_stops_training_and_keeps_the_last_good_checkpoint(tmp_path):
-    kept = train_stand_in_until_it_diverges(DivergesAt(5), tmp_path, r"diverged at iteration 5 \(loss=nan\).*ckpt-4")
+    kept = train_stand_in_until_it_diverges(DivergesAt(6), tmp_path, r"diverged at iteration 6 \(loss=nan\).*ckpt-4")
     assert kept == ["2", "4"]
+
+
+def test_a_loss_that_turns_nan_inside_an_execution_is_caught_at_its_end(tmp_path):
+    # Checkpoints every 2 iterations: fit() runs 2 steps per call and the callbacks see the second's losses.
+    kept = train_stand_in_until_it_diverges(DivergesAt(5), tmp_path, r"diverged at iteration 6 \(loss=nan\).*ckpt-4")
+    assert kept == ["2", "4"]
+
+
+@pytest.mark.parametrize("start, cadences, expected", [
+    (0, (10, 1000, 100), 10), (0, (10, 25, 100), 5), (3000, (10, 1000, 100), 10), (1234, (10, 1000, 100), 2),
+    (7, (10, 1000, 100), 1)])
+def test_fit_runs_as_many_steps_per_call_as_every_callback_iteration_allows(start, cadences, expected):
+    assert training.steps_per_execution_for(start, *cadences) == expected
+
+
+def test_the_last_call_of_fit_is_counted_up_to_the_last_iteration_only():
+    # 25 iterations in calls of 10 from iteration 0: fit() reports batches 9, 19 and 29.
+    assert [training.iteration_after(batch, 0, 25) for batch in (9, 19, 29)] == [10, 20, 25]
+    assert training.iteration_after(9, 30, 100) == 40
 
 
 class WeightsBecomeNaNAt(DivergesAt):
@@ -123,12 +142,13 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path):
 
 @pytest.mark.slow
 def test_an_interrupted_run_saves_the_iterations_it_finished(tmp_path, monkeypatch, fresh_dgad):
-    def interrupt_at_third(self, batch, logs=None):
-        if batch == 2:
+    def interrupt_after_the_second_call(self, batch, logs=None):
+        # fit() runs 10 steps per call here (checkpoints every 100, losses logged every 10).
+        if batch == 19:
             raise KeyboardInterrupt
 
-    monkeypatch.setattr(training.ProgressLog, "on_train_batch_end", interrupt_at_third)
+    monkeypatch.setattr(training.ProgressLog, "on_train_batch_end", interrupt_after_the_second_call)
     model = fresh_dgad()
     with pytest.raises(KeyboardInterrupt):
-        train(model, tmp_path, 0, 10, checkpoint_every=100)
-    assert Checkpoints(fresh_dgad(), tmp_path).restore_latest() == 3
+        train(model, tmp_path, 0, 30, checkpoint_every=100)
+    assert Checkpoints(fresh_dgad(), tmp_path).restore_latest() == 20

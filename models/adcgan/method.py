@@ -29,7 +29,7 @@ class ADCGANMethod(Method):
     score_help = "gf is the normality score NS (eqs 4-5); lg, lfe, lfl its Table 4 ablations; all writes the four"
     own_fields = ("latent_size", "autoencoder_learning_rate", "epochs", "warmup_epochs", "ns_lambda", "ns_rho")
     training_fields = ("method", "dataset", "data_dir", "scheme", "image_size", "max_zoom", "width", "batch_size",
-                       "iterations", "learning_rate", "beta_1", "beta_2", "seed", "latent_size",
+                       "iterations", "learning_rate", "beta_1", "beta_2", "seed", "precision", "latent_size",
                        "autoencoder_learning_rate", "epochs", "warmup_epochs")
     scoring_fields = ("ns_lambda", "ns_rho")
     defaults = {"score": "gf", "batch_size": 32, "learning_rate": 3e-4, "latent_size": 100,

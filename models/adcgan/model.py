@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from losses import adcgan as losses
 from models.adcgan.networks import Critic, Encoder, Generator, LatentDiscriminator
-from models.adversarial import AdversarialModel
+from models.adversarial import AdversarialModel, across_replicas, float32
 
 ADVERSARIAL_LOSS_NAMES = ("d_loss", "d_adv", "d_nce", "g_loss", "g_adv", "g_nce", "dz_loss", "e_latent")
 
@@ -64,31 +64,34 @@ class ADCGAN(AdversarialModel):
                 "cgan_optimizer_d": self.critic.trainable_variables,
                 "autoencoder_optimizer": self.autoencoder_variables, "latent_optimizer": self.latent_variables}
 
+    def training_inputs(self, images, seed):
+        """(x, z): the batch and one z ~ N(0, I) per image drawn from `seed`, for G(z) and D_z's pairs (eqs 2-3)."""
+        return images, tf.random.stateless_normal((tf.shape(images)[0], self.latent_size), seed)
+
     def train_step(self, data):
-        images, noise_seed = data
+        images, noise = data
         # Read before the autoencoder update below increments the counter.
         past_warmup = self.iterations >= self.warmup_iterations
         with tf.GradientTape() as tape:
-            ae_loss = losses.autoencoder_loss(images, self.generator(self.encoder(images)))
-        variables = self.autoencoder_variables
-        self.autoencoder_optimizer.apply_gradients(zip(tape.gradient(ae_loss, variables), variables))
-        # A tf.cond, not a 0/1 weight on the losses: fed zero gradients, Adam would still count the
+            ae_loss = losses.autoencoder_loss(images, float32(self.generator(self.encoder(images))))
+        self.update(tape, self.autoencoder_optimizer, [(ae_loss, self.autoencoder_variables)])
+        # A condition, not a 0/1 weight on the losses: fed zero gradients, Adam would still count the
         # steps (skewing its bias correction later) and, once it has momentum, move the weights; the
         # spectral norm of the critic and of D_z would still iterate and rescale their kernels.
-        adversarial_losses = tf.cond(
-            past_warmup, lambda: self.adversarial_step(images, noise_seed),
-            lambda: {name: tf.zeros(()) for name in ADVERSARIAL_LOSS_NAMES})
+        adversarial_losses = self.step_if(
+            past_warmup, self.adversarial_step, lambda: {name: tf.zeros(()) for name in ADVERSARIAL_LOSS_NAMES},
+            images, noise)
         return {"ae_loss": ae_loss, **adversarial_losses}
 
-    def adversarial_step(self, images, noise_seed) -> dict:
+    def adversarial_step(self, images, noise) -> dict:
         """One simultaneous update of the critic, the generator (eq 2), D_z and the encoder (eq 3)."""
-        noise = tf.random.stateless_normal((tf.shape(images)[0], self.latent_size), noise_seed)
         with tf.GradientTape(persistent=True) as tape:
-            outputs = self.critic(tf.concat([images, self.generator(noise)], 0), training=True)
+            outputs = float32(self.critic(tf.concat([images, float32(self.generator(noise))], 0), training=True))
             real_logits, fake_logits = tf.split(outputs["logits"], 2)
-            local_features, global_features = self.critic.project(outputs, training=True)
-            real_local, fake_local = tf.split(local_features, 2)
-            real_global, fake_global = tf.split(global_features, 2)
+            # InfoNCE's softmax runs over the locals of the whole batch: the global batch, under a strategy.
+            real_local, fake_local, real_global, fake_global = (
+                across_replicas(half) for features in float32(self.critic.project(outputs, training=True))
+                for half in tf.split(features, 2))
             d_adv = losses.discriminator_adversarial_loss(real_logits, fake_logits)
             d_nce = losses.info_nce_loss(real_local, real_global)
             d_loss = losses.critic_loss(d_adv, d_nce, self.beta)
@@ -96,33 +99,28 @@ class ADCGAN(AdversarialModel):
             g_nce = losses.info_nce_loss(fake_local, fake_global)
             g_loss = losses.generator_loss(g_adv, g_nce, self.alpha)
 
-            pair_logits = self.latent_discriminator(
-                (tf.concat([noise, noise], 0), tf.concat([noise, self.encoder(images)], 0)), training=True)
+            pair_logits = float32(self.latent_discriminator(
+                (tf.concat([noise, noise], 0), tf.concat([noise, float32(self.encoder(images))], 0)), training=True))
             real_pair_logits, fake_pair_logits = tf.split(pair_logits, 2)
             dz_loss = losses.latent_discriminator_loss(real_pair_logits, fake_pair_logits)
             e_latent = losses.latent_encoder_loss(fake_pair_logits)
 
-        critic_variables = self.critic.trainable_variables
-        self.cgan_optimizer_d.apply_gradients(zip(tape.gradient(d_loss, critic_variables), critic_variables))
-        generator_variables = self.generator.trainable_variables
-        self.cgan_optimizer_g.apply_gradients(zip(tape.gradient(g_loss, generator_variables), generator_variables))
-        discriminator_variables = self.latent_discriminator.trainable_variables
-        encoder_variables = self.encoder.trainable_variables
-        self.latent_optimizer.apply_gradients(zip(
-            tape.gradient(dz_loss, discriminator_variables) + tape.gradient(e_latent, encoder_variables),
-            discriminator_variables + encoder_variables))
+        self.update(tape, self.cgan_optimizer_d, [(d_loss, self.critic.trainable_variables)])
+        self.update(tape, self.cgan_optimizer_g, [(g_loss, self.generator.trainable_variables)])
+        self.update(tape, self.latent_optimizer, [(dz_loss, self.latent_discriminator.trainable_variables),
+                                                  (e_latent, self.encoder.trainable_variables)])
         del tape
         return {"d_loss": d_loss, "d_adv": d_adv, "d_nce": d_nce, "g_loss": g_loss, "g_adv": g_adv,
                 "g_nce": g_nce, "dz_loss": dz_loss, "e_latent": e_latent}
 
     def reconstruction(self, images):
         """G(E(x)): the image whose pixel error is the residual loss L_GR (eq 4) and the anomaly map."""
-        return self.generator(self.encoder(images))
+        return float32(self.generator(self.encoder(images)))
 
     def preview_images(self, images, seed):
         """x, G(E(x)) and G(z) for a random z drawn from `seed`, for TensorBoard."""
         noise = tf.random.stateless_normal((tf.shape(images)[0], self.latent_size), seed)
-        return {"x": images, "G(E(x))": self.reconstruction(images), "G(z)": self.generator(noise)}
+        return {"x": images, "G(E(x))": self.reconstruction(images), "G(z)": float32(self.generator(noise))}
 
     def score_terms(self, images, seed):
         """The four per-image terms of the normality score (eqs 4-5), each a mean over elements.
@@ -132,17 +130,17 @@ class ADCGAN(AdversarialModel):
         image's score does not depend on its place in the batch and the draw adds no image-to-image
         noise to the ranking.
         """
-        latents = self.encoder(images)
-        reconstructions = self.generator(latents)
-        reconstruction_latents = self.encoder(reconstructions)
-        features = self.critic(tf.concat([images, reconstructions], 0))["penultimate_features"]
+        latents = float32(self.encoder(images))
+        reconstructions = float32(self.generator(latents))
+        reconstruction_latents = float32(self.encoder(reconstructions))
+        features = float32(self.critic(tf.concat([images, reconstructions], 0))["penultimate_features"])
         image_features, reconstruction_features = tf.split(features, 2)
 
         noise = tf.random.stateless_normal((1, self.latent_size), seed)
-        generated_latents = self.encoder(self.generator(noise))
-        noise_pair_logit = self.latent_discriminator((generated_latents, noise))
-        image_pair_logits = self.latent_discriminator(
-            (latents, tf.broadcast_to(generated_latents, tf.shape(latents))))
+        generated_latents = float32(self.encoder(self.generator(noise)))
+        noise_pair_logit = float32(self.latent_discriminator((generated_latents, noise)))
+        image_pair_logits = float32(self.latent_discriminator(
+            (latents, tf.broadcast_to(generated_latents, tf.shape(latents)))))
         return {
             # Halved: the authors' code measures it on images in [0, 1], ours are in [-1, 1], and
             # its weight against the other terms (eq 4) must stay theirs.

@@ -44,8 +44,8 @@ class DGADMethod(Method):
     own_fields = ("variant", "protocol", "padding", "coordconv", "restoration", "lambda_cls", "lambda_rec",
                   "lambda_cmp", "lambda_s")
     training_fields = ("method", "dataset", "data_dir", "scheme", "image_size", "max_zoom", "width", "batch_size",
-                       "iterations", "learning_rate", "beta_1", "beta_2", "seed", "variant", "protocol", "padding",
-                       "coordconv", "restoration", "lambda_cls", "lambda_rec", "lambda_cmp")
+                       "iterations", "learning_rate", "beta_1", "beta_2", "seed", "precision", "variant", "protocol",
+                       "padding", "coordconv", "restoration", "lambda_cls", "lambda_rec", "lambda_cmp")
     scoring_fields = ("lambda_s",)
     defaults = {"score": "rec", "batch_size": 64, "iterations": 10000, "learning_rate": 1e-4, "variant": "dgad",
                 "protocol": 1, "lambda_cls": LAMBDA_CLS, "lambda_rec": LAMBDA_REC, "lambda_s": LAMBDA_S}

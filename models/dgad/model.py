@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from data.pretext import LABEL_GROUPS, apply_transformation, identity_labels, label_size, random_transformation
 from losses import dgad as losses
-from models.adversarial import AdversarialModel
+from models.adversarial import AdversarialModel, across_replicas, float32
 from models.dgad.networks import Decoder, Discriminator, Encoder
 
 # How the generator learns to restore x_t: guided by the discriminator (DGAD) or pixel by pixel (GAN).
@@ -73,22 +73,26 @@ class DGAD(AdversarialModel):
         return {"generator_optimizer": self.generator_variables,
                 "discriminator_optimizer": self.discriminator.trainable_variables}
 
+    def training_inputs(self, images, seed):
+        """(x_r, x_t, c_t): the batch, each image under its random pretext transformation drawn from `seed`, and
+        the transformations' labels."""
+        transformed_images, transformation_labels = random_transformation(images, self.protocol, seed)
+        return images, transformed_images, transformation_labels
+
     def train_step(self, data):
-        real_images, transformation_seed = data
-        transformed_images, transformation_labels = random_transformation(real_images, self.protocol,
-                                                                          transformation_seed)
+        real_images, transformed_images, transformation_labels = data
         batch_size = tf.shape(real_images)[0]
 
         with tf.GradientTape(persistent=True) as tape:
             real_latents, transformed_latents = tf.split(
                 self.encoder(tf.concat([real_images, transformed_images], 0)), 2)
             reconstructions, restored_images = tf.split(
-                self.decoder(tf.concat([real_latents, transformed_latents], 0)), 2)
+                float32(self.decoder(tf.concat([real_latents, transformed_latents], 0))), 2)
             restored_latents = self.encoder(restored_images)
-            adversarial_logits, classification_logits = self.discriminator(
+            adversarial_logits, classification_logits = float32(self.discriminator(
                 (tf.concat([real_images, transformed_images, restored_images], 0),
                  tf.concat([real_latents, transformed_latents, restored_latents], 0)),
-                training=True)
+                training=True))
             real_adversarial, _, restored_adversarial = tf.split(adversarial_logits, 3)
             _, transformed_classification, restored_classification = tf.split(classification_logits, 3)
 
@@ -102,7 +106,8 @@ class DGAD(AdversarialModel):
                 transformation_labels, transformed_classification,
                 identity_labels(batch_size, self.protocol), restored_classification, self.label_groups)
             rec = losses.reconstruction_loss(real_images, reconstructions)
-            cmp = losses.compactness_loss(real_latents)
+            # A statistic of the batch: over the global batch, whichever replica holds an image.
+            cmp = losses.compactness_loss(across_replicas(losses.channel_means(float32(real_latents))))
             if self.restoration == "pixel":
                 restore = losses.restoration_loss(real_images, restored_images)
                 g_loss = losses.pixel_guided_generator_loss(g_adv, rec, restore, cmp, self.lambda_rec,
@@ -113,12 +118,8 @@ class DGAD(AdversarialModel):
                                                self.lambda_cmp)
                 generator_logs = {"g_cls": g_cls}
 
-        discriminator_variables = self.discriminator.trainable_variables
-        self.discriminator_optimizer.apply_gradients(
-            zip(tape.gradient(d_loss, discriminator_variables), discriminator_variables))
-        generator_variables = self.generator_variables
-        self.generator_optimizer.apply_gradients(
-            zip(tape.gradient(g_loss, generator_variables), generator_variables))
+        self.update(tape, self.discriminator_optimizer, [(d_loss, self.discriminator.trainable_variables)])
+        self.update(tape, self.generator_optimizer, [(g_loss, self.generator_variables)])
         del tape
         return {"d_loss": d_loss, "d_adv": d_adv, "d_cls": d_cls, "g_loss": g_loss, "g_adv": g_adv,
                 "rec": rec, "cmp": cmp, **generator_logs}
@@ -126,18 +127,18 @@ class DGAD(AdversarialModel):
     def reconstruct(self, images):
         """(x^, z, z^) for test images x: x^ = De(En(x)), z = En(x), z^ = En(x^) (section 3.5)."""
         latents = self.encoder(images)
-        reconstructions = self.decoder(latents)
-        return reconstructions, latents, self.encoder(reconstructions)
+        reconstructions = float32(self.decoder(latents))
+        return reconstructions, float32(latents), float32(self.encoder(reconstructions))
 
     def reconstruction(self, images):
         """x^ = De(En(x)): s_rec's pixel term and the anomaly map are |x - x^|."""
-        return self.decoder(self.encoder(images))
+        return float32(self.decoder(self.encoder(images)))
 
     def preview_images(self, images, seed):
         """x_r, x_t, x^_t and x^_r of one training step (Figure 3), for TensorBoard."""
         transformed_images, _ = random_transformation(images, self.protocol, seed)
         reconstructions, restored_images = tf.split(
-            self.decoder(self.encoder(tf.concat([images, transformed_images], 0))), 2)
+            float32(self.decoder(self.encoder(tf.concat([images, transformed_images], 0)))), 2)
         return {"x_r": images, "x_t": transformed_images, "restored x^_t": restored_images,
                 "reconstructed x^_r": reconstructions}
 
@@ -156,7 +157,7 @@ class DGAD(AdversarialModel):
         """
         label_indices = tf.tile(tf.cast(transformation, tf.int32)[None, :], [tf.shape(images)[0], 1])
         transformed_images = apply_transformation(images, self.protocol, label_indices)
-        _, logits = self.discriminator((transformed_images, self.encoder(transformed_images)))
+        _, logits = float32(self.discriminator((transformed_images, self.encoder(transformed_images))))
         return tf.concat([tf.nn.softmax(group) for group in tf.split(logits, list(self.label_groups), axis=-1)], -1)
 
     def get_config(self):

@@ -1,6 +1,7 @@
 """The command-line pieces main.py and reproduce.py share: the parser, flag types and class selection."""
 
 import argparse
+import signal
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -43,3 +44,9 @@ def selected_classes(requested: str | None, dataset, flag: str) -> list[int]:
         return [int(requested)]
     raise UsageError(f"{flag} {requested} is not a class of this dataset: give an index 0..{len(class_names) - 1} "
                      f"or a name ({', '.join(class_names)})")
+
+
+def interrupt_on_terminate():
+    """Treat SIGTERM (a scheduler's time limit, scancel, kill) as Ctrl-C: the training loop saves the iterations it
+    finished and the run locks are let go, so the same command resumes, on this machine or another."""
+    signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -15,6 +15,7 @@ from data.pipeline import SCHEMES
 from data.sources import DATASET_NAMES, DATASETS_WITHOUT_FILES
 from models.registry import METHODS, get_method
 from utils.reporting.files import write_text_atomically
+from utils.running.devices import DISTRIBUTIONS, PRECISIONS
 from utils.scoring.thresholds import NORMAL_PERCENTILE
 
 
@@ -66,6 +67,9 @@ class Config:
     beta_2: float = 0.999
     seed: int = 0
     jit_compile: bool = True
+    # Where the model trains (utils/running/devices.py): the tf.distribute strategy and the layers' precision.
+    distribute: str = "none"
+    precision: str = "float32"
     checkpoint_every: int = 1000
     results_dir: str = "results"
     checkpoint_dir: str = "checkpoints"
@@ -121,8 +125,9 @@ class Config:
 
     def _check_ranges(self):
         """Refuse a value that would only fail (or train on nonsense) once training has started."""
-        if self.dataset not in DATASET_NAMES:
-            raise ValueError(f"unknown dataset {self.dataset!r}; expected one of {DATASET_NAMES}")
+        for name, choices in (("dataset", DATASET_NAMES), ("distribute", DISTRIBUTIONS), ("precision", PRECISIONS)):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"unknown {name} {getattr(self, name)!r}; expected one of {choices}")
         if self.dataset in DATASETS_WITHOUT_FILES and self.data_dir is not None:
             raise ValueError(f"--dataset {self.dataset} reads no files, so --data_dir would be ignored; leave it out")
         for names, allowed, text in SETTING_RANGES:
@@ -137,7 +142,9 @@ class Config:
     @property
     def run_id(self) -> str:
         """Folder name shared by a run's checkpoints and results; the settings that change the model."""
-        return self.run_name or "-".join(get_method(self.method).run_name_parts(self))
+        # float32 runs keep the names they had before --precision existed.
+        precision = [] if self.precision == "float32" else [self.precision]
+        return self.run_name or "-".join(get_method(self.method).run_name_parts(self) + precision)
 
     @property
     def scores(self) -> tuple[str, ...]:

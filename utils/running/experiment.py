@@ -21,6 +21,7 @@ from utils.reporting.files import safe_file_name
 from utils.reporting.plots import plot_anomaly_maps
 from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_metrics, write_class_results,
                                     write_summary)
+from utils.running import devices
 from utils.running.detector import DetectorState, ScoreState, load_detector_state, save_detector_state
 from utils.running.evaluation import ClassMaps, decide, overlay_captions, overlay_selection
 from utils.running.config import Config, load_config_dict, save_config
@@ -42,13 +43,19 @@ class ExperimentError(Exception):
 
 
 def build_model(config: Config, image_shape: tuple[int, int, int]) -> keras.Model:
-    """The compiled model of config.method, as every run builds it; initialisation is fixed by config.seed."""
+    """The compiled model of config.method, as every run builds it, under config's strategy and precision policy;
+    initialisation is fixed by config.seed."""
     method = get_method(config.method)
     try:
         method.check_image_shape(image_shape)
+        strategy = devices.start(config)
     except ValueError as error:
         raise ExperimentError(str(error)) from error
-    return method.build(config, image_shape)
+    with strategy.scope(), devices.precision_policy(config.precision):
+        model = method.build(config, image_shape)
+    if config.precision != "float32":
+        devices.keep_spectral_norm_in_float32(model)
+    return model
 
 
 class FreshModels:
@@ -113,16 +120,21 @@ class Experiment:
         self._scorer = None
         self._map_pass = None
         self._schedules: dict[int, Schedule] = {}
-        self._lock = RunLock(config.checkpoint_folder())
+        self._locks: dict[int, RunLock] = {}
 
     def close(self):
-        """Let other processes use the run folder (also done when the process ends)."""
-        self._lock.release()
+        """Let other processes use the class folders this one held (also done when the process ends)."""
+        for lock in self._locks.values():
+            lock.release()
 
-    def hold_run_folder(self):
-        """Lock the run folder for this process, from the first class trained or tested on."""
+    def hold_class_folder(self, class_index: int):
+        """Lock one class's checkpoint folder for this process, from when it is first trained or tested on.
+
+        Per class, so that processes sharing a run (the shards of a table) work on its classes at once.
+        """
+        lock = self._locks.setdefault(class_index, RunLock(self.checkpoint_folder(class_index)))
         try:
-            self._lock.acquire()
+            lock.acquire()
         except RunLocked as error:
             raise ExperimentError(str(error)) from error
 
@@ -170,7 +182,7 @@ class Experiment:
         images = to_model_images(split.train_images, config.image_size)
         schedule = self.schedule(class_index, len(images))
         folder = self.checkpoint_folder(class_index)
-        self.hold_run_folder()
+        self.hold_class_folder(class_index)
         self.check_trained_with_this_config(folder)
         save_config(config, folder)
 
@@ -185,7 +197,7 @@ class Experiment:
         print(f"{self.describe(class_index)}: {'resuming at iteration ' + str(start) if start else 'training'} "
               f"on {len(images)} normal images for {schedule.iterations} iterations{warmup}")
         batches = training_batches(images, config.batch_size, config.seed, start, schedule.iterations,
-                                   config.max_zoom)
+                                   config.max_zoom, training_inputs=model.training_inputs)
         tensorboard = TensorBoardLog(folder / TENSORBOARD_FOLDER, images[:PREVIEW_IMAGES],
                                      tf.constant([config.seed, PREVIEW_STREAM], tf.int64), start, schedule.iterations,
                                      config.checkpoint_every)
@@ -207,7 +219,7 @@ class Experiment:
         checkpoints = Checkpoints(model, checkpoint_folder)
         if checkpoints.latest is None:
             raise ExperimentError(missing_model_message(self.config, class_index, checkpoint_folder))
-        self.hold_run_folder()
+        self.hold_class_folder(class_index)
         trained_iterations = self.restore(checkpoints)
         iterations = self.schedule(class_index).iterations
         if trained_iterations < iterations:

@@ -1,4 +1,4 @@
-"""One process at a time per run folder: a lock file that names its holder.
+"""One process at a time per folder (a class's checkpoint folder): a lock file that names its holder.
 
 Two processes training the same checkpoints would overwrite each other's checkpoints and double the
 training time. The lock file holds the holder's pid, host, start time and command line, so that a

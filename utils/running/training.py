@@ -170,18 +170,44 @@ def all_finite(variables) -> bool:
                                if tf.as_dtype(variable.dtype).is_floating]))
 
 
-class StopOnNonFinite(keras.callbacks.Callback):
-    """Stop at the first non-finite loss and remember where (runs before IterationCheckpoint)."""
+def steps_per_execution_for(start_iteration: int, *cadences: int) -> int:
+    """The most training steps fit() may run in one call of its compiled loop, so that every iteration a
+    callback acts on (a multiple of each cadence) ends a call.
 
-    def __init__(self):
+    Between calls fit() hands the losses to the callbacks as Python floats, which waits for the step to
+    finish before the next one is dispatched; inside a call the steps follow each other in the graph.
+    """
+    return math.gcd(start_iteration, *cadences)
+
+
+def iteration_after(batch: int, start_iteration: int, last_iteration: int) -> int:
+    """The iteration reached when fit() reports its `batch` (the last step of a call) done.
+
+    Counted here rather than read from the model: reading model.iterations waits for the step. The
+    last call may run fewer steps than the others (the batches run out), but fit() numbers it as full.
+    """
+    return min(start_iteration + batch + 1, last_iteration)
+
+
+class StopOnNonFinite(keras.callbacks.Callback):
+    """Stop at the first non-finite loss seen and remember where (runs before IterationCheckpoint).
+
+    Callbacks see the losses of the last step of each execution (steps_per_execution_for), so a
+    loss that turns NaN inside an execution is caught at its end: a NaN loss leaves NaN weights,
+    whose losses are NaN too, and IterationCheckpoint checks the weights themselves before a save.
+    """
+
+    def __init__(self, start_iteration: int, last_iteration: int):
         super().__init__()
+        self.start_iteration = start_iteration
+        self.last_iteration = last_iteration
         self.diverged_at = None
         self.bad_values = None
 
     def on_train_batch_end(self, batch, logs=None):
         bad = {name: value for name, value in (logs or {}).items() if not math.isfinite(value)}
         if bad:
-            self.diverged_at = int(self.model.iterations)
+            self.diverged_at = iteration_after(batch, self.start_iteration, self.last_iteration)
             self.bad_values = bad
             self.model.stop_training = True
 
@@ -193,16 +219,17 @@ class IterationCheckpoint(keras.callbacks.Callback):
     the weights themselves are checked before each save.
     """
 
-    def __init__(self, checkpoints: Checkpoints, last_iteration: int, every: int):
+    def __init__(self, checkpoints: Checkpoints, start_iteration: int, last_iteration: int, every: int):
         super().__init__()
         self.checkpoints = checkpoints
+        self.start_iteration = start_iteration
         self.last_iteration = last_iteration
         self.every = every
         self.refused_at = None
         self.started = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
-        iteration = int(self.model.iterations)
+        iteration = iteration_after(batch, self.start_iteration, self.last_iteration)
         if not self.model.stop_training and (iteration % self.every == 0 or iteration == self.last_iteration):
             self.save(iteration)
 
@@ -230,7 +257,7 @@ class ProgressLog(keras.callbacks.Callback):
         self.last_line = (self.start_iteration, time.perf_counter())
 
     def on_train_batch_end(self, batch, logs=None):
-        iteration = self.start_iteration + batch + 1
+        iteration = iteration_after(batch, self.start_iteration, self.last_iteration)
         losses = (logs or {}).items()
         if self.progress_bar is not None:
             self.progress_bar.update(iteration, list(losses))
@@ -258,12 +285,16 @@ class TensorBoardLog(keras.callbacks.Callback):
         self.every = every
         self.writer = None
 
+    @property
+    def cadences(self) -> tuple[int, int]:
+        """How often it writes: the iterations it acts on are multiples of these (and the last)."""
+        return self.every, self.image_every
+
     def on_train_begin(self, logs=None):
         self.writer = tf.summary.create_file_writer(str(self.folder))
 
     def on_train_batch_end(self, batch, logs=None):
-        # Counted here rather than read from the model: reading model.iterations waits for the step.
-        iteration = self.start_iteration + batch + 1
+        iteration = iteration_after(batch, self.start_iteration, self.last_iteration)
         last = iteration == self.last_iteration
         losses_due = iteration % self.every == 0 or last
         grid_due = iteration % self.image_every == 0 or last
@@ -297,8 +328,15 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoin
     being finite; on KeyboardInterrupt the finished steps are saved before the interrupt propagates.
     """
     start_iteration = int(model.iterations)
-    divergence = StopOnNonFinite()
-    checkpointing = IterationCheckpoint(checkpoints, iterations, checkpoint_every)
+    # A callback that does not say how often it acts may act on any iteration.
+    cadences = [cadence for callback in callbacks for cadence in getattr(callback, "cadences", (1,))]
+    steps_per_execution = steps_per_execution_for(start_iteration, checkpoint_every, log_every, *cadences)
+    if model.steps_per_execution != steps_per_execution:
+        # The compiled loop is traced again for the new count; a model keeps its count across classes.
+        model.steps_per_execution = steps_per_execution
+        model.train_function = None
+    divergence = StopOnNonFinite(start_iteration, iterations)
+    checkpointing = IterationCheckpoint(checkpoints, start_iteration, iterations, checkpoint_every)
     progress = ProgressLog(start_iteration, iterations, log_every)
     try:
         model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,

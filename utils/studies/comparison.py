@@ -4,6 +4,7 @@ The runs go through the experiment runner (utils.studies.runner), so finished ru
 interrupted comparison resumes. The table puts each paper's numbers beside ours: DGAD's Tables 1-2
 (one-vs-all only; the DGAD paper has no all-vs-one results) and AD-CGAN's Table 3 (per class) and
 Table 4 (mean AUC of its score ablations), with the wall time each method spent training and scoring.
+Like the paper tables, it can be collected from the runs that exist, each missing run marked.
 """
 
 import time
@@ -17,7 +18,8 @@ from models.registry import get_method
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
-from utils.studies.runner import RunGroup, run_grid
+from utils.studies.runner import RunGroup, finished_results, missing_runs_note, run_grid
+from utils.studies.tables import COLLECTED_LINE, MISSING, coverage_text, wall_time_line
 
 
 def comparison_groups(protocols=(1,)) -> list[RunGroup]:
@@ -28,21 +30,26 @@ def comparison_groups(protocols=(1,)) -> list[RunGroup]:
 
 def comparison_rows(groups: list[RunGroup], bases: dict[str, Config], classes: list[int], results: dict,
                     paper_dataset: str | None) -> list[dict]:
-    """One row per (method, score): our AUC per class, the paper's, the means and the wall times."""
+    """One row per (method, score): our AUC per class, the paper's, the means and the wall times.
+
+    A result that is None (a run not finished yet, in a collected table) is marked in row["finished"].
+    """
     rows = []
     for group in groups:
         method, config = get_method(group.method), group.config(bases)
         for score in group.scores:
-            metrics = [results[group.key(score, index)] for index in classes]
+            saved = [results[group.key(score, index)] for index in classes]
+            metrics = [{} if entry is None else entry for entry in saved]
             row = None if paper_dataset is None else method.paper_row(paper_dataset, config, score)
             per_class = None if row is None else row.per_class
             paper = [per_class[index] if per_class and index < len(per_class) else None for index in classes]
             rows.append({
                 "method": method.score_label(config, score), "score": score,
                 "protocol": dict(group.settings).get("protocol"),
-                "ours": [entry["auc"] for entry in metrics], "paper": paper,
-                "mean": known_mean(entry["auc"] for entry in metrics),
-                "paper_mean_same_classes": _paper_mean_where_ours(paper, [entry["auc"] for entry in metrics]),
+                "ours": [entry.get("auc") for entry in metrics], "paper": paper,
+                "finished": [entry is not None for entry in saved],
+                "mean": known_mean(entry.get("auc") for entry in metrics),
+                "paper_mean_same_classes": _paper_mean_where_ours(paper, [entry.get("auc") for entry in metrics]),
                 "paper_printed_mean": None if row is None else row.mean,
                 "training_seconds": [entry.get("training_seconds") for entry in metrics],
                 "scoring_seconds": [entry.get("scoring_seconds") for entry in metrics],
@@ -79,18 +86,20 @@ def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, 
     for row in rows:
         difference = (None if row["paper_mean_same_classes"] is None or row["mean"] is None
                       else row["mean"] - row["paper_mean_same_classes"])
-        cells = [f"{cell_text(ours)} / {cell_text(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
+        cells = [f"{cell_text(ours) if finished else MISSING} / {cell_text(paper)}"
+                 for ours, finished, paper in zip(row["ours"], row["finished"], row["paper"])]
         training, scoring = _total(row["training_seconds"]), cell_text(_total(row["scoring_seconds"]), 1)
         lines.append(f"| {row['method']} | " + " | ".join(cells)
-                     + f" | {cell_text(row['mean'])} | {cell_text(row['paper_mean_same_classes'])} | "
+                     + f" | {cell_text(row['mean'])}{coverage_text(row['ours'])} | "
+                     + f"{cell_text(row['paper_mean_same_classes'])} | "
                      + ("—" if difference is None else f"{difference:+.4f}")
                      + f" | {cell_text(row['paper_printed_mean'])} | {cell_text(training, 0)} | {scoring} |")
         for index, name, ours, paper, train_seconds, score_seconds in zip(
                 classes, names, row["ours"], row["paper"], row["training_seconds"], row["scoring_seconds"]):
             csv_rows.append([row["method"], row["score"], row["protocol"], index, name, ours, paper,
                              train_seconds, score_seconds])
-        csv_rows.append([row["method"], row["score"], row["protocol"], "mean", "mean", row["mean"],
-                         row["paper_mean_same_classes"], _total(row["training_seconds"]),
+        csv_rows.append([row["method"], row["score"], row["protocol"], "mean", "mean" + coverage_text(row["ours"]),
+                         row["mean"], row["paper_mean_same_classes"], _total(row["training_seconds"]),
                          _total(row["scoring_seconds"])])
     write_text_atomically(path.with_suffix(".csv"), csv_text(
         ["method", "score", "protocol", "class_index", "class_name", "ours_auc", "paper_auc", "training_seconds",
@@ -108,6 +117,23 @@ def compare(bases: dict[str, Config], dataset: ImageDataset, classes: list[int],
     started = time.perf_counter()
     groups = comparison_groups(protocols)
     results = run_grid(bases, dataset, groups, classes)
+    return _write(bases, dataset, classes, groups, results, paper_dataset, command, wall_time_line(started))
+
+
+def collect_comparison(bases: dict[str, Config], dataset: ImageDataset, classes: list[int],
+                       protocols: tuple[int, ...], paper_dataset: str | None, command: str, grid_command: str) -> Path:
+    """The comparison from the runs that exist, training and testing nothing: each missing run is marked in
+    its cells, and a line under the table counts them and names grid_command, which runs them. Returns the
+    Markdown's path."""
+    groups = comparison_groups(protocols)
+    results = finished_results(bases, dataset, groups, classes)
+    note = missing_runs_note(groups, classes, results, grid_command)
+    return _write(bases, dataset, classes, groups, results, paper_dataset, command, COLLECTED_LINE, note)
+
+
+def _write(bases: dict[str, Config], dataset: ImageDataset, classes: list[int], groups: list[RunGroup],
+           results: dict, paper_dataset: str | None, command: str, how_made: str, note: str | None = None) -> Path:
+    """The comparison's Markdown (note, if any, under the table) and CSV; returns the Markdown's path."""
     scheme = bases["dgad"].scheme
     path = comparison_path(bases["dgad"].results_dir, bases)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -121,11 +147,12 @@ def compare(bases: dict[str, Config], dataset: ImageDataset, classes: list[int],
                             "(Table 3 per class, Table 4 means of its score ablations)." if paper_dataset
                             else "none: our data is not one of the papers' datasets (pass --paper_dataset if it is a "
                                  "copy or subset of one, with the same class order)."),
-        f"Wall time of this invocation: {(time.perf_counter() - started) / 60:.1f} min "
-        "(runs finished earlier are reused, not redone).", "",
+        how_made, "",
     ]
     markdown = write_comparison_table(path, comparison_rows(groups, bases, classes, results, paper_dataset),
                                       dataset, classes, header)
+    if note:
+        markdown += f"\n{note}\n"
     markdown_path = path.with_suffix(".md")
     write_text_atomically(markdown_path, markdown)
     return markdown_path

@@ -1,13 +1,19 @@
 """A grid of runs (run groups x classes x scores) that finishes what is missing.
 
-A class's score counts as finished when its metrics.json exists and its config.json matches the
-run's training settings; finished work is never redone, and an interrupted training resumes from
-its last checkpoint. So the same command, started again after a crash or Ctrl-C, completes the
-grid and only then writes the table. A run group that fails part way still summarises the classes
-it tested before the failure.
+The grid's unit of work is a pair (run group, class): one trained model, tested with the group's
+scores. A class's score counts as finished when its metrics.json exists and its config.json matches
+the run's training settings; finished work is never redone, and an interrupted training resumes from
+its last checkpoint. So the same command, started again after a crash or Ctrl-C, completes the grid
+and only then writes the table. A run group that fails part way still summarises the classes
+finished before the failure.
+
+Several processes can share one grid, each running its own shard of the pairs (shard_pairs) in the
+same results and checkpoint folders: each class's checkpoint folder is locked by the process that
+trains or tests it (utils.running.run_lock), and shards never share a pair.
 """
 
 import dataclasses
+import itertools
 
 from data.sources import ImageDataset
 from models.registry import get_method
@@ -38,42 +44,122 @@ class RunGroup:
         return self.method, self.settings, score, class_index
 
 
-def run_grid(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGroup],
-             classes: list[int]) -> dict[tuple, dict]:
-    """Train and test whatever is missing; return {group.key(score, class): metrics}.
+def grid_pairs(group_count: int, classes: list[int]) -> list[tuple[int, int]]:
+    """Every (group index, class) pair of a grid, sorted."""
+    return sorted((group, class_index) for group in range(group_count) for class_index in set(classes))
 
-    bases holds each method's configuration; a group changes only its own settings and scores.
+
+def shard_pairs(group_count: int, classes: list[int], shard: int, shards: int) -> list[tuple[int, int]]:
+    """The (group index, class) pairs of shard `shard` (1 to `shards`) of a grid: a run of consecutive pairs
+    of the sorted grid, the shards' sizes at most one apart (empty where there are more shards than pairs).
+
+    The shards are disjoint, cover the grid once, and follow from the grid alone, so processes that never
+    talk to each other agree on them. Consecutive pairs keep a shard within few run groups: it builds and
+    compiles fewer models.
     """
+    pairs = grid_pairs(group_count, classes)
+    return pairs[(shard - 1) * len(pairs) // shards:shard * len(pairs) // shards]
+
+
+def pairs_text(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGroup],
+               pairs: list[tuple[int, int]]) -> str:
+    """The pairs by run group, e.g. "dgad, protocol 1: 0 (airplane), 1 (automobile); dgad, protocol 2: 0 (airplane)"."""
+    parts = []
+    for group_index, group_pairs in itertools.groupby(sorted(pairs), key=lambda pair: pair[0]):
+        group = groups[group_index]
+        label = get_method(group.method).run_label(group.config(bases))
+        parts.append(f"{label}: " + ", ".join(f"{index} ({dataset.class_names[index]})" for _, index in group_pairs))
+    return "; ".join(parts)
+
+
+def run_grid(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGroup], classes: list[int],
+             pairs: list[tuple[int, int]] | None = None) -> dict[tuple, dict]:
+    """Train and test whatever is missing of `pairs` (default: every pair of groups x classes); return
+    {group.key(score, class): metrics} for those pairs.
+
+    bases holds each method's configuration; a group changes only its own settings and scores. Each group's
+    summaries cover its classes (of `classes`) finished so far, by this process or by others.
+    """
+    pending = grid_pairs(len(groups), classes) if pairs is None else sorted(pairs)
     results = {}
-    for group in groups:
-        experiment = Experiment(group.config(bases), dataset)
-        label = experiment.method.run_label(experiment.config)
-        finished = []
-        try:
-            for class_index in classes:
-                missing = tuple(score for score in group.scores
-                                if experiment.class_metrics(class_index, score) is None)
-                if missing:
-                    experiment.train_class(class_index)
-                    experiment.test_class(class_index, missing)
-                else:
-                    print(f"{experiment.describe(class_index)}, {label}: already tested; skipping")
-                for score in group.scores:
-                    results[group.key(score, class_index)] = experiment.class_metrics(class_index, score)
-                finished.append(class_index)
-        except Exception:
-            if finished:
-                print(f"{label}: a class failed; summarising the classes tested before it: "
-                      + ", ".join(dataset.class_names[index] for index in finished))
-                write_summaries(experiment, group, dataset, finished, results)
-            raise
-        finally:
-            experiment.close()
-        write_summaries(experiment, group, dataset, classes, results)
+    for group_index, group_pairs in itertools.groupby(pending, key=lambda pair: pair[0]):
+        results.update(_run_group(bases, dataset, groups[group_index], [index for _, index in group_pairs],
+                                  classes))
     return results
 
 
-def write_summaries(experiment: Experiment, group: RunGroup, dataset: ImageDataset, classes: list[int],
-                    results: dict):
-    for score in group.scores:
-        experiment.write_score_summary(score, {index: results[group.key(score, index)] for index in classes})
+def finished_results(bases: dict[str, Config], dataset: ImageDataset, groups: list[RunGroup],
+                     classes: list[int]) -> dict[tuple, dict | None]:
+    """{group.key(score, class): its metrics, or None where that run has not finished}, read from what the
+    runs wrote (Experiment.class_metrics); nothing is trained or tested."""
+    results = {}
+    for group in groups:
+        experiment = Experiment(group.config(bases), dataset)
+        for class_index in classes:
+            for score in group.scores:
+                results[group.key(score, class_index)] = experiment.class_metrics(class_index, score)
+    return results
+
+
+def missing_runs_note(groups: list[RunGroup], classes: list[int], results: dict, grid_command: str) -> str | None:
+    """The line under a collected table that counts its missing runs (the pairs of which some score has no
+    result) and names grid_command, which runs them; None if none is missing."""
+    missing = sum(any(results[groups[group_index].key(score, class_index)] is None
+                      for score in groups[group_index].scores)
+                  for group_index, class_index in grid_pairs(len(groups), classes))
+    if not missing:
+        return None
+    return (f"**{missing} of the table's {len(groups) * len(set(classes))} runs (run group x class) "
+            f"{'is' if missing == 1 else 'are'} missing**, "
+            f"marked missing above: run `{grid_command}` (or its `--shard K/N` slices, on several machines or "
+            "GPUs) to train and test them, then this command again.")
+
+
+def _run_group(bases: dict[str, Config], dataset: ImageDataset, group: RunGroup, to_run: list[int],
+               grid_classes: list[int]) -> dict[tuple, dict]:
+    """Run the classes to_run of one group; return their results. The group's summaries then cover every
+    class of grid_classes finished so far, by this process or by another shard."""
+    experiment = Experiment(group.config(bases), dataset)
+    label = experiment.method.run_label(experiment.config)
+    results = {}
+    try:
+        for class_index in to_run:
+            results.update(_run_class(experiment, group, class_index, label))
+        _write_summaries(experiment, _finished_per_score(experiment, group, grid_classes))
+    except Exception:
+        finished = _finished_per_score(experiment, group, grid_classes)
+        if any(finished.values()):
+            print(f"{label}: a class failed; summarising the classes finished so far: "
+                  + ", ".join(dataset.class_names[index] for index in sorted(set().union(*finished.values()))))
+            _write_summaries(experiment, finished)
+        raise
+    finally:
+        experiment.close()
+    return results
+
+
+def _run_class(experiment: Experiment, group: RunGroup, class_index: int, label: str) -> dict[tuple, dict]:
+    missing = tuple(score for score in group.scores if experiment.class_metrics(class_index, score) is None)
+    if missing:
+        experiment.train_class(class_index)
+        experiment.test_class(class_index, missing)
+    else:
+        print(f"{experiment.describe(class_index)}, {label}: already tested; skipping")
+    return {group.key(score, class_index): experiment.class_metrics(class_index, score) for score in group.scores}
+
+
+def _finished_per_score(experiment: Experiment, group: RunGroup, classes: list[int]) -> dict[str, dict[int, dict]]:
+    """{score: {class: metrics}} of the classes finished so far, whichever process ran them."""
+    per_score = {score: {} for score in group.scores}
+    for class_index in classes:
+        for score in group.scores:
+            metrics = experiment.class_metrics(class_index, score)
+            if metrics is not None:
+                per_score[score][class_index] = metrics
+    return per_score
+
+
+def _write_summaries(experiment: Experiment, per_score: dict[str, dict[int, dict]]):
+    for score, per_class in per_score.items():
+        if per_class:
+            experiment.write_score_summary(score, per_class)

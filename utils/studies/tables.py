@@ -3,7 +3,8 @@
 Each table is a grid of run groups (utils.studies.runner) over the chosen classes. Tables 1-4 report
 ROC AUC per class with the paper's value beside ours; Table 4 adds the discriminator's accuracy of
 the supplement's Tables 6-7; Table 5 measures scoring speed. Every table goes to Markdown and CSV
-under <results_dir>/tables/ and states the budget it ran at.
+under <results_dir>/tables/ and states the budget it ran at. Tables 1-4 can also be collected from
+the runs that exist (after shards of the grid ran elsewhere), each missing run marked in its cells.
 """
 
 import dataclasses
@@ -22,7 +23,7 @@ from utils.reporting.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCOR
 from utils.running.config import Config
 from utils.running.experiment import Experiment
 from utils.scoring.batching import timed
-from utils.studies.runner import RunGroup, run_grid
+from utils.studies.runner import RunGroup, finished_results, missing_runs_note, run_grid
 
 # The order of the paper's Table 4 rows.
 TABLE_4_VARIANTS = ("gan", "no_compactness", "zero_padding", "coordconv", "dgad")
@@ -61,6 +62,10 @@ TABLES = {
 # A CPU-sized scale for every table; "paper" keeps the dataset's paper settings.
 BUDGETS = {"paper": {}, "cpu": {"width": 8, "batch_size": 32, "iterations": 300}}
 
+# A collected table's cell of a run that has not finished (in the CSV: an empty cell). "—" is taken: a
+# finished run without a value (an AUC of a test split of normal images only).
+MISSING = "missing"
+
 
 def budget_text(config: Config) -> str:
     return f"width {config.width}, batch {config.batch_size}, {config.iterations} iterations per class, seed {config.seed}"
@@ -86,19 +91,38 @@ def _paper_value(per_class, spec: TableSpec, dataset: ImageDataset, class_index:
     return per_class[class_index] if class_index < len(per_class) else None
 
 
-def _header(spec: TableSpec, config: Config, command: str, minutes: float) -> list[str]:
+def coverage_text(values: list) -> str:
+    """What a mean over `values` (one per class, None where unknown) leaves out: " (2 of 3 classes)", or ""
+    when it is over all of them (or none)."""
+    known = sum(value is not None for value in values)
+    return "" if known in (0, len(values)) else f" ({known} of {len(values)} classes)"
+
+
+def wall_time_line(started: float) -> str:
+    return (f"Wall time of this invocation: {(time.perf_counter() - started) / 60:.1f} min "
+            "(runs finished earlier are reused, not redone).")
+
+
+# The header's line of a collected table, in place of the wall time.
+COLLECTED_LINE = "Collected from the runs that exist: this command trained and tested nothing."
+
+
+def _header(spec: TableSpec, config: Config, command: str, how_made: str) -> list[str]:
     return [
         f"# DGAD paper, Table {spec.number}: {spec.title}", "",
         f"Command: `{command}`", "",
         f"Our runs: dataset {config.dataset}" + (f" ({config.data_dir})" if config.data_dir else "")
         + f", budget: {budget_text(config)}. The paper: width 64, batch 64 (MVTec AD: 8), 10000 iterations "
           f"(MVTec AD: 6000), on {spec.paper_dataset}.",
-        f"Wall time of this invocation: {minutes:.1f} min (runs finished earlier are reused, not redone).", "",
+        how_made, "",
     ]
 
 
 def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results: dict) -> list[dict]:
-    """One row per (protocol, variant, score): our AUC per class, the paper's, and their means."""
+    """One row per (protocol, variant, score): our AUC per class, the paper's, and their means.
+
+    A result that is None (a run not finished yet, in a collected table) is marked in row["finished"].
+    """
     rows = []
     for score in ("rec", "dir"):
         for group in spec.groups:
@@ -107,13 +131,15 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
             protocol, variant = group.setting("protocol"), group.setting("variant")
             row = dgad_row(spec.paper_dataset, protocol, variant, score)
             paper = None if row is None else row.per_class
-            ours = [results[group.key(score, index)]["auc"] for index in classes]
+            metrics = [results[group.key(score, index)] for index in classes]
+            ours = [None if entry is None else entry["auc"] for entry in metrics]
             paper_values = [_paper_value(paper, spec, dataset, index) for index in classes]
             # The paper's mean over the classes our mean covers (those with an AUC).
             paper_values_with_auc = [paper for paper, auc in zip(paper_values, ours) if auc is not None]
             comparable = bool(paper_values_with_auc) and None not in paper_values_with_auc
             rows.append({
                 "protocol": protocol, "variant": variant, "score": score, "ours": ours,
+                "finished": [entry is not None for entry in metrics],
                 "paper": paper_values, "mean": known_mean(ours),
                 "paper_mean_same_classes": float(np.mean(paper_values_with_auc)) if comparable else None,
                 "paper_printed_mean": row.mean if row is not None and spec.paper_scheme_matches else None,
@@ -135,16 +161,18 @@ def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes:
         method = VARIANT_NAMES[row["variant"]] + (" (sdir)" if row["score"] == "dir" else "")
         difference = (None if row["paper_mean_same_classes"] is None or row["mean"] is None
                       else row["mean"] - row["paper_mean_same_classes"])
-        cells = [f"{cell_text(ours)} / {cell_text(paper)}" for ours, paper in zip(row["ours"], row["paper"])]
+        cells = [f"{cell_text(ours) if finished else MISSING} / {cell_text(paper)}"
+                 for ours, finished, paper in zip(row["ours"], row["finished"], row["paper"])]
         lines.append(f"| {row['protocol']} | {method} | " + " | ".join(cells)
-                     + f" | {cell_text(row['mean'])} | {cell_text(row['paper_mean_same_classes'])} | "
+                     + f" | {cell_text(row['mean'])}{coverage_text(row['ours'])} | "
+                     + f"{cell_text(row['paper_mean_same_classes'])} | "
                      + ("—" if difference is None else f"{difference:+.4f}")
                      + f" | {cell_text(row['paper_printed_mean'])} |")
         for index, name, ours, paper in zip(classes, names, row["ours"], row["paper"]):
             csv_rows.append([row["protocol"], row["variant"], row["score"], index, name, ours, paper,
                              None if paper is None or ours is None else ours - paper])
-        csv_rows.append([row["protocol"], row["variant"], row["score"], "mean", "mean", row["mean"],
-                         row["paper_mean_same_classes"], difference])
+        csv_rows.append([row["protocol"], row["variant"], row["score"], "mean", "mean" + coverage_text(row["ours"]),
+                         row["mean"], row["paper_mean_same_classes"], difference])
     write_text_atomically(path.with_suffix(".csv"), csv_text(
         ["protocol", "variant", "score", "class_index", "class_name", "ours_auc", "paper_auc", "difference"],
         csv_rows))
@@ -165,13 +193,18 @@ def accuracy_section(path: Path, spec: TableSpec, dataset: ImageDataset, classes
     for group in spec.groups:
         protocol, variant = group.setting("protocol"), group.setting("variant")
         for images, key in (("normal", "discriminator_accuracy_normal"), ("all", "discriminator_accuracy_all")):
-            ours = [results[group.key("dir", index)][key] for index in classes]
+            metrics = [results[group.key("dir", index)] for index in classes]
+            ours = [None if entry is None else entry[key] for entry in metrics]
             paper = DGAD_DISCRIMINATOR_ACCURACY.get((images, variant)) if protocol == 2 else None
             paper_values = [_paper_value(paper and paper.per_class, spec, dataset, index) for index in classes]
-            paper_mean = None if None in paper_values else float(np.mean(paper_values))
-            cells = [f"{value:.3f} / {cell_text(reported, 3)}" for value, reported in zip(ours, paper_values)]
+            # The paper's mean over the classes ours covers, as in the AUC table.
+            paper_where_ours = [reported for reported, value in zip(paper_values, ours) if value is not None]
+            paper_mean = (float(np.mean(paper_where_ours)) if paper_where_ours and None not in paper_where_ours
+                          else None)
+            cells = [f"{MISSING if value is None else f'{value:.3f}'} / {cell_text(reported, 3)}"
+                     for value, reported in zip(ours, paper_values)]
             lines.append(f"| {protocol} | {VARIANT_NAMES[variant]} | {images} | " + " | ".join(cells)
-                         + f" | {np.mean(ours):.3f} | {cell_text(paper_mean, 3)} |")
+                         + f" | {cell_text(known_mean(ours), 3)}{coverage_text(ours)} | {cell_text(paper_mean, 3)} |")
             csv_rows += [[protocol, variant, images, index, name, value, reported]
                          for index, name, value, reported in zip(classes, names, ours, paper_values)]
     write_text_atomically(path.with_name(path.name + "-discriminator-accuracy.csv"), csv_text(
@@ -192,9 +225,11 @@ def pixel_auroc_section(path: Path, spec: TableSpec, dataset: ImageDataset, clas
     csv_rows = []
     for group in spec.groups:
         protocol, variant = group.setting("protocol"), group.setting("variant")
-        values = [results[group.key(group.scores[0], index)].get("pixel_auroc") for index in classes]
-        lines.append(f"| {protocol} | {VARIANT_NAMES[variant]} | " + " | ".join(cell_text(value) for value in values)
-                     + f" | {cell_text(known_mean(values))} |")
+        metrics = [results[group.key(group.scores[0], index)] for index in classes]
+        values = [None if entry is None else entry.get("pixel_auroc") for entry in metrics]
+        cells = [MISSING if entry is None else cell_text(value) for entry, value in zip(metrics, values)]
+        lines.append(f"| {protocol} | {VARIANT_NAMES[variant]} | " + " | ".join(cells)
+                     + f" | {cell_text(known_mean(values))}{coverage_text(values)} |")
         csv_rows += [[protocol, variant, index, name, value] for index, name, value in zip(classes, names, values)]
     write_text_atomically(path.with_name(path.name + "-pixel-auroc.csv"), csv_text(
         ["protocol", "variant", "class_index", "class_name", "pixel_auroc"], csv_rows))
@@ -251,17 +286,44 @@ def regenerate(spec: TableSpec, base: Config, dataset: ImageDataset, classes: li
     path.parent.mkdir(parents=True, exist_ok=True)
     if spec.number == 5:
         rows = speed_rows(spec, base, dataset, classes[0], rounds)
-        header = _header(spec, base, command, (time.perf_counter() - started) / 60)
+        header = _header(spec, base, command, wall_time_line(started))
         header.insert(-1, f"Class: {dataset.class_names[classes[0]]} (index {classes[0]}).")
         markdown = write_speed_table(path, rows, header, rounds)
     else:
         results = run_grid({"dgad": base}, dataset, list(spec.groups), classes)
-        header = _header(spec, base, command, (time.perf_counter() - started) / 60)
-        markdown = write_auc_table(path, spec, dataset, classes, auc_rows(spec, dataset, classes, results), header)
-        if spec.number == 4:
-            markdown += accuracy_section(path, spec, dataset, classes, results)
-        if any(metrics.get("pixel_auroc") is not None for metrics in results.values()):
-            markdown += pixel_auroc_section(path, spec, dataset, classes, results)
+        header = _header(spec, base, command, wall_time_line(started))
+        markdown = _grid_tables(path, spec, dataset, classes, results, header)
+    return _written(path, markdown)
+
+
+def collect(spec: TableSpec, base: Config, dataset: ImageDataset, classes: list[int], command: str,
+            grid_command: str) -> Path:
+    """Tables 1-4 from the runs that exist, training and testing nothing: each missing run is marked in its
+    cells, and a line under the table counts them and names grid_command, which runs them. Returns the
+    Markdown's path."""
+    path = table_path(base.results_dir, spec, base)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    results = finished_results({"dgad": base}, dataset, list(spec.groups), classes)
+    note = missing_runs_note(list(spec.groups), classes, results, grid_command)
+    return _written(path, _grid_tables(path, spec, dataset, classes, results,
+                                       _header(spec, base, command, COLLECTED_LINE), note))
+
+
+def _grid_tables(path: Path, spec: TableSpec, dataset: ImageDataset, classes: list[int], results: dict,
+                 header: list[str], note: str | None = None) -> str:
+    """The AUC table of Tables 1-4 (note, if any, under it) and the sections the results call for; the CSVs
+    are written beside path."""
+    markdown = write_auc_table(path, spec, dataset, classes, auc_rows(spec, dataset, classes, results), header)
+    if note:
+        markdown += f"\n{note}\n"
+    if spec.number == 4:
+        markdown += accuracy_section(path, spec, dataset, classes, results)
+    if any(metrics is not None and metrics.get("pixel_auroc") is not None for metrics in results.values()):
+        markdown += pixel_auroc_section(path, spec, dataset, classes, results)
+    return markdown
+
+
+def _written(path: Path, markdown: str) -> Path:
     markdown_path = path.with_suffix(".md")
     write_text_atomically(markdown_path, markdown)
     return markdown_path

@@ -1,0 +1,128 @@
+"""--precision and --distribute (utils/running/devices.py): the layers' dtype, loss scaling, and a distributed step
+that equals the single-device step."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from models.adversarial import CountingLossScaleOptimizer
+from utils.running import devices
+from utils.running.config import Config
+from utils.running.experiment import build_model
+from utils.running.training import Checkpoints
+
+IMAGE_SHAPE = (32, 32, 1)
+STEPS = 3
+SCRIPT = Path(__file__).parent / "distributed_step.py"
+COMPUTE_DTYPES = {"float32": "float32", "mixed_float16": "float16", "mixed_bfloat16": "bfloat16"}
+
+
+def trained(config, steps: int = STEPS):
+    """The model of `config` after `steps` steps, and the losses of a further eager step."""
+    model = build_model(config, IMAGE_SHAPE)
+    if config.method == "adcgan":
+        model.warmup_iterations.assign(1)
+    images = tf.random.stateless_uniform((2 * config.batch_size, *IMAGE_SHAPE), seed=[3, 3], minval=-1, maxval=1)
+    from data.pipeline import training_batches
+    model.fit(training_batches(images, config.batch_size, 0, 0, steps, training_inputs=model.training_inputs),
+              epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False)
+    logs = model.train_step(model.training_inputs(images[:config.batch_size], tf.constant([1, 2], tf.int64)))
+    return model, images, logs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["dgad", "adcgan"])
+@pytest.mark.parametrize("precision", ["float32", "mixed_float16", "mixed_bfloat16"])
+def test_a_few_steps_under_each_policy_compute_in_its_dtype_with_float32_losses_and_scores(
+        tiny_config, sublayers, tmp_path, method, precision):
+    config = tiny_config(method, precision=precision)
+    model, images, logs = trained(config)
+    assert keras.config.dtype_policy().name == "float32"  # the policy did not leak out of build_model
+    layers = sublayers(model)
+    convolutions = [layer for layer in layers if isinstance(layer, keras.layers.Conv2D)]
+    assert convolutions and all(layer.compute_dtype == COMPUTE_DTYPES[precision] for layer in convolutions)
+    assert all(variable.dtype == "float32" for variable in model.trainable_variables)
+    # Spectral norm writes W / sigma into the kernel: in float32, or the kernel is rounded to 16 bits.
+    kernels = [layer.kernel.numpy() for layer in layers if isinstance(layer, keras.layers.SpectralNormalization)]
+    assert kernels and any((kernel.astype(np.float16).astype(np.float32) != kernel).any() for kernel in kernels)
+    assert all(value.dtype == tf.float32 and np.isfinite(value.numpy()) for value in logs.values())
+    loss_scaled = [isinstance(optimizer, CountingLossScaleOptimizer) for optimizer in model.named_optimizers.values()]
+    assert all(loss_scaled) if precision == "mixed_float16" else not any(loss_scaled)
+    # The eager step counts too: loss-scale optimisers count the steps they skip for overflowed gradients.
+    assert int(model.iterations) == STEPS + 1
+
+    scores = (model.reconstruction_errors(images) if method == "dgad"
+              else model.score_terms(images, tf.constant([0, 7], tf.int64)))
+    assert all(value.dtype == tf.float32 and np.isfinite(value.numpy()).all() for value in scores.values())
+
+    Checkpoints(model, tmp_path).save(int(model.iterations), 1.0)
+    restored = build_model(config, IMAGE_SHAPE)
+    assert Checkpoints(restored, tmp_path).restore_latest() == STEPS + 1
+    saved = [variable for optimizer in model.named_optimizers.values() for variable in optimizer.variables]
+    loaded = [variable for optimizer in restored.named_optimizers.values() for variable in optimizer.variables]
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(saved + model.variables,
+                                                                     loaded + restored.variables, strict=True))
+
+
+def test_precision_names_the_run_and_old_runs_were_float32():
+    assert Config(precision="mixed_bfloat16").run_id == Config().run_id + "-mixed_bfloat16"
+    saved = Config().to_dict()
+    del saved["precision"]
+    assert Config().training_differences(saved) == []
+    assert Config(precision="mixed_float16").training_differences(saved) == [
+        "precision: saved 'float32', now 'mixed_float16'"]
+    with pytest.raises(ValueError, match="unknown precision 'float8'"):
+        Config(precision="float8")
+
+
+def test_multi_worker_without_tf_config_names_the_fix(monkeypatch):
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ValueError, match="TF_CONFIG.*set it on every worker"):
+        devices.distribution_strategy("multi_worker")
+
+
+def run_script(distribute: str, output: Path, environment: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(SCRIPT), distribute, str(output)],
+                            env={**os.environ, **(environment or {})})
+
+
+def assert_steps_match(output: Path):
+    results = json.loads(output.read_text())
+    for method in ("dgad", "adcgan"):
+        assert results[method]["replicas"] == 2
+        assert results[method]["losses"] < 1e-4, method
+        assert results[method]["mismatched_variables"] == [], method
+    return results
+
+
+@pytest.mark.slow
+def test_a_mirrored_step_on_two_devices_equals_the_single_device_step(tmp_path):
+    assert run_script("mirrored", tmp_path / "mirrored.json").wait(timeout=900) == 0
+    results = assert_steps_match(tmp_path / "mirrored.json")
+    assert results["odd_batch_error"] == ("--batch_size 7 does not split over the 2 replicas of --distribute "
+                                          "mirrored; pass a multiple of 2")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="Keras 3.15's fit (_maybe_symbolic_build) fails under MultiWorkerMirroredStrategy "
+                                        "before the first step: it converts a PerReplica batch to a tensor")
+def test_a_step_of_two_local_workers_equals_the_single_device_step(tmp_path):
+    workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    processes = [run_script("multi_worker", tmp_path / "workers.json", {"TF_CONFIG": json.dumps(
+        {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}) for index in range(2)]
+    assert [process.wait(timeout=900) for process in processes] == [0, 0]
+    assert_steps_match(tmp_path / "workers.json")
