@@ -143,12 +143,13 @@ def test_non_finite_weights_are_never_checkpointed(tmp_path):
 @pytest.mark.slow
 def test_an_interrupted_run_saves_the_iterations_it_finished(tmp_path, monkeypatch, fresh_dgad):
     def interrupt_after_the_second_call(self, batch, logs=None):
-        # fit() runs 10 steps per call here (checkpoints every 100, losses logged every 10).
+        # fit() runs 10 steps per call here (checkpoints every 100, a progress line every 10).
         if batch == 19:
             raise KeyboardInterrupt
 
     monkeypatch.setattr(training.ProgressLog, "on_train_batch_end", interrupt_after_the_second_call)
     model = fresh_dgad()
+    batches = training_batches(IMAGES, BATCH_SIZE, 0, 0, 30, training_inputs=model.training_inputs)
     with pytest.raises(KeyboardInterrupt):
-        train(model, tmp_path, 0, 30, checkpoint_every=100)
+        train_for_iterations(model, batches, Checkpoints(model, tmp_path), 30, checkpoint_every=100, log_every=10)
     assert Checkpoints(fresh_dgad(), tmp_path).restore_latest() == 20
