@@ -53,7 +53,7 @@ def main():
 
         def train(with_tensorboard: bool):
             # The experiment's own loop, checkpoint at the end of the round included, with or without the log.
-            start = int(model.iterations)
+            start = model.iterations_done()
             end = start + arguments.steps
             log = TensorBoardLog(Path(folder) / "tensorboard", images[:PREVIEW_IMAGES],
                                  tf.constant([0, PREVIEW_STREAM], tf.int64), start, end, image_every=arguments.steps)

@@ -238,7 +238,7 @@ def main():
 
         def train(steps, model=model, checkpoints=checkpoints):
             # The experiment's own loop and callbacks, with the pipeline the experiment builds.
-            start = int(model.iterations)
+            start = model.iterations_done()
             batches = training_batches(images, arguments.batch_size, 0, start, start + steps,
                                        training_inputs=model.training_inputs)
             # A progress line per round: fit() then runs each round as one call, as it runs every 10 in training.

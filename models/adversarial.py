@@ -107,6 +107,20 @@ class AdversarialModel(keras.Model):
         optimizer.apply_gradients(zip(gradients, variables))
 
     @staticmethod
+    def reported(logs: dict) -> dict:
+        """A train_step's logs, shaped for fit() to average them over the replicas.
+
+        Under several workers Keras averages each log along its first axis as well
+        (tensorflow/tensorflow#72388), which a scalar lacks: there each gets one.
+        """
+        strategy = tf.distribute.get_strategy()
+        several_workers = (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+                           and len(strategy.extended.worker_devices) < strategy.num_replicas_in_sync)
+        if not several_workers:
+            return logs
+        return {name: tf.reshape(value, [1]) for name, value in logs.items()}
+
+    @staticmethod
     def step_if(condition: tf.Tensor, step, otherwise, *arguments):
         """step(*arguments) if `condition`, else otherwise(), for every replica alike.
 
@@ -120,10 +134,24 @@ class AdversarialModel(keras.Model):
 
         return tf.distribute.get_replica_context().merge_call(decide, args=(condition, *arguments))
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: build_model builds the networks and compile() the optimisers before fit.
+
+        Keras' version reduces the first batch over the replicas to build a model symbolically, and under
+        MultiWorkerMirroredStrategy that reduction fails on any batch of several tensors
+        (keras-team/keras#20329); it builds nothing for a model already built.
+        """
+        if not self.built:
+            super()._maybe_symbolic_build(iterator, data_batch)
+
     @property
     def iterations(self):
         """Training steps taken so far."""
         return getattr(self, self.STEP_COUNTER).iterations
+
+    def iterations_done(self) -> int:
+        """Training steps taken so far, as a Python int (int() fails on a variable mirrored over replicas)."""
+        return int(self.iterations.numpy())
 
     @property
     def named_optimizers(self) -> dict[str, keras.optimizers.Optimizer]:

@@ -47,6 +47,18 @@ def fresh_model(tiny_config):
     return fresh
 
 
+@pytest.fixture(scope="module")
+def eager_functions():
+    """Every tf.function (the training step, the scoring passes) runs eagerly while the module's tests run.
+
+    For tests of a few training steps whose subject is what the program reads and writes: tracing the
+    training step takes longer than running a few steps eagerly. The compiled step has tests of its own.
+    """
+    tf.config.run_functions_eagerly(True)
+    yield
+    tf.config.run_functions_eagerly(False)
+
+
 @pytest.fixture(scope="session")
 def random_images():
     """random_images(count, shape=(16, 16, 1), seed=(4, 4)): a seeded batch of uniform images in [-1, 1]."""

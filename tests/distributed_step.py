@@ -6,13 +6,15 @@ Run by tests/test_devices.py in a fresh process, because the devices must be set
     python tests/distributed_step.py multi_worker OUTPUT.json     # one worker of TF_CONFIG's cluster
 
 OUTPUT.json gets, per method, the largest difference between the two runs' losses, and the variables (weights,
-spectral norm's u, the optimisers' slots and counters) of which a replica's copy differs beyond float tolerance.
+spectral norm's u, the optimisers' slots and counters) of which a replica's copy differs beyond float tolerance;
+and the checkpoints that the program's training loop writes under the strategy.
 """
 
 import functools
 import json
 import os
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -77,7 +79,27 @@ def differences(method: str, distribute: str) -> dict:
     largest = max(float(np.max(np.abs(copy - single[0]))) for (_, copies), (_, single)
                   in zip(variables, single_variables, strict=True) for copy in copies if copy.size)
     return {"losses": loss_difference, "mismatched_variables": mismatched, "largest_variable_difference": largest,
-            "replicas": len(variables[0][1]), "variables": len(variables)}
+            "replicas": devices.distribution_strategy(distribute).num_replicas_in_sync, "variables": len(variables)}
+
+
+def checkpoints_of_the_training_loop(distribute: str) -> list[str]:
+    """The checkpoints that the program's training loop (several steps per fit() call, checkpoints, the step
+    count read back) writes for 4 DGAD iterations under `distribute`, checkpointing every 2."""
+    from data.pipeline import training_batches
+    from utils.running.config import config_for_dataset
+    from utils.running.experiment import build_model
+    from utils.running.training import Checkpoints, train_for_iterations
+
+    config = config_for_dataset("digits", width=4, batch_size=GLOBAL_BATCH, iterations=4, jit_compile=False,
+                                distribute=distribute)
+    model = build_model(config, (config.image_size, config.image_size, 1))
+    images = tf.zeros((GLOBAL_BATCH, config.image_size, config.image_size, 1))
+    with tempfile.TemporaryDirectory() as folder:
+        checkpoints = Checkpoints(model, folder)
+        train_for_iterations(model, training_batches(images, GLOBAL_BATCH, 0, 0, 4,
+                                                     training_inputs=model.training_inputs),
+                             checkpoints, 4, checkpoint_every=2, log_every=2)
+        return [os.path.basename(path) for path in checkpoints.paths]
 
 
 def main(distribute: str, output: str):
@@ -85,6 +107,7 @@ def main(distribute: str, output: str):
         devices.split_cpu(2)
     devices.distribution_strategy(distribute)
     results = {method: differences(method, distribute) for method in ("dgad", "adcgan")}
+    results["training_loop_checkpoints"] = checkpoints_of_the_training_loop(distribute)
     if distribute == "mirrored":
         from utils.running.config import config_for_dataset
         try:

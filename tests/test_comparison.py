@@ -97,6 +97,7 @@ TINY = ["--table", "compare", "--dataset", "digits", "--classes", "0", "--width"
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("eager_functions")
 def test_the_comparison_runs_both_methods_and_resumes_without_redoing_them(run_reproduce, tmp_path, capsys):
     assert run_reproduce(TINY) == 0
     output = capsys.readouterr().out

@@ -12,8 +12,8 @@ from PIL import Image
 from sklearn.datasets import load_sample_images
 
 TINY_BUDGET = ["--width", "4", "--iterations", "2", "--no_xla", "--run_name", "tiny"]
-# Each test runs main.py on its data, training and testing a model.
-pytestmark = pytest.mark.slow
+# Each test runs main.py on its data, training and testing a model, with its steps run eagerly.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("eager_functions")]
 
 
 @pytest.fixture(scope="module")

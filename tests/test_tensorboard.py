@@ -22,6 +22,8 @@ def train(model, folder, callbacks=()):
 
 
 @pytest.mark.slow
+# Eager steps: the two trainings run different steps per fit() call, and tracing each costs more than its steps.
+@pytest.mark.usefixtures("eager_functions")
 @pytest.mark.parametrize("method", list(METHODS))
 def test_tensorboard_logs_losses_and_the_preview_grid_without_changing_training(method, fresh_model, tmp_path):
     without = train(fresh_model(IMAGE_SHAPE, method), tmp_path / "without")

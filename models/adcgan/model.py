@@ -81,7 +81,7 @@ class ADCGAN(AdversarialModel):
         adversarial_losses = self.step_if(
             past_warmup, self.adversarial_step, lambda: {name: tf.zeros(()) for name in ADVERSARIAL_LOSS_NAMES},
             images, noise)
-        return {"ae_loss": ae_loss, **adversarial_losses}
+        return self.reported({"ae_loss": ae_loss, **adversarial_losses})
 
     def adversarial_step(self, images, noise) -> dict:
         """One simultaneous update of the critic, the generator (eq 2), D_z and the encoder (eq 3)."""

@@ -121,8 +121,8 @@ class DGAD(AdversarialModel):
         self.update(tape, self.discriminator_optimizer, [(d_loss, self.discriminator.trainable_variables)])
         self.update(tape, self.generator_optimizer, [(g_loss, self.generator_variables)])
         del tape
-        return {"d_loss": d_loss, "d_adv": d_adv, "d_cls": d_cls, "g_loss": g_loss, "g_adv": g_adv,
-                "rec": rec, "cmp": cmp, **generator_logs}
+        return self.reported({"d_loss": d_loss, "d_adv": d_adv, "d_cls": d_cls, "g_loss": g_loss, "g_adv": g_adv,
+                              "rec": rec, "cmp": cmp, **generator_logs})
 
     def reconstruct(self, images):
         """(x^, z, z^) for test images x: x^ = De(En(x)), z = En(x), z^ = En(x^) (section 3.5)."""

@@ -262,7 +262,7 @@ class Experiment:
             raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: its test split has no normal "
                                   "images, so neither an AUC nor a threshold can be found; add normal test images")
         model, checkpoints = self.restored(class_index)
-        run = {"trained_iterations": int(model.iterations), "training_seconds": checkpoints.training_seconds,
+        run = {"trained_iterations": model.iterations_done(), "training_seconds": checkpoints.training_seconds,
                "environment": software_and_machine()}
         images = ScoringImages(to_model_images(split.test_images, config.image_size),
                                lambda: to_model_images(split.train_images, config.image_size),
@@ -282,7 +282,7 @@ class Experiment:
                                            {name: getattr(config, name) for name in config.scoring_fields})
         except ValueError as error:
             raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: {error}") from error
-        self.store_detector_state(class_index, split, int(model.iterations), states)
+        self.store_detector_state(class_index, split, model.iterations_done(), states)
         return metrics
 
     def map_pass(self, model: keras.Model) -> MapPass:

@@ -1,8 +1,8 @@
 """Training by iterations with Keras fit(): progress, periodic checkpoints, resume, divergence stop.
 
 The model's own train_step does the learning; this module only decides how long to run it and
-what to keep. The model provides `iterations` (its step counter) and `checkpoint_objects()` (the
-networks and optimisers). The input pipeline is a pure function of (seed, iteration), so
+what to keep. The model provides `iterations_done()` (its step count) and `checkpoint_objects()`
+(the networks and optimisers). The input pipeline is a pure function of (seed, iteration), so
 restoring those is enough to continue exactly where a run stopped.
 """
 
@@ -327,10 +327,14 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoin
     Raises TrainingDiverged (after keeping the last good checkpoint) if a loss or a weight stops
     being finite; on KeyboardInterrupt the finished steps are saved before the interrupt propagates.
     """
-    start_iteration = int(model.iterations)
+    start_iteration = model.iterations_done()
     # A callback that does not say how often it acts may act on any iteration.
     cadences = [cadence for callback in callbacks for cadence in getattr(callback, "cadences", (1,))]
     steps_per_execution = steps_per_execution_for(start_iteration, checkpoint_every, log_every, *cadences)
+    if model.distribute_strategy.num_replicas_in_sync > 1:
+        # Keras 3.15's loop of several steps per call fails under a strategy with several replicas ("You
+        # must feed a value for placeholder tensor"), even for a one-layer model.
+        steps_per_execution = 1
     if model.steps_per_execution != steps_per_execution:
         # The compiled loop is traced again for the new count; a model keeps its count across classes.
         model.steps_per_execution = steps_per_execution
@@ -342,8 +346,8 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoin
         model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,
                   callbacks=[divergence, checkpointing, progress, *callbacks])
     except KeyboardInterrupt:
-        if divergence.diverged_at is None and int(model.iterations) > start_iteration:
-            checkpointing.save(int(model.iterations))
+        if divergence.diverged_at is None and model.iterations_done() > start_iteration:
+            checkpointing.save(model.iterations_done())
         raise
     if divergence.diverged_at is not None or checkpointing.refused_at is not None:
         if divergence.diverged_at is not None:

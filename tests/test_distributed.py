@@ -1,0 +1,55 @@
+"""--distribute: a distributed training step equals the single-device step, on 2 logical CPU devices (mirrored)
+and on two local worker processes (multi_worker).
+
+Each runs tests/distributed_step.py in fresh processes: the devices must be set up before TensorFlow starts.
+A file of its own, so that the test runner's other worker runs test_devices.py beside it.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).parent / "distributed_step.py"
+
+
+def run_script(distribute: str, output: Path, environment: dict | None = None) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(SCRIPT), distribute, str(output)],
+                            env={**os.environ, **(environment or {})})
+
+
+def assert_steps_match(output: Path):
+    results = json.loads(output.read_text())
+    for method in ("dgad", "adcgan"):
+        assert results[method]["replicas"] == 2
+        assert results[method]["losses"] < 1e-4, method
+        assert results[method]["mismatched_variables"] == [], method
+    assert results["training_loop_checkpoints"] == ["ckpt-2", "ckpt-4"]
+    return results
+
+
+@pytest.mark.slow
+def test_a_mirrored_step_on_two_devices_equals_the_single_device_step(tmp_path):
+    assert run_script("mirrored", tmp_path / "mirrored.json").wait(timeout=900) == 0
+    results = assert_steps_match(tmp_path / "mirrored.json")
+    assert results["odd_batch_error"] == ("--batch_size 7 does not split over the 2 replicas of --distribute "
+                                          "mirrored; pass a multiple of 2")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_a_step_of_two_local_workers_equals_the_single_device_step(tmp_path):
+    workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    processes = [run_script("multi_worker", tmp_path / "workers.json", {"TF_CONFIG": json.dumps(
+        {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}) for index in range(2)]
+    assert [process.wait(timeout=900) for process in processes] == [0, 0]
+    assert_steps_match(tmp_path / "workers.json")
