@@ -71,6 +71,8 @@ class AdversarialModel(keras.Model):
         if missing:
             raise ValueError(f"compile() needs the optimisers {', '.join(missing)}")
         others = {name: value for name, value in settings.items() if name not in variables}
+        if "loss" in others or "metrics" in others:
+            raise ValueError("compile() takes no loss or metrics: train_step computes and logs the losses")
         if others.get("jit_compile") and tf.distribute.get_strategy().num_replicas_in_sync > 1:
             # XLA cannot compile a step whose variables live on several devices (TensorFlow: "Trying to access
             # resource ... located in device ... from device ..."); the scoring passes read one copy and still can.
@@ -135,7 +137,8 @@ class AdversarialModel(keras.Model):
         return tf.distribute.get_replica_context().merge_call(decide, args=(condition, *arguments))
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        """Nothing to build: build_model builds the networks and compile() the optimisers before fit.
+        """Nothing to build: a model builds its networks when it is made, and compile() builds the optimisers
+        and takes no loss or metrics.
 
         Keras' version reduces the first batch over the replicas to build a model symbolically, and under
         MultiWorkerMirroredStrategy that reduction fails on any batch of several tensors

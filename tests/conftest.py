@@ -54,9 +54,10 @@ def eager_functions():
     For tests of a few training steps whose subject is what the program reads and writes: tracing the
     training step takes longer than running a few steps eagerly. The compiled step has tests of its own.
     """
+    previous = tf.config.functions_run_eagerly()
     tf.config.run_functions_eagerly(True)
     yield
-    tf.config.run_functions_eagerly(False)
+    tf.config.run_functions_eagerly(previous)
 
 
 @pytest.fixture(scope="session")

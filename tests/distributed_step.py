@@ -1,6 +1,6 @@
 """Training steps of each method on fixed global batches, on one device and under a tf.distribute strategy.
 
-Run by tests/test_devices.py in a fresh process, because the devices must be set up before TensorFlow starts:
+Run by tests/test_distributed.py in fresh processes, because the devices must be set up before TensorFlow starts:
 
     python tests/distributed_step.py mirrored OUTPUT.json         # 2 logical CPU devices, both strategies
     python tests/distributed_step.py multi_worker OUTPUT.json     # one worker of TF_CONFIG's cluster
@@ -79,12 +79,13 @@ def differences(method: str, distribute: str) -> dict:
     largest = max(float(np.max(np.abs(copy - single[0]))) for (_, copies), (_, single)
                   in zip(variables, single_variables, strict=True) for copy in copies if copy.size)
     return {"losses": loss_difference, "mismatched_variables": mismatched, "largest_variable_difference": largest,
-            "replicas": devices.distribution_strategy(distribute).num_replicas_in_sync, "variables": len(variables)}
+            "replicas": devices.distribution_strategy(distribute).num_replicas_in_sync,
+            "local_copies": len(variables[0][1]), "variables": len(variables)}
 
 
 def checkpoints_of_the_training_loop(distribute: str) -> list[str]:
-    """The checkpoints that the program's training loop (several steps per fit() call, checkpoints, the step
-    count read back) writes for 4 DGAD iterations under `distribute`, checkpointing every 2."""
+    """The checkpoints that the program's training loop (several steps per fit() call asked for, checkpoints,
+    the step count read back) writes for 4 DGAD iterations under `distribute`, checkpointing every 2."""
     from data.pipeline import training_batches
     from utils.running.config import config_for_dataset
     from utils.running.experiment import build_model

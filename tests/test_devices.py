@@ -35,7 +35,7 @@ def trained(config, steps: int = STEPS):
 # four optimisers get the loss-scale wrapper that only float16 has.
 @pytest.mark.parametrize("method, precision", [("dgad", "mixed_float16"), ("dgad", "mixed_bfloat16"),
                                                ("adcgan", "mixed_float16")])
-def test_a_few_steps_under_each_policy_compute_in_its_dtype_with_float32_losses_and_scores(
+def test_a_few_steps_under_16_bit_policies_compute_in_their_dtype_with_float32_losses_and_scores(
         tiny_config, sublayers, tmp_path, method, precision):
     config = tiny_config(method, precision=precision)
     model, images, logs = trained(config)

@@ -22,10 +22,19 @@ def run_script(distribute: str, output: Path, environment: dict | None = None) -
                             env={**os.environ, **(environment or {})})
 
 
-def assert_steps_match(output: Path):
+def finished(processes: list[subprocess.Popen]) -> list[int]:
+    """The exit codes of `processes`; none is left running (a worker whose peer died waits in a collective op)."""
+    try:
+        return [process.wait(timeout=900) for process in processes]
+    finally:
+        for process in processes:
+            process.kill()
+
+
+def assert_steps_match(output: Path, local_copies: int):
     results = json.loads(output.read_text())
     for method in ("dgad", "adcgan"):
-        assert results[method]["replicas"] == 2
+        assert results[method]["replicas"] == 2 and results[method]["local_copies"] == local_copies
         assert results[method]["losses"] < 1e-4, method
         assert results[method]["mismatched_variables"] == [], method
     assert results["training_loop_checkpoints"] == ["ckpt-2", "ckpt-4"]
@@ -34,22 +43,29 @@ def assert_steps_match(output: Path):
 
 @pytest.mark.slow
 def test_a_mirrored_step_on_two_devices_equals_the_single_device_step(tmp_path):
-    assert run_script("mirrored", tmp_path / "mirrored.json").wait(timeout=900) == 0
-    results = assert_steps_match(tmp_path / "mirrored.json")
+    assert finished([run_script("mirrored", tmp_path / "mirrored.json")]) == [0]
+    results = assert_steps_match(tmp_path / "mirrored.json", local_copies=2)
     assert results["odd_batch_error"] == ("--batch_size 7 does not split over the 2 replicas of --distribute "
                                           "mirrored; pass a multiple of 2")
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """`count` distinct ports that are free now (held open together, so that none is handed out twice)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 @pytest.mark.slow
 def test_a_step_of_two_local_workers_equals_the_single_device_step(tmp_path):
-    workers = [f"127.0.0.1:{free_port()}" for _ in range(2)]
+    workers = [f"127.0.0.1:{port}" for port in free_ports(2)]
     processes = [run_script("multi_worker", tmp_path / "workers.json", {"TF_CONFIG": json.dumps(
         {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})}) for index in range(2)]
-    assert [process.wait(timeout=900) for process in processes] == [0, 0]
-    assert_steps_match(tmp_path / "workers.json")
+    assert finished(processes) == [0, 0]
+    # Each worker holds its one replica's copies; worker 0 writes the results.
+    assert_steps_match(tmp_path / "workers.json", local_copies=1)

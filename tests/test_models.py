@@ -198,3 +198,12 @@ def test_transformation_probabilities_classify_the_transformed_image(protocol, f
     _, logits = model.discriminator((transformed, model.encoder(transformed)))
     np.testing.assert_allclose(probabilities[:, :LABEL_GROUPS[protocol][0]],
                                tf.nn.softmax(logits[:, :LABEL_GROUPS[protocol][0]]), rtol=1e-5, atol=1e-7)
+
+
+def test_compile_names_the_missing_optimisers_and_refuses_a_loss(fresh_model):
+    model = fresh_model(IMAGE_SHAPE)
+    with pytest.raises(ValueError, match="compile\\(\\) needs the optimisers discriminator_optimizer"):
+        model.compile(generator_optimizer=keras.optimizers.Adam())
+    with pytest.raises(ValueError, match="compile\\(\\) takes no loss or metrics: train_step computes"):
+        model.compile(generator_optimizer=keras.optimizers.Adam(), discriminator_optimizer=keras.optimizers.Adam(),
+                      loss="mae")

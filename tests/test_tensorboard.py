@@ -23,6 +23,7 @@ def train(model, folder, callbacks=()):
 
 @pytest.mark.slow
 # Eager steps: the two trainings run different steps per fit() call, and tracing each costs more than its steps.
+# That the compiled loop trains alike at any steps per call: tests/test_training.py (a resumed run).
 @pytest.mark.usefixtures("eager_functions")
 @pytest.mark.parametrize("method", list(METHODS))
 def test_tensorboard_logs_losses_and_the_preview_grid_without_changing_training(method, fresh_model, tmp_path):
