@@ -101,9 +101,10 @@ class AdversarialModel(keras.Model):
         """
         # The loss's weight enters as the gradient's seed: the tape has stopped recording.
         weight = optimizer.scale_loss(1.0 / tf.distribute.get_replica_context().num_replicas_in_sync)
+        unweighted = isinstance(weight, float) and weight == 1.0
         gradients, variables = [], []
         for loss, loss_variables in losses_and_variables:
-            seed = None if isinstance(weight, float) and weight == 1.0 else tf.cast(weight, loss.dtype)
+            seed = None if unweighted else tf.cast(weight, loss.dtype)
             gradients += tape.gradient(loss, loss_variables, output_gradients=seed)
             variables += loss_variables
         optimizer.apply_gradients(zip(gradients, variables))

@@ -136,7 +136,7 @@ class DGAD(AdversarialModel):
 
     def preview_images(self, images, seed):
         """x_r, x_t, x^_t and x^_r of one training step (Figure 3), for TensorBoard."""
-        transformed_images, _ = random_transformation(images, self.protocol, seed)
+        _, transformed_images, _ = self.training_inputs(images, seed)
         reconstructions, restored_images = tf.split(
             float32(self.decoder(self.encoder(tf.concat([images, transformed_images], 0)))), 2)
         return {"x_r": images, "x_t": transformed_images, "restored x^_t": restored_images,
