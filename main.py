@@ -123,6 +123,12 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                              "be tried without a GPU")
     parser.add_argument("--checkpoint_every", type=positive_int, default=defaults.checkpoint_every,
                         help=f"save a checkpoint every N iterations and at the end (default: {defaults.checkpoint_every})")
+    parser.add_argument("--eval_every", type=positive_int, default=None,
+                        help="also score the test split every N training iterations (and at the last) into a learning "
+                             "curve: AUC of every score, of its parts and of the PCA and kNN floors against iterations, "
+                             "as CSV and PNG in <results_dir>/<dataset>/<run>/learning_curves/; training is unchanged "
+                             "(a multiple of 10 keeps it as fast: the compiled loop runs up to gcd(N, 10, ...) steps per "
+                             "call)")
     parser.add_argument("--results_dir", default=defaults.results_dir,
                         help=f"where results are written (default: {defaults.results_dir})")
     parser.add_argument("--checkpoint_dir", default=defaults.checkpoint_dir,
@@ -130,11 +136,23 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run_name", default=None,
                         help="folder name of this run under <results_dir>/<dataset>/ and <checkpoint_dir>/<dataset>/ "
                              "(default: built from the method's settings that change the model)")
+    owners = {}
+    for method in METHODS.values():
+        for flag in method.flags:
+            owners.setdefault(flag.name, []).append((method, flag))
+    shared = parser.add_argument_group("settings of several methods, each reading them its own way")
     for method in METHODS.values():
         group = parser.add_argument_group(f"{method.title} only (--method {method.name})")
         for flag in method.flags:
-            group.add_argument(f"--{flag.name}", type=flag.type, choices=flag.choices, default=None,
-                               help=f"{flag.help} ({defaults_text(flag.name, (method,))})")
+            if len(owners[flag.name]) == 1:
+                group.add_argument(f"--{flag.name}", type=flag.type, choices=flag.choices, default=None,
+                                   help=f"{flag.help} ({defaults_text(flag.name, (method,))})")
+    for name, declared in owners.items():
+        if len({flag.type for _, flag in declared}) > 1:
+            raise TypeError(f"--{name} is declared by several methods with different types")
+        if len(declared) > 1:
+            shared.add_argument(f"--{name}", type=declared[0][1].type, default=None, help="; ".join(
+                f"{owner.title}: {flag.help} ({defaults_text(name, (owner,))})" for owner, flag in declared))
     return parser.parse_args(argv)
 
 
@@ -214,6 +232,9 @@ def main(argv: list[str] | None = None) -> int:
     if (arguments.images is not None or arguments.save_maps) != (arguments.phase == "predict"):
         print("error: --images (and --save_maps) go with --phase predict, which needs --images PATH",
               file=sys.stderr)
+        return 2
+    if arguments.eval_every is not None and arguments.phase not in ("train", "both"):
+        print("error: --eval_every follows training, so it goes with --phase train or both", file=sys.stderr)
         return 2
     if arguments.phase in INFERENCE_PHASES:
         return use_trained_class(arguments, config)

@@ -51,7 +51,7 @@ from bench.utilisation import MATMUL_SIZE, matmul_call, train_step_flops  # noqa
 from data.pipeline import training_batches  # noqa: E402
 from data.pretext import label_size  # noqa: E402
 from losses.dgad import COMPACTNESS_EPSILON, LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC  # noqa: E402
-from models.dgad.networks import LEAKY_RELU_SLOPE, RESIDUAL_BLOCKS, latent_channels  # noqa: E402
+from models.dgad.networks import LEAKY_RELU_SLOPE, RESIDUAL_BLOCKS, default_latent_channels  # noqa: E402
 from models.layers import same_padding  # noqa: E402
 from utils.running.config import Config  # noqa: E402
 from utils.running.experiment import build_model  # noqa: E402
@@ -93,7 +93,7 @@ def encoder(channels, width):
     return nn.Sequential(
         conv_norm_relu(channels, width, 7), conv_norm_relu(width, 2 * width, 4, 2),
         conv_norm_relu(2 * width, 4 * width, 4, 2), *[ResidualBlock(4 * width) for _ in range(RESIDUAL_BLOCKS)],
-        PaddedConv(4 * width, latent_channels(width), 3), nn.Tanh())
+        PaddedConv(4 * width, default_latent_channels(width), 3), nn.Tanh())
 
 
 def decoder(channels, width):
@@ -101,7 +101,7 @@ def decoder(channels, width):
         return nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)
 
     return nn.Sequential(
-        conv_norm_relu(latent_channels(width), 4 * width, 3), *[ResidualBlock(4 * width) for _ in range(RESIDUAL_BLOCKS)],
+        conv_norm_relu(default_latent_channels(width), 4 * width, 3), *[ResidualBlock(4 * width) for _ in range(RESIDUAL_BLOCKS)],
         upsample(), conv_norm_relu(4 * width, 2 * width, 5), upsample(), conv_norm_relu(2 * width, width, 5),
         PaddedConv(width, channels, 7), nn.Tanh())
 
@@ -122,7 +122,7 @@ class Discriminator(nn.Module):
                 PaddedConv(in_channels, out_channels, kernel_size, stride)), nn.LeakyReLU(LEAKY_RELU_SLOPE))
 
         self.image_path = nn.Sequential(conv(channels, width, 4, 2), conv(width, 2 * width, 4, 2))
-        self.joint_path = nn.Sequential(conv(2 * width + latent_channels(width), 4 * width, 3, 1),
+        self.joint_path = nn.Sequential(conv(2 * width + default_latent_channels(width), 4 * width, 3, 1),
                                         conv(4 * width, 8 * width, 4, 2))
         self.adversarial_head = spectral_dense(8 * width, 1)
         self.classification_head = spectral_dense(8 * width, NUM_ROTATIONS)

@@ -1,8 +1,10 @@
 """DGAD's losses (paper section 3.3, eqs 6-14) as pure functions of tensors.
 
-Norms are means over elements (an L1 "norm" of an image is the mean absolute pixel error), so
-the paper's weights lambda_rec = 20, lambda_cls = 10 and lambda_cmp = 100 do not depend on the
-image size. A transformation label is a one-hot vector (Protocols 1, 2) or a multi-hot vector of
+The paper writes L_rec = E ||x_r - x^_r||_1 (eq 6) and s_rec = ||x - x^||_1 + lambda_s ||z - z^||_1
+(eq 15) without saying whether ||.||_1 is a sum or a mean over an image's elements. L1_READINGS
+offers both: "mean" (the default) keeps the weights lambda_rec = 20, lambda_cls = 10,
+lambda_cmp = 100 and lambda_s = 10 independent of the image size; "sum" multiplies L_rec by the
+image's element count (3072 on CIFAR-10) and, in s_rec, each term by its own count. A transformation label is a one-hot vector (Protocols 1, 2) or a multi-hot vector of
 independent one-hot groups (Protocol 3: permutation, then one rotation per moved tile);
 -log D_cls(c | x, z) is the sum of the groups' softmax cross-entropies, i.e. the negative log of
 the product of the group probabilities.
@@ -17,16 +19,35 @@ LAMBDA_REC = 20.0
 LAMBDA_CMP = 100.0
 # sqrt has an infinite slope at 0, reached when every latent in a batch has the same channel means.
 COMPACTNESS_EPSILON = 1e-8
+# How ||.||_1 in eqs 6 and 15 is read: the mean or the sum of an image's (or latent's) absolute values.
+L1_READINGS = ("mean", "sum")
 
 
-def reconstruction_loss(images, reconstructions):
+def l1_norms(differences, reading: str = "mean"):
+    """Eqs 6 and 15: ||d||_1 of each item of a batch (B, ...), as the mean or (reading "sum") the sum of |d|."""
+    if reading not in L1_READINGS:
+        raise ValueError(f"unknown L1 reading {reading!r}; expected one of {L1_READINGS}")
+    axes = list(range(1, differences.shape.rank))
+    if reading == "mean":
+        return tf.reduce_mean(tf.abs(differences), axis=axes)
+    return tf.reduce_sum(tf.abs(differences), axis=axes)
+
+
+def _batch_l1(differences, reading: str):
+    """The batch mean of l1_norms; under "mean" one reduction over every element, as before "sum" existed."""
+    if reading == "mean":
+        return tf.reduce_mean(tf.abs(differences))
+    return tf.reduce_mean(l1_norms(differences, reading))
+
+
+def reconstruction_loss(images, reconstructions, reading: str = "mean"):
     """Eq 6: L_rec = || x_r - De(En(x_r)) ||_1."""
-    return tf.reduce_mean(tf.abs(images - reconstructions))
+    return _batch_l1(images - reconstructions, reading)
 
 
-def restoration_loss(images, restored_images):
+def restoration_loss(images, restored_images, reading: str = "mean"):
     """Table 4's "GAN" variant: eq 6 applied to the restoration, || x_r - De(En(x_t)) ||_1."""
-    return tf.reduce_mean(tf.abs(images - restored_images))
+    return _batch_l1(images - restored_images, reading)
 
 
 def classification_cross_entropy(labels, logits, label_groups: Sequence[int]):

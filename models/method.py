@@ -28,8 +28,9 @@ class ScoringImages:
     """What a score may look at: the model-ready test images, the class's normal training images and which
     test images are normal (for diagnostics such as s_dir's discriminator accuracy, never for the score).
 
-    `train` may be given as a function that returns the images: it is then called only if a score reads
-    them (s_dir does; an all-vs-one CIFAR-10 training set is half a gigabyte as model input).
+    `train` may be given as a function that returns the images: it is then called only when they are first
+    read (by s_dir, and by the classical floors of a test phase; an all-vs-one CIFAR-10 training set is half a
+    gigabyte as model input).
     """
 
     def __init__(self, test, train, test_is_normal: np.ndarray):
@@ -47,12 +48,16 @@ class ScoreResult:
     """One score over the test images: anomaly_scores (higher = more anomalous), the per-image columns
     written beside them, the metrics (speed, diagnostics) written to metrics.json, and `fitted`: what the
     score learned from the normal training images (JSON-able; DGAD's s_dir: its Dirichlet parameters),
-    stored with the run so that new images are scored without the training images."""
+    stored with the run so that new images are scored without the training images. A learning curve
+    (--eval_every) follows the AUC of each of the `parts` (columns that are anomaly scores on their own,
+    higher = more anomalous) and the value of each of the `diagnostics` (scalar metrics)."""
 
     anomaly_scores: np.ndarray
     columns: dict[str, np.ndarray]
     metrics: dict
     fitted: dict = dataclasses.field(default_factory=dict)
+    parts: tuple[str, ...] = ()
+    diagnostics: tuple[str, ...] = ()
 
 
 class Flag(NamedTuple):
@@ -72,7 +77,8 @@ class Method(abc.ABC):
         name, title: the --method value and the name printed in tables ("dgad", "DGAD").
         score_choices: each --score value and the scores a test then computes.
         score_help: what each --score value means, for --help.
-        own_fields: the Config fields only this method reads (None in another method's config).
+        own_fields: the Config fields of this method's own (None in the config of a method that does not list
+            them too; epochs is DGAD's and AD-CGAN's, each reading it its own way).
         training_fields: the Config fields that change a trained model; a saved run is refused when one differs.
         scoring_fields: the Config fields that change scores but not training; results are re-scored when one
             differs.

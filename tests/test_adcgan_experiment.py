@@ -62,8 +62,9 @@ def test_run_ids_name_the_method_and_its_length():
                                                  "(leave it out, or pass --method dgad)"),
     (["--method", "adcgan", "--protocol", "2"], "error: --protocol is a setting of DGAD, which AD-CGAN does not have "
                                                 "(leave it out, or pass --method dgad)"),
-    (["--epochs", "3", "--latent_size", "10"], "error: --latent_size, --epochs are settings of AD-CGAN, which DGAD "
-                                               "does not have"),
+    (["--warmup_epochs", "3", "--latent_size", "10"], "error: --latent_size, --warmup_epochs are settings of AD-CGAN, "
+                                                      "which DGAD does not have"),
+    (["--epochs", "3", "--iterations", "10"], "error: give DGAD's length as --iterations or as --epochs, not both"),
     (["--ns_lambda", "0.5"], "error: --ns_lambda is a setting of AD-CGAN, which DGAD does not have (leave it out, "
                              "or pass --method adcgan)"),
 ])

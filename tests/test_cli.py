@@ -51,13 +51,15 @@ def help_sections(capsys):
 def test_help_lists_each_methods_own_flags_in_a_group_of_its_own(capsys):
     sections = help_sections(capsys)
     dgad, adcgan = sections["DGAD only (--method dgad)"], sections["AD-CGAN only (--method adcgan)"]
-    assert {"--variant", "--protocol"} <= set(dgad) and {"--epochs", "--latent_size", "--ns_lambda"} <= set(adcgan)
-    assert dgad == [f"--{flag.name}" for flag in get_method("dgad").flags]
-    assert adcgan == [f"--{flag.name}" for flag in get_method("adcgan").flags]
-    assert not set(dgad + adcgan) & set(sections["options"])
+    shared = sections["settings of several methods, each reading them its own way"]
+    assert {"--variant", "--protocol"} <= set(dgad) and {"--latent_size", "--ns_lambda"} <= set(adcgan)
+    assert shared == ["--epochs"]
+    assert dgad == [f"--{flag.name}" for flag in get_method("dgad").flags if flag.name != "epochs"]
+    assert adcgan == [f"--{flag.name}" for flag in get_method("adcgan").flags if flag.name != "epochs"]
+    assert not set(dgad + adcgan + shared) & set(sections["options"])
     # Unset, each is the method's default (or the dataset's), filled in by the Config.
     arguments = vars(main.parse_arguments([]))
-    assert all(arguments[flag[2:]] is None for flag in dgad + adcgan)
+    assert all(arguments[flag[2:]] is None for flag in dgad + adcgan + shared)
 
 
 def error_line(capsys):
@@ -89,8 +91,17 @@ def test_mvtec_categories_are_selected_by_the_papers_index(named_dataset):
 
 def test_dataset_defaults_fill_only_the_flags_not_given():
     mvtec = main.config_from_arguments(main.parse_arguments(["--dataset", "mvtec"]))
-    assert (mvtec.image_size, mvtec.batch_size, mvtec.iterations, mvtec.protocol, mvtec.max_zoom) == \
-        (128, 8, 6000, 3, 0.1)
+    # Section 4.4: "6000 epochs with batch size 8".
+    assert (mvtec.image_size, mvtec.batch_size, mvtec.iterations, mvtec.epochs, mvtec.protocol, mvtec.max_zoom) == \
+        (128, 8, None, 6000, 3, 0.1)
+    assert mvtec.run_id == "dgad-p3-one_vs_all-w64-e6000-b8-seed0"
+    # 209 training images (MVTec's bottle) are 26 whole batches of 8 per epoch.
+    assert get_method("dgad").schedule(mvtec, 209).iterations == 6000 * 26
+    shorter = main.config_from_arguments(main.parse_arguments(["--dataset", "mvtec", "--iterations", "6000"]))
+    assert (shorter.iterations, shorter.epochs) == (6000, None)
+    # A length in epochs replaces the digits' length in iterations.
+    in_epochs = main.config_from_arguments(main.parse_arguments(["--dataset", "digits", "--epochs", "5"]))
+    assert (in_epochs.iterations, in_epochs.epochs, in_epochs.run_id) == (None, 5, "dgad-p1-one_vs_all-w8-e5-b32-seed0")
     overridden = main.config_from_arguments(main.parse_arguments(["--dataset", "mvtec", "--protocol", "2",
                                                                   "--batch_size", "4"]))
     assert (overridden.protocol, overridden.batch_size, overridden.image_size) == (2, 4, 128)

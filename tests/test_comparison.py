@@ -7,13 +7,15 @@ import pytest
 import reproduce
 from models.adcgan.scores import SCORES as ADCGAN_SCORES
 from utils.running.config import Config
-from utils.studies.comparison import comparison_groups, comparison_rows, write_comparison_table
+from utils.studies.comparison import comparison_groups, comparison_rows, method_floors, write_comparison_table
+from utils.studies.runner import class_floors
 
 MNIST_NAMES = tuple("0123456789")
 
 
 def fabricated_results(groups, classes):
-    return {group.key(score, index): {"auc": 0.9, "training_seconds": 10.0, "scoring_seconds": 0.5}
+    return {group.key(score, index): {"auc": 0.9, "training_seconds": 10.0, "scoring_seconds": 0.5,
+                                      "pca_floor_auc": 0.8 + index / 10, "knn_floor_auc": 0.7}
             for group in groups for score in group.scores for index in classes}
 
 
@@ -25,7 +27,8 @@ def table(tmp_path, named_dataset, scheme, paper_dataset="mnist"):
     groups = comparison_groups((1,))
     rows = comparison_rows(groups, bases(scheme), [0, 1], fabricated_results(groups, [0, 1]), paper_dataset)
     dataset = named_dataset("npz", MNIST_NAMES)
-    return rows, write_comparison_table(tmp_path / "compare", rows, dataset, [0, 1], ["# header"])
+    floors = class_floors(fabricated_results(groups, [0, 1]), [0, 1])
+    return rows, write_comparison_table(tmp_path / "compare", rows, dataset, [0, 1], ["# header"], floors)
 
 
 def test_one_vs_all_puts_both_papers_values_beside_ours(tmp_path, named_dataset):
@@ -40,6 +43,25 @@ def test_one_vs_all_puts_both_papers_values_beside_ours(tmp_path, named_dataset)
     assert "| AD-CGAN (NS) | 0.9000 / 0.9710 | 0.9000 / 0.9570 | 0.9000 | 0.9640 | -0.0640 | 0.9230 |" in markdown
     # AD-CGAN Table 4 gives only the mean of each ablation.
     assert "| AD-CGAN_LFE | 0.9000 / — | 0.9000 / — | 0.9000 | — | — | 0.8440 |" in markdown
+    # The floors of each class's split, under the methods' rows, in the table and its CSV.
+    assert "| PCA floor | 0.8000 | 0.9000 | 0.8500 | — | — | — | — | — |" in markdown
+    assert "| kNN floor | 0.7000 | 0.7000 | 0.7000 | — | — | — | — | — |" in markdown
+    with open(tmp_path / "compare.csv") as file:
+        floor_rows = [row for row in csv.DictReader(file) if row["method"] == "PCA floor"]
+    assert [(row["class_index"], float(row["ours_auc"])) for row in floor_rows] == [
+        ("0", 0.8), ("1", 0.9), ("mean", pytest.approx(0.85))]
+
+
+def test_floors_are_per_method_where_the_methods_read_images_of_different_sizes():
+    groups = comparison_groups((1,))
+    results = {key: {**value, "pca_floor_auc": 0.6} if key[0] == "adcgan" else value
+               for key, value in fabricated_results(groups, [0]).items()}
+    sizes = {"dgad": Config(method="dgad", dataset="npz"), "adcgan": Config(method="adcgan", dataset="npz",
+                                                                           image_size=28)}
+    floors = method_floors(sizes, results, [0])
+    assert floors["PCA floor (32x32, as DGAD reads them)"] == [0.8]
+    assert floors["PCA floor (28x28, as AD-CGAN reads them)"] == [0.6]
+    assert method_floors(bases(), results, [0]) == {"PCA floor": [0.8], "kNN floor": [0.7]}
 
 
 def test_rows_are_named_by_each_method_with_its_protocol_or_score():
@@ -58,7 +80,7 @@ def test_all_vs_one_has_no_dgad_paper_values(tmp_path, named_dataset):
     assert "| AD-CGAN (NS) | 0.9000 / 0.9460 | 0.9000 / 0.8580 | 0.9000 | 0.9020 | -0.0020 | 0.8500 |" in markdown
     with open(tmp_path / "compare.csv") as file:
         csv_rows = list(csv.DictReader(file))
-    assert len(csv_rows) == 5 * 3  # two classes and a mean per row
+    assert len(csv_rows) == 7 * 3  # two classes and a mean per row, five of ours and the two floors
     mean = next(row for row in csv_rows if row["score"] == "gf" and row["class_index"] == "mean")
     assert float(mean["paper_auc"]) == pytest.approx(0.902) and float(mean["training_seconds"]) == 20.0
 
@@ -87,7 +109,8 @@ def test_a_run_trained_before_times_were_recorded_shows_no_training_time(tmp_pat
     groups = comparison_groups((1,))
     results = {key: {**value, "training_seconds": None} for key, value in fabricated_results(groups, [0]).items()}
     row = comparison_rows(groups, bases(), [0], results, None)[0]
-    markdown = write_comparison_table(tmp_path / "compare", [row], named_dataset("npz", MNIST_NAMES), [0], [])
+    markdown = write_comparison_table(tmp_path / "compare", [row], named_dataset("npz", MNIST_NAMES), [0], [],
+                                      class_floors(results, [0]))
     assert "| DGAD (s_rec, Protocol 1) | 0.9000 / — | 0.9000 | — | — | — | — | 0.5 |" in markdown
 
 

@@ -16,14 +16,31 @@ def test_run_id_names_the_variant_unless_it_is_dgad_itself():
     assert Config(variant="gan", protocol=2).run_id == "dgad-gan-p2-one_vs_all-w64-i10000-b64-seed0"
 
 
+def test_the_l1_reading_and_the_latent_channels_name_a_run_only_when_they_are_not_the_default():
+    assert Config(width=8).latent_channels == 16 and Config(width=8).l1_reading == "mean"
+    assert Config(width=8, latent_channels=16).run_id == "dgad-p1-one_vs_all-w8-i10000-b64-seed0"
+    assert Config(width=8, latent_channels=4, l1_reading="sum").run_id == (
+        "dgad-p1-one_vs_all-w8-z4-l1sum-i10000-b64-seed0")
+    with pytest.raises(ValueError, match="unknown l1_reading 'max'"):
+        Config(l1_reading="max")
+    with pytest.raises(ValueError, match="--latent_channels must be a positive integer, got 0"):
+        Config(latent_channels=0)
+    with pytest.raises(ValueError, match="--latent_channels is a setting of DGAD"):
+        Config(method="adcgan", latent_channels=8)
+
+
 def test_each_method_fills_in_its_defaults_and_leaves_the_other_methods_settings_out():
     dgad, adcgan = Config(), Config(method="adcgan")
     assert (dgad.score, dgad.batch_size, dgad.iterations, dgad.learning_rate, dgad.protocol) == ("rec", 64, 10000,
                                                                                                 1e-4, 1)
     assert (adcgan.score, adcgan.batch_size, adcgan.iterations, adcgan.learning_rate, adcgan.latent_size,
             adcgan.epochs, adcgan.warmup_epochs) == ("gf", 32, None, 3e-4, 100, 15, 5)
-    assert all(getattr(dgad, name) is None for name in get_method("adcgan").own_fields)
-    assert all(getattr(adcgan, name) is None for name in get_method("dgad").own_fields)
+    # Both read epochs; DGAD's length is in iterations unless a length in epochs is asked for.
+    assert dgad.epochs is None
+    shared = set(get_method("adcgan").own_fields) & set(get_method("dgad").own_fields)
+    assert shared == {"epochs"}
+    assert all(getattr(dgad, name) is None for name in set(get_method("adcgan").own_fields) - shared)
+    assert all(getattr(adcgan, name) is None for name in set(get_method("dgad").own_fields) - shared)
 
 
 # Each variant of the paper's Table 4 and the concrete settings it trains with.
@@ -68,7 +85,8 @@ def test_a_setting_that_contradicts_the_variant_is_refused(settings, message):
 @pytest.mark.parametrize("settings, message", [
     ({"latent_size": 8}, "--latent_size is a setting of AD-CGAN, which DGAD does not have (leave it out, or pass "
                          "--method adcgan)"),
-    ({"ns_lambda": 0.1, "epochs": 3}, "--epochs, --ns_lambda are settings of AD-CGAN, which DGAD does not have"),
+    ({"ns_lambda": 0.1, "warmup_epochs": 3}, "--warmup_epochs, --ns_lambda are settings of AD-CGAN, which DGAD does "
+                                             "not have"),
     ({"method": "adcgan", "protocol": 2}, "--protocol is a setting of DGAD, which AD-CGAN does not have (leave it "
                                           "out, or pass --method dgad)"),
     ({"method": "adcgan", "variant": "dgad"}, "--variant is a setting of DGAD, which AD-CGAN does not have"),
@@ -93,7 +111,9 @@ def test_replacing_the_variant_derives_its_settings_again():
 def test_training_differences_name_each_changed_setting_and_ignore_test_settings():
     saved = Config(width=8).to_dict()
     assert Config(width=8, score="both").training_differences(saved) == []
-    assert Config(width=16).training_differences(saved) == ["width: saved 8, now 16"]
+    # The latent's default channel count follows the width.
+    assert Config(width=16).training_differences(saved) == ["width: saved 8, now 16",
+                                                            "latent_channels: saved 16, now 32"]
 
 
 def test_scoring_differences_name_the_settings_that_change_scores_only():

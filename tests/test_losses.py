@@ -16,6 +16,19 @@ def test_reconstruction_loss_is_mean_absolute_error():
     assert float(losses.reconstruction_loss(images, reconstructions)) == pytest.approx(0.75)
 
 
+def test_the_sum_reading_of_the_l1_norm_sums_each_image_then_averages_the_batch():
+    images = tf.constant([[[0.5, -0.5], [1.0, 0.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    reconstructions = tf.zeros_like(images)
+    # Image 0: 0.5 + 0.5 + 1 + 0 = 2 (mean 0.5); image 1: 0.
+    np.testing.assert_allclose(losses.l1_norms(images - reconstructions, "sum"), [2.0, 0.0])
+    np.testing.assert_allclose(losses.l1_norms(images - reconstructions, "mean"), [0.5, 0.0])
+    assert float(losses.reconstruction_loss(images, reconstructions, "sum")) == pytest.approx(1.0)
+    assert float(losses.reconstruction_loss(images, reconstructions, "mean")) == pytest.approx(0.25)
+    assert float(losses.restoration_loss(images, reconstructions, "sum")) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="unknown L1 reading 'max'"):
+        losses.l1_norms(images, "max")
+
+
 def test_classification_cross_entropy_single_group():
     labels = tf.constant([[0.0, 1.0]])
     logits = tf.constant([[0.0, math.log(3.0)]])  # softmax = (1/4, 3/4)

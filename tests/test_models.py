@@ -36,6 +36,13 @@ def test_parameter_counts_at_the_paper_width():
     discriminator((images, latents))
     assert encoder.count_params() + decoder.count_params() == 9_377_923
     assert discriminator.count_params() == 2_825_610
+    # Fewer latent channels come closer to the paper's 8.9M (README, "The latent's channels").
+    counts = {}
+    for channels in (16, 32):
+        encoder, decoder = Encoder(64, latent_channels=channels), Decoder(64, 3)
+        decoder(encoder(images))
+        counts[channels] = encoder.count_params() + decoder.count_params()
+    assert counts == {16: 8_861_715, 32: 8_935_459}
 
 
 def test_every_discriminator_layer_is_spectrally_normalised_and_the_generator_is_not(sublayers):
@@ -72,6 +79,20 @@ def test_network_configs_round_trip():
     for network in (Encoder(8, "zero", True), Decoder(8, 1, "zero", True), Discriminator(18, 8, "zero", True)):
         rebuilt = type(network).from_config(network.get_config())
         assert rebuilt.get_config() == network.get_config()
+
+
+def test_the_latent_channels_and_the_sum_reading_reach_the_networks_and_the_score_parts(random_images):
+    model = DGAD((8, 8, 1), width=2, latent_channels=3, l1_reading="sum")
+    assert model.encoder.get_config()["latent_channels"] == 3
+    assert model.get_config()["l1_reading"] == "sum"
+    images = random_images(2, (8, 8, 1))
+    reconstructions, latents, reconstruction_latents = model.reconstruct(images)
+    assert latents.shape == (2, 2, 2, 3)
+    errors = model.reconstruction_errors(images)
+    np.testing.assert_allclose(errors["image_error"], tf.reduce_sum(tf.abs(images - reconstructions), [1, 2, 3]),
+                               rtol=1e-6)
+    np.testing.assert_allclose(errors["latent_error"],
+                               tf.reduce_sum(tf.abs(latents - reconstruction_latents), [1, 2, 3]), rtol=1e-6)
 
 
 # The digits' model images, as the session's other tiny DGADs: one build serves them all.

@@ -8,7 +8,7 @@ import pytest
 
 from utils.running.config import Config
 from utils.running.experiment import Experiment
-from utils.studies.runner import run_grid
+from utils.studies.runner import class_floors, run_grid
 from utils.studies.tables import (TABLES, accuracy_section, auc_rows, dgad_group, pixel_auroc_section, table_path,
                                   write_auc_table, write_speed_table)
 
@@ -29,14 +29,20 @@ def test_table_4_puts_the_papers_values_and_the_difference_beside_ours(tmp_path,
     assert [(row["variant"], row["score"]) for row in rows][:2] == [("gan", "rec"), ("no_compactness", "rec")]
     assert len(rows) == 10  # five variants, two scores each
 
-    markdown = write_auc_table(tmp_path / "t4", spec, dataset, [0, 1], rows, ["# header"])
+    floors = class_floors({**results, ("dgad", (), "rec", 1): {"pca_floor_auc": 0.75, "knn_floor_auc": 0.5}}, [0, 1])
+    assert floors == {"PCA floor": [None, 0.75], "kNN floor": [None, 0.5]}
+    markdown = write_auc_table(tmp_path / "t4", spec, dataset, [0, 1], rows, ["# header"], floors)
+    assert "| all | PCA floor | — | 0.7500 | 0.7500 (1 of 2 classes) | — | — | — |" in markdown
+    assert "| all | kNN floor | — | 0.5000 | 0.5000 (1 of 2 classes) | — | — | — |" in markdown
     # DGAD (sdir), Protocol 2, in the paper: airplane 0.787, automobile 0.825; mean 0.806, printed mean 0.7840.
     assert "| 2 | DGAD (sdir) | 0.9000 / 0.7870 | 0.9000 / 0.8250 | 0.9000 | 0.8060 | +0.0940 | 0.7840 |" in markdown
     # The paper has no s_dir row for the GAN variant.
     assert "| 2 | GAN (sdir) | 0.9000 / — | 0.9000 / — | 0.9000 | — | — | — |" in markdown
     with open(tmp_path / "t4.csv") as file:
         table = list(csv.DictReader(file))
-    assert len(table) == 10 * 3  # two classes and a mean per row
+    assert len(table) == 12 * 3  # two classes and a mean per row, ten of ours and the two floors
+    pca_rows = [row for row in table if row["variant"] == "PCA floor"]
+    assert [(row["class_index"], row["ours_auc"]) for row in pca_rows] == [("0", ""), ("1", "0.75"), ("mean", "0.75")]
     mean = next(row for row in table if row["variant"] == "dgad" and row["score"] == "dir"
                 and row["class_index"] == "mean")
     assert float(mean["difference"]) == pytest.approx(0.094)
@@ -81,7 +87,7 @@ def test_a_class_without_an_auc_is_a_dash_and_left_out_of_the_mean_which_says_so
         results[group.key("rec", 1)]["auc"] = None
     rows = auc_rows(spec, dataset, [0, 1], results)
     assert rows[0]["mean"] == pytest.approx(0.9)
-    markdown = write_auc_table(tmp_path / "t1", spec, dataset, [0, 1], rows, ["# header"])
+    markdown = write_auc_table(tmp_path / "t1", spec, dataset, [0, 1], rows, ["# header"], class_floors(results, [0, 1]))
     # The paper's mean is over the classes ours covers: class 0's 0.9966 alone.
     assert "| 0.9000 / 0.9966 | — / 0.9987 | 0.9000 (1 of 2 classes) | 0.9966 | -0.0966 |" in markdown
 

@@ -47,7 +47,7 @@ class Scorer:
             raw_scores = normality_score(terms, self.ns_lambda, self.ns_rho, score)
             results[score] = ScoreResult(raw_scores, {f"ns_{score}": raw_scores, **terms},
                                          {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds,
-                                          "lambda": self.ns_lambda, "rho": self.ns_rho})
+                                          "lambda": self.ns_lambda, "rho": self.ns_rho}, parts=tuple(terms))
         return results
 
     def serving_scores(self, scores: tuple[str, ...], fitted: dict):

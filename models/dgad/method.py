@@ -2,22 +2,26 @@
 
 The paper's settings (section 4.2): Adam (1e-4, 0.5, 0.999), batch 64, 10000 iterations,
 lambda_cls = 10, lambda_rec = 20, lambda_cmp = 100 (losses/dgad.py), lambda_s = 10 (eq 15).
-MVTec AD (section 4.4): 128x128, random zoom, batch 8, 6000 iterations, Protocol 3 (the zoom range
-is ours, the paper gives none). Cats-vs-Dogs: 64x64, as in AD-CGAN. The embedded digits are in
+MVTec AD (section 4.4): 128x128, random zoom, batch 8, Protocol 3, and "6000 epochs with batch
+size 8", read as written: 6000 passes over the category's normal training images (the zoom range
+is ours, the paper gives none; --iterations 6000 gives the shorter reading). Cats-vs-Dogs: 64x64, as in AD-CGAN. The embedded digits are in
 neither paper: their defaults are CPU-sized so that the quick start takes minutes.
 """
 
 import keras
 
-from losses.dgad import LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC
+from losses.dgad import L1_READINGS, LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC
 from models.dgad.model import DGAD, RESTORATIONS
+from models.dgad.networks import default_latent_channels
 from models.dgad.scores import LAMBDA_S
 from models.dgad.scoring import Scorer
 from models.layers import PADDING_MODES
-from models.method import Flag, Method, adam
+from models.method import Flag, Method, Schedule, adam
 from utils.reporting.paper_results import DGAD_PARAMETERS, ReportedRow, dgad_row
 
 PROTOCOLS = (1, 2, 3)
+# The paper's training length (section 4.2), where no length in epochs is given.
+ITERATIONS = 10000
 # The encoder halves the image twice.
 IMAGE_SIZE_MULTIPLE = 4
 # The paper's Table 4: each variant is DGAD with the concrete settings it changes.
@@ -42,31 +46,55 @@ class DGADMethod(Method):
     score_help = ("rec is s_rec (eq 15, fast), dir the Dirichlet score s_dir (eq 17, the discriminator only), "
                   "both writes each")
     own_fields = ("variant", "protocol", "padding", "coordconv", "restoration", "lambda_cls", "lambda_rec",
-                  "lambda_cmp", "lambda_s")
+                  "lambda_cmp", "lambda_s", "l1_reading", "latent_channels", "epochs")
     training_fields = ("method", "dataset", "data_dir", "scheme", "image_size", "max_zoom", "width", "batch_size",
                        "iterations", "learning_rate", "beta_1", "beta_2", "seed", "precision", "variant", "protocol",
-                       "padding", "coordconv", "restoration", "lambda_cls", "lambda_rec", "lambda_cmp")
+                       "padding", "coordconv", "restoration", "lambda_cls", "lambda_rec", "lambda_cmp", "l1_reading",
+                       "latent_channels", "epochs")
     scoring_fields = ("lambda_s",)
-    defaults = {"score": "rec", "batch_size": 64, "iterations": 10000, "learning_rate": 1e-4, "variant": "dgad",
-                "protocol": 1, "lambda_cls": LAMBDA_CLS, "lambda_rec": LAMBDA_REC, "lambda_s": LAMBDA_S}
+    # The length (10000 iterations unless --epochs or a dataset's epochs is given) is set in resolve().
+    defaults = {"score": "rec", "batch_size": 64, "learning_rate": 1e-4, "variant": "dgad",
+                "protocol": 1, "lambda_cls": LAMBDA_CLS, "lambda_rec": LAMBDA_REC, "lambda_s": LAMBDA_S,
+                "l1_reading": "mean"}
     choices = {"variant": tuple(VARIANTS), "protocol": PROTOCOLS, "padding": PADDING_MODES, "coordconv": (False, True),
-               "restoration": RESTORATIONS}
-    derived_from = {name: ("variant",) for name in ("padding", "coordconv", "restoration", "lambda_cmp")}
+               "restoration": RESTORATIONS, "l1_reading": L1_READINGS}
+    derived_from = {**{name: ("variant",) for name in ("padding", "coordconv", "restoration", "lambda_cmp")},
+                    "latent_channels": ("width",)}
     dataset_defaults = {
-        "mvtec": {"image_size": 128, "batch_size": 8, "iterations": 6000, "protocol": 3, "max_zoom": 0.1},
+        "mvtec": {"image_size": 128, "batch_size": 8, "epochs": 6000, "protocol": 3, "max_zoom": 0.1},
         "cats_vs_dogs": {"image_size": 64},
         "digits": {"width": 8, "batch_size": 32, "iterations": 100},
     }
-    run_flags = "--width/--iterations/--protocol/--variant/--batch_size/--seed"
+    run_flags = "--width/--iterations (or --epochs)/--protocol/--variant/--batch_size/--seed"
     flags = (
         Flag("protocol", int, "pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation", choices["protocol"]),
         Flag("variant", str, VARIANT_HELP, choices["variant"]),
         Flag("lambda_s", float, "weight of the latent term in s_rec, eq 15"),
+        Flag("l1_reading", str, "how ||.||_1 in eqs 6 (L_rec) and 15 (s_rec) is read: the mean of an image's (or "
+                                "latent's) absolute values, or their sum; the paper does not say", L1_READINGS),
+        Flag("epochs", int, "the length in passes over the class's normal training images, instead of --iterations"),
+        Flag("latent_channels", int, "channels of the latent z (at 1/4 of the image's size); the paper does not "
+                                     "give it, and the default is 2 x --width"),
     )
 
+    def dataset_settings(self, dataset, given):
+        settings = super().dataset_settings(dataset, given)
+        # A length the user gives replaces the dataset's, in iterations (the digits') or in epochs (MVTec AD's).
+        if "iterations" in given:
+            settings.pop("epochs", None)
+        if "epochs" in given:
+            settings.pop("iterations", None)
+        return settings
+
     def resolve(self, settings: dict) -> dict:
+        if settings["iterations"] is not None and settings["epochs"] is not None:
+            raise ValueError("give DGAD's length as --iterations or as --epochs, not both")
+        if settings["iterations"] is None and settings["epochs"] is None:
+            settings["iterations"] = ITERATIONS
         if settings["variant"] not in VARIANTS:
             raise ValueError(f"unknown variant {settings['variant']!r} for dgad; expected one of {tuple(VARIANTS)}")
+        if settings["latent_channels"] is None:
+            settings["latent_channels"] = default_latent_channels(settings["width"])
         concrete = {**ARCHITECTURE_DEFAULTS, "lambda_cmp": LAMBDA_CMP, **VARIANTS[settings["variant"]]}
         # Known now, before any data is read: the networks' own check, as build_model runs it.
         self.check_image_shape((settings["image_size"], settings["image_size"], None))
@@ -79,6 +107,10 @@ class DGADMethod(Method):
         return settings
 
     def upgrade_saved(self, saved):
+        # Before they were settings, ||.||_1 was a mean and the latent had 2 x width channels.
+        saved = {"l1_reading": "mean", **saved}
+        if saved.get("latent_channels") is None and "width" in saved:
+            saved["latent_channels"] = default_latent_channels(saved["width"])
         if "restoration" in saved:
             return saved
         # Before the variants were resolved in the configuration, config.json held the variant only (and
@@ -92,13 +124,23 @@ class DGADMethod(Method):
 
     def run_name_parts(self, config):
         variant = [] if config.variant == "dgad" else [config.variant]
-        return ["dgad", *variant, f"p{config.protocol}", config.scheme, f"w{config.width}", f"i{config.iterations}",
-                f"b{config.batch_size}", f"seed{config.seed}"]
+        # Runs at the default reading and latent keep the names they had before these were settings.
+        readings = [] if config.l1_reading == "mean" else [f"l1{config.l1_reading}"]
+        latent = [] if config.latent_channels == default_latent_channels(config.width) else [f"z{config.latent_channels}"]
+        return ["dgad", *variant, f"p{config.protocol}", config.scheme, f"w{config.width}", *latent, *readings,
+                length_text(config), f"b{config.batch_size}", f"seed{config.seed}"]
+
+    def schedule(self, config, train_size):
+        if config.iterations:
+            return Schedule(config.iterations)
+        # As in the input pipeline, an epoch is the whole batches of the training set.
+        return Schedule(config.epochs * max(1, train_size // config.batch_size))
 
     def build(self, config, image_shape):
         keras.utils.set_random_seed(config.seed)
         model = DGAD(image_shape, config.protocol, config.width, config.padding, config.coordconv, config.restoration,
-                     lambda_cls=config.lambda_cls, lambda_rec=config.lambda_rec, lambda_cmp=config.lambda_cmp)
+                     lambda_cls=config.lambda_cls, lambda_rec=config.lambda_rec, lambda_cmp=config.lambda_cmp,
+                     l1_reading=config.l1_reading, latent_channels=config.latent_channels)
         model.compile(generator_optimizer=adam(config), discriminator_optimizer=adam(config),
                       jit_compile=config.jit_compile)
         return model
@@ -125,8 +167,18 @@ class DGADMethod(Method):
         return f"DGAD (s_{score}, Protocol {config.protocol})"
 
     def budget_text(self, config):
-        return (f"DGAD: width {config.width}, batch {config.batch_size}, {config.iterations} iterations, "
+        return (f"DGAD: width {config.width}, batch {config.batch_size}, {length_words(config)}, "
                 f"learning rate {config.learning_rate}, image size {config.image_size}.")
+
+
+def length_text(config) -> str:
+    """A run's length in its name: i<iterations>, or e<epochs> for a length in epochs."""
+    return f"i{config.iterations}" if config.iterations else f"e{config.epochs}"
+
+
+def length_words(config) -> str:
+    """A run's length in a sentence: "<iterations> iterations" or "<epochs> epochs"."""
+    return f"{config.iterations} iterations" if config.iterations else f"{config.epochs} epochs"
 
 
 METHOD = DGADMethod()

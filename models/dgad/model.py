@@ -39,7 +39,8 @@ class DGAD(AdversarialModel):
     def __init__(self, image_shape: tuple[int, int, int], protocol: int = 1, width: int = 64,
                  padding: str = "symmetric", coordconv: bool = False, restoration: str = "discriminator",
                  lambda_cls: float = losses.LAMBDA_CLS, lambda_rec: float = losses.LAMBDA_REC,
-                 lambda_cmp: float = losses.LAMBDA_CMP, **kwargs):
+                 lambda_cmp: float = losses.LAMBDA_CMP, l1_reading: str = "mean", latent_channels: int | None = None,
+                 **kwargs):
         super().__init__(**kwargs)
         if restoration not in RESTORATIONS:
             raise ValueError(f"unknown restoration {restoration!r}; expected one of {RESTORATIONS}")
@@ -52,8 +53,10 @@ class DGAD(AdversarialModel):
         self.lambda_cls = lambda_cls
         self.lambda_rec = lambda_rec
         self.lambda_cmp = lambda_cmp
+        self.l1_reading = l1_reading
         self.label_groups = LABEL_GROUPS[protocol]
-        self.encoder = Encoder(width, padding, coordconv, name="encoder")
+        self.encoder = Encoder(width, padding, coordconv, latent_channels, name="encoder")
+        self.latent_channels = self.encoder.latent_channels
         self.decoder = Decoder(width, image_shape[-1], padding, coordconv, name="decoder")
         self.discriminator = Discriminator(label_size(protocol), width, padding, coordconv, name="discriminator")
         self._build_networks()
@@ -105,11 +108,11 @@ class DGAD(AdversarialModel):
             g_cls = losses.generator_classification_loss(
                 transformation_labels, transformed_classification,
                 identity_labels(batch_size, self.protocol), restored_classification, self.label_groups)
-            rec = losses.reconstruction_loss(real_images, reconstructions)
+            rec = losses.reconstruction_loss(real_images, reconstructions, self.l1_reading)
             # A statistic of the batch: over the global batch, whichever replica holds an image.
             cmp = losses.compactness_loss(across_replicas(losses.channel_means(float32(real_latents))))
             if self.restoration == "pixel":
-                restore = losses.restoration_loss(real_images, restored_images)
+                restore = losses.restoration_loss(real_images, restored_images, self.l1_reading)
                 g_loss = losses.pixel_guided_generator_loss(g_adv, rec, restore, cmp, self.lambda_rec,
                                                             self.lambda_cmp)
                 generator_logs = {"restore": restore}
@@ -143,11 +146,11 @@ class DGAD(AdversarialModel):
                 "reconstructed x^_r": reconstructions}
 
     def reconstruction_errors(self, images):
-        """Per-image mean |x - x^| and mean |z - z^|, the two parts of s_rec (eq 15)."""
+        """Per-image |x - x^|_1 and |z - z^|_1 (means or sums, as l1_reading says), the two parts of s_rec (eq 15)."""
         reconstructions, latents, reconstruction_latents = self.reconstruct(images)
         return {
-            "image_error": tf.reduce_mean(tf.abs(images - reconstructions), axis=[1, 2, 3]),
-            "latent_error": tf.reduce_mean(tf.abs(latents - reconstruction_latents), axis=[1, 2, 3]),
+            "image_error": losses.l1_norms(images - reconstructions, self.l1_reading),
+            "latent_error": losses.l1_norms(latents - reconstruction_latents, self.l1_reading),
         }
 
     def transformation_probabilities(self, images, transformation):
@@ -164,5 +167,6 @@ class DGAD(AdversarialModel):
         return {
             "image_shape": self.image_shape, "protocol": self.protocol, "width": self.width,
             "padding": self.padding, "coordconv": self.coordconv, "restoration": self.restoration, "lambda_cls": self.lambda_cls,
-            "lambda_rec": self.lambda_rec, "lambda_cmp": self.lambda_cmp, "name": self.name,
+            "lambda_rec": self.lambda_rec, "lambda_cmp": self.lambda_cmp, "l1_reading": self.l1_reading,
+            "latent_channels": self.latent_channels, "name": self.name,
         }

@@ -6,8 +6,9 @@ the last is followed by instance norm and ReLU. D is BiGAN-style: two stride-2 c
 z is concatenated to the feature map and more convs follow; LeakyReLU(0.01) and spectral norm on
 every layer; two heads: D_adv (real/fake of the pair (x, z)) and D_cls (transformation logits).
 `width` is the base channel count (64 in the paper). The paper does not give the latent's channel
-count; 2 * width at 1/4 of the image's resolution (8x8x128 for 32x32 images at width 64) brings
-En + De + D to 12.2M parameters against the paper's 8.9M + 3.5M = 12.4M (README, "Parameters").
+count; the default, 2 * width at 1/4 of the image's resolution (8x8x128 for 32x32 images at width
+64), brings En + De + D to 12.2M parameters against the paper's 8.9M + 3.5M = 12.4M (README,
+"Parameters"); `latent_channels` sets another.
 """
 
 import keras
@@ -19,26 +20,28 @@ LEAKY_RELU_SLOPE = 0.01
 RESIDUAL_BLOCKS = 3
 
 
-def latent_channels(width: int) -> int:
+def default_latent_channels(width: int) -> int:
     return 2 * width
 
 
 @keras.saving.register_keras_serializable("dgad")
 class Encoder(keras.Model):
-    """En: image (B, H, W, C) in [-1, 1] -> latent z (B, H/4, W/4, 2*width) in [-1, 1]."""
+    """En: image (B, H, W, C) in [-1, 1] -> latent z (B, H/4, W/4, latent_channels) in [-1, 1]."""
 
-    def __init__(self, width: int = 64, padding: str = "symmetric", coordconv: bool = False, **kwargs):
+    def __init__(self, width: int = 64, padding: str = "symmetric", coordconv: bool = False,
+                 latent_channels: int | None = None, **kwargs):
         super().__init__(**kwargs)
         self.width = width
         self.padding = padding
         self.coordconv = coordconv
+        self.latent_channels = default_latent_channels(width) if latent_channels is None else latent_channels
         self.stem = ConvNormReLU(width, 7, 1, padding, coordconv)
         self.down = [
             ConvNormReLU(2 * width, 4, 2, padding, coordconv),
             ConvNormReLU(4 * width, 4, 2, padding, coordconv),
         ]
         self.residual_blocks = [ResidualBlock(4 * width, padding, coordconv) for _ in range(RESIDUAL_BLOCKS)]
-        self.to_latent = PaddedConv2D(latent_channels(width), 3, 1, padding, coordconv)
+        self.to_latent = PaddedConv2D(self.latent_channels, 3, 1, padding, coordconv)
 
     def call(self, images):
         features = self.stem(images)
@@ -47,7 +50,8 @@ class Encoder(keras.Model):
         return tf.tanh(self.to_latent(features))
 
     def get_config(self):
-        return {"width": self.width, "padding": self.padding, "coordconv": self.coordconv, "name": self.name}
+        return {"width": self.width, "padding": self.padding, "coordconv": self.coordconv,
+                "latent_channels": self.latent_channels, "name": self.name}
 
 
 @keras.saving.register_keras_serializable("dgad")

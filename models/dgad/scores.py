@@ -1,7 +1,8 @@
 """DGAD's reconstruction score s_rec (eq 15), a pure function of the per-image errors.
 
-Higher means more anomalous. The L1 norms are means over elements, as in the losses, so the image
-term and the latent term keep the paper's weighting lambda_s = 10 at any image size.
+Higher means more anomalous. The L1 norms are read as in the losses (losses/dgad.py, L1_READINGS): as
+means over elements (the default) the image term and the latent term keep the paper's weighting
+lambda_s = 10 at any image size; as sums each term grows with its element count.
 """
 
 import numpy as np

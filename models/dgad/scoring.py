@@ -70,7 +70,8 @@ class Scorer:
             errors, seconds = timed(self.scoring.reconstruction_errors, images.test)
             raw_scores = reconstruction_score(errors["image_error"], errors["latent_error"], self.lambda_s)
             results["rec"] = ScoreResult(raw_scores, {"s_rec": raw_scores, **errors},
-                                         {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds})
+                                         {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds},
+                                         parts=tuple(errors))
         if "dir" in scores:
             label_groups = self.scoring.label_groups
             if fitted and "dir" in fitted:
@@ -88,7 +89,8 @@ class Scorer:
                  "scoring_seconds": seconds + train_seconds,
                  "discriminator_accuracy_normal": float(accuracy[images.test_is_normal].mean()),
                  "discriminator_accuracy_all": float(accuracy.mean()), "alphas": alphas},
-                fitted={"alphas": [group.tolist() for group in alphas]})
+                fitted={"alphas": [group.tolist() for group in alphas]},
+                diagnostics=("discriminator_accuracy_normal", "discriminator_accuracy_all"))
         return results
 
     def serving_scores(self, scores: tuple[str, ...], fitted: dict):

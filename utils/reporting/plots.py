@@ -1,4 +1,4 @@
-"""ROC curve, score-distribution and anomaly-map figures for one tested class, saved as PNG files."""
+"""ROC curve, score-distribution, anomaly-map and learning-curve figures of one class, saved as PNG files."""
 
 import io
 import os
@@ -79,6 +79,26 @@ def plot_score_distribution(
             ax=axes,
         )
         axes.set(xlabel="Anomaly score (higher = more anomalous)", ylabel="Density", title=title)
+        _save_png_atomically(figure, path)
+    finally:
+        plt.close(figure)
+
+
+def plot_learning_curve(points: list[dict[str, float]], path: str | os.PathLike, title: str) -> None:
+    """Save every column of the points against their "iteration": AUCs (*_auc) as solid lines, the floors
+    (*_floor_auc) dashed, other values (a discriminator's accuracy) dotted."""
+    iterations = [point["iteration"] for point in points]
+    columns = sorted({name for point in points for name in point} - {"iteration"})
+    figure, axes = plt.subplots(figsize=(9, 4.5))
+    try:
+        for name in columns:
+            style = "--" if name.endswith("_floor_auc") else "-" if name.endswith("_auc") else ":"
+            values = [point.get(name, np.nan) for point in points]
+            axes.plot(iterations, values, linestyle=style, marker="." if len(points) < 30 else None, label=name)
+        axes.set(xlabel="Training iteration", ylabel="AUC (accuracy: dotted)", title=title)
+        axes.grid(alpha=0.3)
+        axes.legend(fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5))
+        figure.tight_layout()
         _save_png_atomically(figure, path)
     finally:
         plt.close(figure)

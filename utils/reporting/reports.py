@@ -28,8 +28,8 @@ SUMMARY_COLUMNS = {"Pixel AUROC": "pixel_auroc", "Precision": "precision", "Reca
                    "F1 if all flagged": "f1_flag_all"}
 _KEY_SETTINGS = (
     "method", "dataset", "scheme", "score", "variant", "protocol", "padding", "coordconv", "restoration",
-    "lambda_cmp", "width", "image_size", "batch_size", "iterations", "epochs", "warmup_epochs", "latent_size",
-    "learning_rate", "seed",
+    "lambda_cmp", "l1_reading", "width", "latent_channels", "image_size", "batch_size", "iterations", "epochs",
+    "warmup_epochs", "latent_size", "learning_rate", "seed",
 )
 
 

@@ -26,7 +26,8 @@ def _is_integer(value) -> bool:
 # Each numeric setting's allowed values (None: the method's default, filled in first), as a test and
 # as the words that tell the user what to pass. NaN fails every comparison, so it is refused too.
 SETTING_RANGES = (
-    (("width", "image_size", "batch_size", "iterations", "checkpoint_every", "latent_size", "epochs"),
+    (("width", "image_size", "batch_size", "iterations", "checkpoint_every", "eval_every", "latent_size", "epochs",
+      "latent_channels"),
      lambda value: _is_integer(value) and value > 0, "a positive integer"),
     (("warmup_epochs",), lambda value: _is_integer(value) and value >= 0, "0 or a positive integer"),
     (("seed",), lambda value: _is_integer(value) and 0 <= value < 2**32, "an integer from 0 to 2**32 - 1"),
@@ -60,7 +61,7 @@ class Config:
     image_size: int = 32
     max_zoom: float = 0.0
     batch_size: int | None = None
-    # AD-CGAN: None trains for the paper's epochs and a number sets the length instead.
+    # The length: iterations, or None to train for the method's (or the dataset's) epochs instead.
     iterations: int | None = None
     learning_rate: float | None = None
     beta_1: float = 0.5
@@ -71,6 +72,8 @@ class Config:
     distribute: str = "none"
     precision: str = "float32"
     checkpoint_every: int = 1000
+    # Score the test split every this many iterations into a learning curve (utils/running/learning_curve.py).
+    eval_every: int | None = None
     results_dir: str = "results"
     checkpoint_dir: str = "checkpoints"
     run_name: str | None = None
@@ -88,6 +91,8 @@ class Config:
     lambda_rec: float | None = None
     lambda_cmp: float | None = None
     lambda_s: float | None = None
+    l1_reading: str | None = None
+    latent_channels: int | None = None
     # AD-CGAN
     latent_size: int | None = None
     autoencoder_learning_rate: float | None = None
@@ -158,6 +163,10 @@ class Config:
     def predictions_folder(self) -> Path:
         """Where --phase predict writes: results/<dataset>/<run>/predictions/."""
         return Path(self.results_dir) / self.dataset / self.run_id / "predictions"
+
+    def learning_curve_folder(self) -> Path:
+        """Where --eval_every writes each class's learning curve: results/<dataset>/<run>/learning_curves/."""
+        return Path(self.results_dir) / self.dataset / self.run_id / "learning_curves"
 
     def checkpoint_folder(self) -> Path:
         return Path(self.checkpoint_dir) / self.dataset / self.run_id

@@ -25,8 +25,10 @@ from utils.running import devices
 from utils.running.detector import DetectorState, ScoreState, load_detector_state, save_detector_state
 from utils.running.evaluation import ClassMaps, decide, overlay_captions, overlay_selection
 from utils.running.config import Config, load_config_dict, save_config
+from utils.running.learning_curve import CURVE_FILE, LearningCurve, curve_point, refusal
 from utils.running.run_lock import RunLock, RunLocked
 from utils.running.training import Checkpoints, NoReadableCheckpoint, TensorBoardLog, train_for_iterations
+from utils.scoring.floors import FLOOR_METRICS, floor_metrics
 from utils.scoring.maps import MapPass, pixel_auroc
 
 
@@ -179,6 +181,9 @@ class Experiment:
         """Train (or resume training) the model of one class; return its checkpoint folder."""
         config = self.config
         split = one_class_split(self.dataset, class_index, config.scheme)
+        cannot_follow = config.eval_every and refusal(split.test_anomaly_labels, self.describe(class_index))
+        if cannot_follow:
+            raise ExperimentError(cannot_follow)
         images = to_model_images(split.train_images, config.image_size)
         schedule = self.schedule(class_index, len(images))
         folder = self.checkpoint_folder(class_index)
@@ -201,11 +206,33 @@ class Experiment:
         tensorboard = TensorBoardLog(folder / TENSORBOARD_FOLDER, images[:PREVIEW_IMAGES],
                                      tf.constant([config.seed, PREVIEW_STREAM], tf.int64), start, schedule.iterations,
                                      config.checkpoint_every)
+        callbacks = [tensorboard]
+        if config.eval_every:
+            callbacks.append(self.learning_curve(class_index, split, start, schedule.iterations))
         started = time.perf_counter()
         train_for_iterations(model, batches, checkpoints, schedule.iterations, config.checkpoint_every,
-                             callbacks=(tensorboard,))
+                             callbacks=tuple(callbacks))
         print(f"{self.describe(class_index)}: trained in {time.perf_counter() - started:.0f} s; checkpoint in {folder}")
         return folder
+
+    def learning_curve(self, class_index: int, split, start_iteration: int, iterations: int) -> LearningCurve:
+        """--eval_every's callback for one class: the test split scored with config.scores, beside the floors."""
+        images = self.scoring_images(split)
+        labels = split.test_anomaly_labels
+        floors = {name: value for name, value in floor_metrics(images.train, images.test, labels).items()
+                  if name in FLOOR_METRICS.values()}
+
+        def evaluate(model):
+            return {**curve_point(self.scorer(model).score(images, self.config.scores), labels), **floors}
+        path = self.config.learning_curve_folder() / class_folder_name(self.dataset, class_index) / CURVE_FILE
+        return LearningCurve(evaluate, path, f"{self.describe(class_index)}, {self.method.run_label(self.config)}",
+                             start_iteration, iterations, self.config.eval_every)
+
+    def scoring_images(self, split) -> ScoringImages:
+        """What the scores of one class read: its model-ready test images, its training images when asked for."""
+        return ScoringImages(to_model_images(split.test_images, self.config.image_size),
+                             lambda: to_model_images(split.train_images, self.config.image_size),
+                             split.test_anomaly_labels == 0)
 
     def trained_model(self, class_index: int) -> keras.Model:
         """The model of one class with its latest readable checkpoint restored."""
@@ -264,10 +291,9 @@ class Experiment:
         model, checkpoints = self.restored(class_index)
         run = {"trained_iterations": model.iterations_done(), "training_seconds": checkpoints.training_seconds,
                "environment": software_and_machine()}
-        images = ScoringImages(to_model_images(split.test_images, config.image_size),
-                               lambda: to_model_images(split.train_images, config.image_size),
-                               split.test_anomaly_labels == 0)
+        images = self.scoring_images(split)
         try:
+            run.update(floor_metrics(images.train, images.test, split.test_anomaly_labels))
             results = self.scorer(model).score(images, scores)
             maps = ClassMaps(self.map_pass(model), images.test, split.test_images)
             if split.test_masks is not None:
@@ -318,7 +344,10 @@ class Experiment:
         metrics = {**result.metrics, **decision.metrics, **run}
         auc = write_class_results(folder, split.test_anomaly_labels, decision.normalised_scores,
                                   self.dataset.class_names[class_index], extra_columns=columns, metrics=metrics)
-        auc_text = "no AUC (normal test images only)" if auc is None else f"AUC {auc:.4f}"
+        floors = ", ".join(f"{title} {metrics[key]:.4f}" for title, key in FLOOR_METRICS.items()
+                           if metrics.get(key) is not None)
+        auc_text = ("no AUC (normal test images only)" if auc is None
+                    else f"AUC {auc:.4f}" + (f" ({floors})" if floors else ""))
         pixel = "" if metrics.get("pixel_auroc") is None else f", pixel AUROC {metrics['pixel_auroc']:.4f}"
         f1 = "" if metrics["f1"] is None else f", F1 {metrics['f1']:.3f} (flagging all: {metrics['f1_flag_all']:.3f})"
         if metrics["flagged_fraction"] == 1.0:
@@ -357,7 +386,7 @@ class Experiment:
         paper = None if row is None or row.per_class is None else row.reference()
         names = {index: self.dataset.class_names[index] for index in per_class}
         columns = {title: {names[index]: metrics.get(key) for index, metrics in per_class.items()}
-                   for title, key in SUMMARY_COLUMNS.items()
+                   for title, key in {**FLOOR_METRICS, **SUMMARY_COLUMNS}.items()
                    if any(metrics.get(key) is not None for metrics in per_class.values())}
         json_path, markdown_path = write_summary(
             config.results_folder(score), {names[index]: metrics["auc"] for index, metrics in per_class.items()},

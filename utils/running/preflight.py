@@ -1,6 +1,7 @@
 """Checks that can fail before any training starts, so that a run at paper scale does not stop
 hours in on something that was already known: folders that cannot be written, images the
-networks cannot take, classes with nothing to train on, or fewer images than one batch.
+networks cannot take, classes with nothing to train on, fewer images than one batch, or a learning
+curve (--eval_every) on a test split without both normal and anomalous images.
 """
 
 import tempfile
@@ -10,6 +11,7 @@ from data.pipeline import one_class_split
 from data.sources import DatasetError, ImageDataset
 from models.registry import get_method
 from utils.running.config import Config
+from utils.running.learning_curve import refusal
 
 
 class PreflightError(Exception):
@@ -42,6 +44,10 @@ def check_classes_trainable(config: Config, dataset: ImageDataset, classes: list
             continue
         if count < config.batch_size:
             too_few.append((name, count))
+        cannot_follow = config.eval_every and refusal(one_class_split(dataset, index, config.scheme).test_anomaly_labels,
+                                                      f"{dataset.name} class {name}")
+        if cannot_follow:
+            raise PreflightError(cannot_follow)
     if empty:
         raise PreflightError(f"{dataset.name} has nothing to train on under --scheme {config.scheme} for "
                              f"class{'es' if len(empty) > 1 else ''} {', '.join(empty)} (no normal training "
@@ -56,8 +62,8 @@ def check_classes_trainable(config: Config, dataset: ImageDataset, classes: list
 def check_before_run(configs: list[Config], dataset: ImageDataset, train_classes: list[int], flag: str,
                      trains: bool = True, tests: bool = True):
     """Every check of a run with each of configs (one per method) that trains train_classes (selected by
-    flag) and tests them. A run that only trains writes no results; testing writes no checkpoints, but
-    takes the run folder's lock file there."""
+    flag) and tests them. A run that only trains writes no results (but its learning curves); testing writes no
+    checkpoints, but takes the run folder's lock file there."""
     for config in configs:
         try:
             get_method(config.method).check_image_shape(
@@ -65,7 +71,7 @@ def check_before_run(configs: list[Config], dataset: ImageDataset, train_classes
         except ValueError as error:
             raise PreflightError(str(error)) from error
         check_writable(config.checkpoint_dir, "--checkpoint_dir")
-        if tests:
+        if tests or (trains and config.eval_every):
             check_writable(config.results_dir, "--results_dir")
         if trains:
             check_classes_trainable(config, dataset, train_classes, flag)

@@ -219,12 +219,15 @@ class IterationCheckpoint(keras.callbacks.Callback):
     the weights themselves are checked before each save.
     """
 
-    def __init__(self, checkpoints: Checkpoints, start_iteration: int, last_iteration: int, every: int):
+    def __init__(self, checkpoints: Checkpoints, start_iteration: int, last_iteration: int, every: int,
+                 measuring: tuple[keras.callbacks.Callback, ...] = ()):
         super().__init__()
         self.checkpoints = checkpoints
         self.start_iteration = start_iteration
         self.last_iteration = last_iteration
         self.every = every
+        # Callbacks that count, in `seconds`, time spent measuring rather than training (a learning curve).
+        self.measuring = measuring
         self.refused_at = None
         self.started = time.perf_counter()
 
@@ -240,7 +243,8 @@ class IterationCheckpoint(keras.callbacks.Callback):
             return
         latest = self.checkpoints.latest
         if latest is None or checkpoint_iteration(latest) != iteration:
-            self.checkpoints.save(iteration, time.perf_counter() - self.started)
+            measured = sum(callback.seconds for callback in self.measuring)
+            self.checkpoints.save(iteration, time.perf_counter() - self.started - measured)
 
 
 class ProgressLog(keras.callbacks.Callback):
@@ -340,7 +344,8 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoin
         model.steps_per_execution = steps_per_execution
         model.train_function = None
     divergence = StopOnNonFinite(start_iteration, iterations)
-    checkpointing = IterationCheckpoint(checkpoints, start_iteration, iterations, checkpoint_every)
+    checkpointing = IterationCheckpoint(checkpoints, start_iteration, iterations, checkpoint_every,
+                                        tuple(callback for callback in callbacks if hasattr(callback, "seconds")))
     progress = ProgressLog(start_iteration, iterations, log_every)
     try:
         model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,

@@ -18,8 +18,9 @@ from models.registry import get_method
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
-from utils.studies.runner import RunGroup, finished_results, missing_runs_note, run_grid
-from utils.studies.tables import COLLECTED_LINE, MISSING, coverage_text, wall_time_line
+from utils.studies.runner import RunGroup, class_floors, finished_results, missing_runs_note, run_grid
+from utils.studies.tables import (COLLECTED_LINE, FLOORS_LINE, MISSING, coverage_text, floor_csv_rows, floor_lines,
+                                 wall_time_line)
 
 
 def comparison_groups(protocols=(1,)) -> list[RunGroup]:
@@ -72,12 +73,13 @@ def budget_lines(bases: dict[str, Config]) -> list[str]:
 
 
 def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, classes: list[int],
-                           header: list[str]) -> str:
+                           header: list[str], floors: dict[str, list]) -> str:
     names = [dataset.class_names[index] for index in classes]
     lines = header + [
         "Each cell: our AUC / the paper's AUC for that class. Paper mean: the paper's values over the same "
         "classes as ours. Training and scoring: wall time in seconds summed over the classes (training includes "
-        "the one-off compile of the first class; AD-CGAN's four scores share one model and one scoring pass).", "",
+        "the one-off compile of the first class; AD-CGAN's four scores share one model and one scoring pass). "
+        + FLOORS_LINE, "",
         "| Method | " + " | ".join(names) + " | Mean | Paper mean | Difference | Paper's printed mean "
         "| Training (s) | Scoring (s) |",
         "| --- | " + " | ".join("---:" for _ in names) + " | ---: | ---: | ---: | ---: | ---: | ---: |",
@@ -101,6 +103,8 @@ def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, 
         csv_rows.append([row["method"], row["score"], row["protocol"], "mean", "mean" + coverage_text(row["ours"]),
                          row["mean"], row["paper_mean_same_classes"], _total(row["training_seconds"]),
                          _total(row["scoring_seconds"])])
+    lines += floor_lines(floors, [], 5)
+    csv_rows += floor_csv_rows(floors, classes, names, ["{title}", "", ""], 3)
     write_text_atomically(path.with_suffix(".csv"), csv_text(
         ["method", "score", "protocol", "class_index", "class_name", "ours_auc", "paper_auc", "training_seconds",
          "scoring_seconds"], csv_rows))
@@ -131,6 +135,19 @@ def collect_comparison(bases: dict[str, Config], dataset: ImageDataset, classes:
     return _write(bases, dataset, classes, groups, results, paper_dataset, command, COLLECTED_LINE, note)
 
 
+def method_floors(bases: dict[str, Config], results: dict, classes: list[int]) -> dict[str, list]:
+    """The floors of each class's split; per method, named by its image size, where the methods read images of
+    different sizes (DGAD 32x32, AD-CGAN 28x28 on MNIST), since the floors read the images the model reads."""
+    if len({config.image_size for config in bases.values()}) == 1:
+        return class_floors(results, classes)
+    floors = {}
+    for name, config in bases.items():
+        own = class_floors({key: value for key, value in results.items() if key[0] == name}, classes)
+        floors.update({f"{title} ({config.image_size}x{config.image_size}, as {get_method(name).title} reads them)":
+                       values for title, values in own.items()})
+    return floors
+
+
 def _write(bases: dict[str, Config], dataset: ImageDataset, classes: list[int], groups: list[RunGroup],
            results: dict, paper_dataset: str | None, command: str, how_made: str, note: str | None = None) -> Path:
     """The comparison's Markdown (note, if any, under the table) and CSV; returns the Markdown's path."""
@@ -150,7 +167,7 @@ def _write(bases: dict[str, Config], dataset: ImageDataset, classes: list[int], 
         how_made, "",
     ]
     markdown = write_comparison_table(path, comparison_rows(groups, bases, classes, results, paper_dataset),
-                                      dataset, classes, header)
+                                      dataset, classes, header, method_floors(bases, results, classes))
     if note:
         markdown += f"\n{note}\n"
     markdown_path = path.with_suffix(".md")

@@ -19,6 +19,7 @@ from data.sources import ImageDataset
 from models.registry import get_method
 from utils.running.config import Config
 from utils.running.experiment import Experiment
+from utils.scoring.floors import FLOOR_METRICS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,6 +43,17 @@ class RunGroup:
     def key(self, score: str, class_index: int) -> tuple:
         """The key of one (score, class) result in run_grid's answer."""
         return self.method, self.settings, score, class_index
+
+
+def class_floors(results: dict, classes: list[int]) -> dict[str, list[float | None]]:
+    """{floor title (FLOOR_METRICS): its AUC on each class's split}, from whichever result of the class has it:
+    the floors read the split only, so every run of a class has the same. None where no result has it (a run
+    not finished, or tested before the floors existed)."""
+    per_class = {index: [metrics for key, metrics in results.items() if key[-1] == index and metrics]
+                 for index in classes}
+    return {title: [next((metrics[key] for metrics in per_class[index] if metrics.get(key) is not None), None)
+                    for index in classes]
+            for title, key in FLOOR_METRICS.items()}
 
 
 def grid_pairs(group_count: int, classes: list[int]) -> list[tuple[int, int]]:

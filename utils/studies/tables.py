@@ -16,6 +16,7 @@ import numpy as np
 from data.pipeline import one_class_split, to_model_images
 from data.sources import ImageDataset
 from data.sources import MVTEC_CATEGORIES
+from models.dgad.method import length_text, length_words
 from models.dgad.scoring import Scoring, scoring_speed
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
@@ -23,7 +24,7 @@ from utils.reporting.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCOR
 from utils.running.config import Config
 from utils.running.experiment import Experiment
 from utils.scoring.batching import timed
-from utils.studies.runner import RunGroup, finished_results, missing_runs_note, run_grid
+from utils.studies.runner import RunGroup, class_floors, finished_results, missing_runs_note, run_grid
 
 # The order of the paper's Table 4 rows.
 TABLE_4_VARIANTS = ("gan", "no_compactness", "zero_padding", "coordconv", "dgad")
@@ -68,13 +69,13 @@ MISSING = "missing"
 
 
 def budget_text(config: Config) -> str:
-    return f"width {config.width}, batch {config.batch_size}, {config.iterations} iterations per class, seed {config.seed}"
+    return f"width {config.width}, batch {config.batch_size}, {length_words(config)} per class, seed {config.seed}"
 
 
 def table_path(results_dir: str, spec: TableSpec, config: Config) -> Path:
     return (Path(results_dir) / "tables"
-            / f"table{spec.number}-{config.dataset}-{config.scheme}-w{config.width}-b{config.batch_size}-i{config.iterations}"
-              f"-seed{config.seed}")
+            / f"table{spec.number}-{config.dataset}-{config.scheme}-w{config.width}-b{config.batch_size}-"
+              f"{length_text(config)}-seed{config.seed}")
 
 
 def _paper_value(per_class, spec: TableSpec, dataset: ImageDataset, class_index: int) -> float | None:
@@ -113,7 +114,7 @@ def _header(spec: TableSpec, config: Config, command: str, how_made: str) -> lis
         f"Command: `{command}`", "",
         f"Our runs: dataset {config.dataset}" + (f" ({config.data_dir})" if config.data_dir else "")
         + f", budget: {budget_text(config)}. The paper: width 64, batch 64 (MVTec AD: 8), 10000 iterations "
-          f"(MVTec AD: 6000), on {spec.paper_dataset}.",
+          f"(MVTec AD: 6000 epochs), on {spec.paper_dataset}.",
         how_made, "",
     ]
 
@@ -147,12 +148,36 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
     return sorted(rows, key=lambda row: row["protocol"])
 
 
+FLOORS_LINE = ("Floor rows: two classical detectors on the raw pixels of the same splits, fitted on the same normal "
+               "training images (PCA reconstruction error and the mean distance to the nearest training images, "
+               "utils/scoring/floors.py); a deep method that does not beat them does not earn its cost.")
+
+
+def floor_lines(floors: dict[str, list], leading_cells: list[str], trailing_cells: int) -> list[str]:
+    """One Markdown row per floor: leading_cells, its AUC per class and their mean, then trailing_cells empty ones."""
+    return [f"| {' | '.join([*leading_cells, title])} | " + " | ".join(cell_text(value) for value in values)
+            + f" | {cell_text(known_mean(values))}{coverage_text(values)} |" + " — |" * trailing_cells
+            for title, values in floors.items()]
+
+
+def floor_csv_rows(floors: dict[str, list], classes: list[int], names: list[str], leading: list[str],
+                   trailing: int) -> list[list]:
+    """The CSV rows of floor_lines: leading values ("{title}" is the floor's title), then class index, class name
+    and AUC per class and for the mean, then `trailing` empty values."""
+    rows = []
+    for title, values in floors.items():
+        start = [text.format(title=title) for text in leading]
+        rows += [[*start, index, name, value, *[None] * trailing] for index, name, value in zip(classes, names, values)]
+        rows.append([*start, "mean", "mean" + coverage_text(values), known_mean(values), *[None] * trailing])
+    return rows
+
+
 def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes: list[int], rows: list[dict],
-                    header: list[str]) -> str:
+                    header: list[str], floors: dict[str, list]) -> str:
     names = [dataset.class_names[index] for index in classes]
     lines = header + [
         "Each cell: our AUC / the paper's AUC for that class. The paper's mean is over the same classes "
-        "as ours; its printed mean over all classes is in the last column.", "",
+        "as ours; its printed mean over all classes is in the last column. " + FLOORS_LINE, "",
         "| Protocol | Method | " + " | ".join(names) + " | Mean | Paper mean | Difference | Paper's printed mean |",
         "| --- | --- | " + " | ".join("---:" for _ in names) + " | ---: | ---: | ---: | ---: |",
     ]
@@ -173,6 +198,8 @@ def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes:
                              None if paper is None or ours is None else ours - paper])
         csv_rows.append([row["protocol"], row["variant"], row["score"], "mean", "mean" + coverage_text(row["ours"]),
                          row["mean"], row["paper_mean_same_classes"], difference])
+    lines += floor_lines(floors, ["all"], 3)
+    csv_rows += floor_csv_rows(floors, classes, names, ["", "{title}", ""], 2)
     write_text_atomically(path.with_suffix(".csv"), csv_text(
         ["protocol", "variant", "score", "class_index", "class_name", "ours_auc", "paper_auc", "difference"],
         csv_rows))
@@ -313,7 +340,8 @@ def _grid_tables(path: Path, spec: TableSpec, dataset: ImageDataset, classes: li
                  header: list[str], note: str | None = None) -> str:
     """The AUC table of Tables 1-4 (note, if any, under it) and the sections the results call for; the CSVs
     are written beside path."""
-    markdown = write_auc_table(path, spec, dataset, classes, auc_rows(spec, dataset, classes, results), header)
+    markdown = write_auc_table(path, spec, dataset, classes, auc_rows(spec, dataset, classes, results), header,
+                               class_floors(results, classes))
     if note:
         markdown += f"\n{note}\n"
     if spec.number == 4:

@@ -1,0 +1,65 @@
+"""Two classical detectors on raw pixels, fitted on a class's normal training images: the floors a deep
+detector's AUC has to clear on the same split to earn its cost.
+
+Both read the images the model reads (model-ready: resized to --image_size, in [-1, 1]), flattened.
+PCA reconstruction error: the squared distance of an image to its projection on the principal
+components that explain PCA_VARIANCE of the training images' variance. kNN: the mean Euclidean
+distance to the KNN_NEIGHBOURS nearest training images. Higher is more anomalous for both.
+"""
+
+import time
+
+import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import NearestNeighbors
+
+# The fraction of the training pixels' variance the kept components explain.
+PCA_VARIANCE = 0.95
+KNN_NEIGHBOURS = 5
+# The metrics.json keys of the floors' AUCs, by the title tables and summaries show them under.
+FLOOR_METRICS = {"PCA floor": "pca_floor_auc", "kNN floor": "knn_floor_auc"}
+
+
+def _flat(images) -> np.ndarray:
+    images = np.asarray(images, dtype=np.float32)
+    return images.reshape(len(images), -1)
+
+
+def pca_reconstruction_errors(train_images, test_images, variance: float = PCA_VARIANCE) -> tuple[np.ndarray, int]:
+    """(the squared reconstruction error of each test image, the number of components kept)."""
+    train, test = _flat(train_images), _flat(test_images)
+    if len(train) < 2:
+        raise ValueError(f"a PCA floor needs at least 2 training images, got {len(train)}")
+    # Many images of few pixels (CIFAR-10 all-vs-one: 45000 x 3072): the pixels' covariance is the smaller problem.
+    solver = "covariance_eigh" if len(train) > train.shape[1] else "full"
+    pca = PCA(n_components=variance, svd_solver=solver).fit(train)
+    reconstructions = pca.inverse_transform(pca.transform(test))
+    return ((test - reconstructions) ** 2).sum(axis=1), int(pca.n_components_)
+
+
+def knn_mean_distances(train_images, test_images, neighbours: int = KNN_NEIGHBOURS) -> tuple[np.ndarray, int]:
+    """(the mean distance of each test image to its nearest training images, how many were used: at most
+    the training set's size)."""
+    train, test = _flat(train_images), _flat(test_images)
+    neighbours = min(neighbours, len(train))
+    distances, _ = NearestNeighbors(n_neighbors=neighbours).fit(train).kneighbors(test)
+    return distances.mean(axis=1), neighbours
+
+
+def floor_metrics(train_images, test_images, anomaly_labels) -> dict:
+    """Both floors' AUCs on the split (None when the test split has normal images only, or when there are fewer
+    than 2 training images), their settings and the seconds they took together."""
+    started = time.perf_counter()
+    if len(train_images) < 2:
+        # One image has no variance to find components in; the method itself can still be scored.
+        return {key: None for key in FLOOR_METRICS.values()}
+    pca_errors, components = pca_reconstruction_errors(train_images, test_images)
+    knn_distances, neighbours = knn_mean_distances(train_images, test_images)
+    both_kinds = len(np.unique(anomaly_labels)) == 2
+    return {
+        FLOOR_METRICS["PCA floor"]: float(roc_auc_score(anomaly_labels, pca_errors)) if both_kinds else None,
+        FLOOR_METRICS["kNN floor"]: float(roc_auc_score(anomaly_labels, knn_distances)) if both_kinds else None,
+        "pca_floor_components": components, "knn_floor_neighbours": neighbours,
+        "floor_seconds": time.perf_counter() - started,
+    }
