@@ -122,6 +122,7 @@ class Experiment:
         self._scorer = None
         self._map_pass = None
         self._schedules: dict[int, Schedule] = {}
+        self._floors: dict[int, dict] = {}
         self._locks: dict[int, RunLock] = {}
 
     def close(self):
@@ -219,7 +220,7 @@ class Experiment:
         """--eval_every's callback for one class: the test split scored with config.scores, beside the floors."""
         images = self.scoring_images(split)
         labels = split.test_anomaly_labels
-        floors = {name: value for name, value in floor_metrics(images.train, images.test, labels).items()
+        floors = {name: value for name, value in self.floors(class_index, images, labels).items()
                   if name in FLOOR_METRICS.values()}
 
         def evaluate(model):
@@ -227,6 +228,12 @@ class Experiment:
         path = self.config.learning_curve_folder() / class_folder_name(self.dataset, class_index) / CURVE_FILE
         return LearningCurve(evaluate, path, f"{self.describe(class_index)}, {self.method.run_label(self.config)}",
                              start_iteration, iterations, self.config.eval_every)
+
+    def floors(self, class_index: int, images: ScoringImages, anomaly_labels) -> dict:
+        """floor_metrics of one class's split, computed once: the learning curve and the test phase share them."""
+        if class_index not in self._floors:
+            self._floors[class_index] = floor_metrics(images.train, images.test, anomaly_labels)
+        return self._floors[class_index]
 
     def scoring_images(self, split) -> ScoringImages:
         """What the scores of one class read: its model-ready test images, its training images when asked for."""
@@ -293,7 +300,7 @@ class Experiment:
                "environment": software_and_machine()}
         images = self.scoring_images(split)
         try:
-            run.update(floor_metrics(images.train, images.test, split.test_anomaly_labels))
+            run.update(self.floors(class_index, images, split.test_anomaly_labels))
             results = self.scorer(model).score(images, scores)
             maps = ClassMaps(self.map_pass(model), images.test, split.test_images)
             if split.test_masks is not None:
