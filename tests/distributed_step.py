@@ -26,61 +26,64 @@ import tensorflow as tf  # noqa: E402
 from utils.running import devices  # noqa: E402
 
 GLOBAL_BATCH = 8
-SGD = functools.partial(keras.optimizers.SGD, 0.1, momentum=0.9)
+# AD-CGAN's first step is a warm-up (no adversarial updates) and its second adversarial: both branches of its
+# step. DGAD's step has one branch; its second step turns the first's rounding differences (a bias before
+# instance norm, whose true gradient is 0) into differences beyond the tolerance.
+STEPS = {"dgad": 1, "adcgan": 2}
+# SGD moves a weight by lr * gradient, so a gradient summed over the replicas without the 1/replicas weight
+# shows in the weights; Adam's first updates are about lr * sign(gradient) and would hide it.
+SGD = functools.partial(keras.optimizers.SGD, 0.01, momentum=0.9)
 # Every variable's copies against the single-device run, as in np.allclose.
 RTOL, ATOL = 1e-4, 1e-5
 
 
-def run(method: str, distribute: str, steps: int, optimizer=None) -> tuple[list[dict], list[tuple[str, list]]]:
-    """(each step's losses, every variable's (path, copies)) after `steps` steps of `method` under `distribute`,
-    with its Adam optimisers or `optimizer()`."""
+def run(method: str, distribute: str) -> tuple[list[dict], list[tuple[str, list]], list[bool]]:
+    """(each step's losses, every variable's (path, copies), whether each trainable variable moved beyond
+    the tolerance) after the STEPS of `method` with SGD under `distribute`."""
     from data.pipeline import training_batches
     from utils.running.config import config_for_dataset
     from utils.running.experiment import build_model
 
-    config = config_for_dataset("digits", method=method, width=4, batch_size=GLOBAL_BATCH, iterations=steps,
+    config = config_for_dataset("digits", method=method, width=4, batch_size=GLOBAL_BATCH, iterations=STEPS[method],
                                 jit_compile=False, distribute=distribute)
     model = build_model(config, (config.image_size, config.image_size, 1))
     strategy = devices.distribution_strategy(distribute)
-    if optimizer is not None:
-        with strategy.scope():
-            model.compile(**{name: optimizer() for name in model.optimizer_names}, jit_compile=False)
+    with strategy.scope():
+        model.compile(**{name: SGD() for name in model.optimizer_names}, jit_compile=False)
     if method == "adcgan":
-        # Steps after the first are adversarial: with two, the first skips the adversarial updates.
-        model.warmup_iterations.assign(steps - 1)
+        model.warmup_iterations.assign(1)
     images = tf.random.stateless_uniform((3 * GLOBAL_BATCH, config.image_size, config.image_size, 1), seed=[7, 7],
                                          minval=-1, maxval=1)
+    initial = [np.asarray(variable) for variable in model.trainable_variables]
     losses = []
-    model.fit(training_batches(images, GLOBAL_BATCH, 0, 0, steps, training_inputs=model.training_inputs),
-              epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False,
+    model.fit(training_batches(images, GLOBAL_BATCH, 0, 0, STEPS[method], training_inputs=model.training_inputs),
+              epochs=1, steps_per_epoch=STEPS[method], verbose=0, shuffle=False,
               callbacks=[tf.keras.callbacks.LambdaCallback(
                   on_train_batch_end=lambda batch, logs: losses.append({k: float(v) for k, v in logs.items()}))])
     optimizers = [model.named_optimizers[name] for name in model.optimizer_names]
     variables = model.variables + [variable for optimizer in optimizers for variable in optimizer.variables]
+    moved = [not np.allclose(variable, before, rtol=RTOL, atol=ATOL)
+             for variable, before in zip(model.trainable_variables, initial, strict=True)]
     return losses, [(variable.path, [np.asarray(copy) for copy in strategy.experimental_local_results(variable.value)])
-                    for variable in variables]
+                    for variable in variables], moved
 
 
-def differences(method: str, distribute: str) -> dict:
-    """The largest differences of the losses of two steps (Adam, as trained) and the variables after one step (SGD
-    with momentum) that differ."""
-    single_losses, _ = run(method, "none", 2)
-    losses, _ = run(method, distribute, 2)
+def differences(method: str, distributed: tuple, replicas: int) -> dict:
+    """The largest difference of the losses of the STEPS `distributed` took and the variables that differ,
+    against the same steps on one device; and how many of its trainable variables the steps moved, each of which
+    would differ if the replicas' gradients were summed without their weight."""
+    losses, variables, _ = distributed
+    single_losses, single_variables, moved = run(method, "none")
     loss_difference = max(abs(step[name] - single[name]) for step, single in zip(losses, single_losses, strict=True)
                           for name in single)
-    # Adam's first updates are about lr * sign(gradient): a gradient of rounding noise (a bias before instance
-    # norm, whose true gradient is 0) moves a weight by lr either way. SGD moves it by lr * gradient, and its
-    # momentum slot holds the gradient itself. One step: SGD's large steps make a second one chaotic.
-    _, single_variables = run(method, "none", 1, SGD)
-    _, variables = run(method, distribute, 1, SGD)
     # A bias before instance norm has a true gradient of 0 and values of rounding noise (1e-7): ATOL covers it.
     mismatched = [path for (path, copies), (_, single) in zip(variables, single_variables, strict=True)
                   for copy in copies if not np.allclose(copy, single[0], rtol=RTOL, atol=ATOL)]
     largest = max(float(np.max(np.abs(copy - single[0]))) for (_, copies), (_, single)
                   in zip(variables, single_variables, strict=True) for copy in copies if copy.size)
     return {"losses": loss_difference, "mismatched_variables": mismatched, "largest_variable_difference": largest,
-            "replicas": devices.distribution_strategy(distribute).num_replicas_in_sync,
-            "local_copies": len(variables[0][1]), "variables": len(variables)}
+            "replicas": replicas, "local_copies": len(variables[0][1]), "variables": len(variables),
+            "moved_trainable_variables": sum(moved), "trainable_variables": len(moved)}
 
 
 def checkpoints_of_the_training_loop(distribute: str) -> list[str]:
@@ -106,18 +109,22 @@ def checkpoints_of_the_training_loop(distribute: str) -> list[str]:
 def main(distribute: str, output: str):
     if distribute == "mirrored":
         devices.split_cpu(2)
-    devices.distribution_strategy(distribute)
-    results = {method: differences(method, distribute) for method in ("dgad", "adcgan")}
-    results["training_loop_checkpoints"] = checkpoints_of_the_training_loop(distribute)
+    replicas = devices.distribution_strategy(distribute).num_replicas_in_sync
+    distributed = {method: run(method, distribute) for method in ("dgad", "adcgan")}
+    loop_checkpoints = checkpoints_of_the_training_loop(distribute)
+    # The other workers took part in the distributed steps; the chief compares them with one device's.
+    if json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0) != 0:
+        return
+    results = {method: differences(method, steps, replicas) for method, steps in distributed.items()}
+    results["training_loop_checkpoints"] = loop_checkpoints
     if distribute == "mirrored":
         from utils.running.config import config_for_dataset
         try:
             devices.start(config_for_dataset("digits", batch_size=7, distribute=distribute))
         except ValueError as error:
             results["odd_batch_error"] = str(error)
-    if json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0) == 0:
-        with open(output, "w") as file:
-            json.dump(results, file)
+    with open(output, "w") as file:
+        json.dump(results, file)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,8 @@ def assert_steps_match(output: Path, local_copies: int):
         assert results[method]["replicas"] == 2 and results[method]["local_copies"] == local_copies
         assert results[method]["losses"] < 1e-4, method
         assert results[method]["mismatched_variables"] == [], method
+        # Each moved weight would differ by its whole update if the replicas' gradients were summed unweighted.
+        assert results[method]["moved_trainable_variables"] > 0.5 * results[method]["trainable_variables"], method
     assert results["training_loop_checkpoints"] == ["ckpt-2", "ckpt-4"]
     return results
 
