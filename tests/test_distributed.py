@@ -18,8 +18,10 @@ SCRIPT = Path(__file__).parent / "distributed_step.py"
 
 
 def run_script(distribute: str, output: Path, environment: dict | None = None) -> subprocess.Popen:
+    # Without conftest.py's one-thread pools: the replicas' collective operations wait on each other.
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("TF_NUM_")}
     return subprocess.Popen([sys.executable, str(SCRIPT), distribute, str(output)],
-                            env={**os.environ, **(environment or {})})
+                            env={**inherited, **(environment or {})})
 
 
 def finished(processes: list[subprocess.Popen]) -> list[int]:
