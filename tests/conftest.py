@@ -12,7 +12,7 @@ import os
 
 # One TensorFlow thread per pool in each test process (the runner's workers and the programs they start):
 # two workers share two cores, and their thread pools would otherwise contend. Four slow test files took
-# 191 s and 201 s so, against 208 s and 210 s without (alternating runs, 2 workers).
+# 191 s and 201 s with it, against 208 s and 210 s without (alternating runs, 2 workers).
 # tests/test_distributed.py lifts it for its replicas.
 for pool in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
     os.environ.setdefault(pool, "1")
