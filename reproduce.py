@@ -93,7 +93,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=positive_int, default=None, help="Table 5: timed rounds per score (default: 3)")
     parser.add_argument("--scheme", choices=SCHEMES, default="one_vs_all", help="(default: one_vs_all)")
     parser.add_argument("--seed", type=seed_value, default=0, help="(default: 0)")
-    parser.add_argument("--no_xla", action="store_true", help="train and score without XLA")
+    xla = parser.add_mutually_exclusive_group()
+    xla.add_argument("--xla", dest="jit_compile", action="store_const", const=True, default=None,
+                     help="train and score with XLA (default: DGAD with, AD-CGAN without; see main.py --help)")
+    xla.add_argument("--no_xla", dest="jit_compile", action="store_const", const=False,
+                     help="train and score without XLA")
     parser.add_argument("--distribute", choices=DISTRIBUTIONS, default="none",
                         help="train each run on several devices (see main.py --help) (default: none)")
     parser.add_argument("--precision", choices=PRECISIONS, default="float32",
@@ -133,7 +137,7 @@ def base_config(arguments: argparse.Namespace, dataset_name: str, method: str = 
                                                 if getattr(arguments, name) is not None}}
     try:
         return config_for_dataset(dataset_name, method=method, data_dir=arguments.data_dir, scheme=arguments.scheme,
-                                  seed=arguments.seed, jit_compile=not arguments.no_xla,
+                                  seed=arguments.seed, jit_compile=arguments.jit_compile,
                                   distribute=arguments.distribute, precision=arguments.precision,
                                   results_dir=arguments.results_dir, checkpoint_dir=arguments.checkpoint_dir,
                                   **budget)

@@ -2,12 +2,14 @@
 
     python bench/profile_step.py --width 16 --batch_size 64
     python bench/profile_step.py --width 8 --batch_size 32 --channels 1 --no_xla
+    python bench/profile_step.py --method adcgan --width 16 --batch_size 64
 
 A few steps are traced (tf.profiler) after the step is compiled, and the operations the trace records
 on the compute threads are summed by kind: an XLA step's operations are its compiled kernels
 (`convolution`, `convolution-base-dilated` for the input gradient of a strided convolution,
 `transpose_copy_fusion`, `multiply_reduce_fusion`, ... with their numbers dropped), a plain step's
-are TensorFlow ops (Conv2D, Conv2DBackpropFilter, ...). Times are summed over threads, so the shares
+are TensorFlow ops (Conv2D, Conv2DBackpropFilter, ...). AD-CGAN's traced steps are past its warm-up
+(none is set), so each runs the autoencoder update and the adversarial one. Times are summed over threads, so the shares
 are of the traced compute time, not of the wall time; the trace is written to --logdir for TensorBoard's
 profile plugin.
 """
@@ -27,6 +29,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 from data.pipeline import training_batches  # noqa: E402
+from models.registry import METHODS  # noqa: E402
 from utils.running.config import Config  # noqa: E402
 from utils.running.experiment import build_model  # noqa: E402
 
@@ -38,6 +41,7 @@ WRAPPERS = ("ThunkExecutor", "ExecutorState", "CpuExecutable", "BlockUntilReady"
 
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--method", choices=sorted(METHODS), default="dgad")
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--channels", type=int, default=3)
@@ -74,7 +78,7 @@ def main():
     arguments = parse_arguments()
     shape = (32, 32, arguments.channels)
     images = tf.random.stateless_uniform((512, *shape), seed=[0, 0], minval=-1, maxval=1)
-    model = build_model(Config(width=arguments.width, batch_size=arguments.batch_size,
+    model = build_model(Config(method=arguments.method, width=arguments.width, batch_size=arguments.batch_size,
                                jit_compile=not arguments.no_xla), shape)
     batches = training_batches(images, arguments.batch_size, 0, 0, 10**6, training_inputs=model.training_inputs)
     model.fit(batches, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
@@ -84,7 +88,7 @@ def main():
     tf.profiler.experimental.stop()
     seconds = seconds_by_kind(sorted(logdir.glob("plugins/profile/*/*.xplane.pb"))[-1])
     total = sum(seconds.values())
-    print(f"{'plain tf.function' if arguments.no_xla else 'XLA'} step, width {arguments.width}, batch "
+    print(f"{arguments.method} {'plain tf.function' if arguments.no_xla else 'XLA'} step, width {arguments.width}, batch "
           f"{arguments.batch_size}, 32x32x{arguments.channels}: {total / arguments.steps * 1000:.0f} ms of traced "
           f"compute per step (summed over threads); trace in {logdir}")
     print("| operation | ms/step | share |")

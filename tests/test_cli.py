@@ -24,6 +24,7 @@ TINY = ["--dataset", "digits", "--width", "4", "--batch_size", "16", "--iteratio
     (["--seed", "-1"], "from 0 to 2**32 - 1"),
     (["--variant", "dgad-cl"], "invalid choice: 'dgad-cl'"),
     (["--score", "dirichlet"], "invalid choice: 'dirichlet'"),
+    (["--xla", "--no_xla"], "argument --no_xla: not allowed with argument --xla"),
 ])
 def test_bad_flags_are_refused_by_the_parser(arguments, message, capsys):
     with pytest.raises(SystemExit) as exit_info:
@@ -87,6 +88,19 @@ def test_mvtec_categories_are_selected_by_the_papers_index(named_dataset):
     dataset = named_dataset("mvtec", ("bottle", "screw", "zipper"))
     assert main.selected_classes("13", dataset, "--test_object") == [1]
     assert main.selected_classes("zipper", dataset, "--test_object") == [2]
+
+
+@pytest.mark.parametrize("arguments, jit_compile", [
+    ([], True), (["--no_xla"], False),
+    # AD-CGAN's step is slower under XLA on a CPU (README, Speed): XLA only when asked for.
+    (["--method", "adcgan"], False), (["--method", "adcgan", "--xla"], True), (["--method", "adcgan", "--no_xla"], False),
+])
+def test_xla_is_each_methods_default_unless_a_flag_says_otherwise(arguments, jit_compile):
+    config = main.config_from_arguments(main.parse_arguments(["--dataset", "digits"] + arguments))
+    assert config.jit_compile is jit_compile
+    xla_flags = [argument for argument in arguments if "xla" in argument]
+    table_arguments = reproduce.parse_arguments(["--table", "1", "--dataset", "digits"] + xla_flags)
+    assert reproduce.base_config(table_arguments, "digits", config.method).jit_compile is jit_compile
 
 
 def test_dataset_defaults_fill_only_the_flags_not_given():

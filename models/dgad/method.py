@@ -55,7 +55,7 @@ class DGADMethod(Method):
     # The length (10000 iterations unless --epochs or a dataset's epochs is given) is set in resolve().
     defaults = {"score": "rec", "batch_size": 64, "learning_rate": 1e-4, "variant": "dgad",
                 "protocol": 1, "lambda_cls": LAMBDA_CLS, "lambda_rec": LAMBDA_REC, "lambda_s": LAMBDA_S,
-                "l1_reading": "mean"}
+                "l1_reading": "mean", "jit_compile": True}
     choices = {"variant": tuple(VARIANTS), "protocol": PROTOCOLS, "padding": PADDING_MODES, "coordconv": (False, True),
                "restoration": RESTORATIONS, "l1_reading": L1_READINGS}
     derived_from = {**{name: ("variant",) for name in ("padding", "coordconv", "restoration", "lambda_cmp")},

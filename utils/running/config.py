@@ -67,7 +67,8 @@ class Config:
     beta_1: float = 0.5
     beta_2: float = 0.999
     seed: int = 0
-    jit_compile: bool = True
+    # XLA for the training step and the scoring passes; None: the method's default (models/<method>/method.py).
+    jit_compile: bool | None = None
     # Where the model trains (utils/running/devices.py): the tf.distribute strategy and the layers' precision.
     distribute: str = "none"
     precision: str = "float32"
