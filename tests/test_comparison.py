@@ -7,7 +7,8 @@ import pytest
 import reproduce
 from models.adcgan.scores import SCORES as ADCGAN_SCORES
 from utils.running.config import Config
-from utils.studies.comparison import comparison_groups, comparison_rows, method_floors, write_comparison_table
+from utils.studies.comparison import (budget_lines, comparison_groups, comparison_rows, method_floors,
+                                      write_comparison_table)
 from utils.studies.runner import class_floors
 
 MNIST_NAMES = tuple("0123456789")
@@ -62,6 +63,16 @@ def test_floors_are_per_method_where_the_methods_read_images_of_different_sizes(
     assert floors["PCA floor (32x32, as DGAD reads them)"] == [0.8]
     assert floors["PCA floor (28x28, as AD-CGAN reads them)"] == [0.6]
     assert method_floors(bases(), results, [0]) == {"PCA floor": [0.8], "kNN floor": [0.7]}
+
+
+def test_the_budgets_say_which_method_ran_under_xla():
+    # The training and scoring times side by side depend on it, and the two methods' defaults differ.
+    bases = {"dgad": Config(dataset="digits", width=8, batch_size=32, iterations=300),
+             "adcgan": Config(method="adcgan", dataset="digits", width=8, batch_size=32, iterations=300)}
+    dgad, adcgan = budget_lines(bases)
+    assert dgad.startswith("- DGAD: width 8, batch 32, 300 iterations") and dgad.endswith(". With XLA.")
+    assert adcgan.startswith("- AD-CGAN: width 8, batch 32, 300 iterations") and adcgan.endswith(". Without XLA.")
+    assert budget_lines({"adcgan": bases["adcgan"].replace(jit_compile=True)})[0].endswith(". With XLA.")
 
 
 def test_rows_are_named_by_each_method_with_its_protocol_or_score():

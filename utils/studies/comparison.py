@@ -69,7 +69,9 @@ def _total(seconds: list) -> float | None:
 
 
 def budget_lines(bases: dict[str, Config]) -> list[str]:
-    return [f"- {get_method(name).budget_text(config)}" for name, config in bases.items()]
+    """Each method's settings; whether it ran under XLA too, since the times beside each other depend on it."""
+    return [f"- {get_method(name).budget_text(config)} {'With' if config.jit_compile else 'Without'} XLA."
+            for name, config in bases.items()]
 
 
 def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, classes: list[int],
