@@ -43,9 +43,10 @@ def test_ordinary_images_train_as_they_did_before_the_fix(method, digits, fresh_
     images = to_model_images(one_class_split(digits, 3).train_images[:16], IMAGE_SHAPE[0])
     losses, weights = losses_and_weights_after_three_steps(fresh_model(IMAGE_SHAPE, method, **SETTINGS), images)
     # Other processors round differently in the last digits (README, Reproducibility), and three Adam steps grow
-    # it: AD-CGAN's dz_loss came out 1.7e-4 apart on an AMD EPYC (AVX2 only), DGAD's g_adv (0.01112) 1.4e-5 with
-    # one thread per pool.
-    assert losses == pytest.approx(LOSSES_BEFORE_THE_FIX[method], rel=1e-3, abs=1e-4)
+    # it: AD-CGAN's dz_loss came out 1.7e-4 apart on an AMD EPYC (AVX2 only). DGAD's g_adv (0.01112) is a mean
+    # of logits of either sign that nearly cancel: 1.4e-5 apart there with one thread per pool, 4.3e-4 on an AMD
+    # EPYC with AVX-512, where TensorFlow's oneDNN kernels are on. The check that holds on any machine is below.
+    assert losses == pytest.approx(LOSSES_BEFORE_THE_FIX[method], rel=1e-3, abs=1e-3)
     # On any machine: bit for bit what Keras' layer gives, losses and updated weights.
     monkeypatch.setattr(layers, "InstanceNormalization", keras_instance_norm)
     monkeypatch.setattr(adcgan_networks, "InstanceNormalization", keras_instance_norm)

@@ -93,7 +93,8 @@ def test_mvtec_categories_are_selected_by_the_papers_index(named_dataset):
 @pytest.mark.parametrize("arguments, jit_compile", [
     ([], True), (["--no_xla"], False),
     # AD-CGAN's step is slower under XLA on a CPU (README, Speed): XLA only when asked for.
-    (["--method", "adcgan"], False), (["--method", "adcgan", "--xla"], True), (["--method", "adcgan", "--no_xla"], False),
+    (["--method", "adcgan"], False), (["--method", "adcgan", "--xla"], True),
+    (["--method", "adcgan", "--no_xla"], False),
 ])
 def test_xla_is_each_methods_default_unless_a_flag_says_otherwise(arguments, jit_compile):
     config = main.config_from_arguments(main.parse_arguments(["--dataset", "digits"] + arguments))
