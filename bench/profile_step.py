@@ -9,9 +9,9 @@ on the compute threads are summed by kind: an XLA step's operations are its comp
 (`convolution`, `convolution-base-dilated` for the input gradient of a strided convolution,
 `transpose_copy_fusion`, `multiply_reduce_fusion`, ... with their numbers dropped), a plain step's
 are TensorFlow ops (Conv2D, Conv2DBackpropFilter, ...). AD-CGAN's traced steps are past its warm-up
-(none is set), so each runs the autoencoder update and the adversarial one. Times are summed over threads, so the shares
-are of the traced compute time, not of the wall time; the trace is written to --logdir for TensorBoard's
-profile plugin.
+(none is set), so each runs the autoencoder update and the adversarial one. Times are summed over
+threads, so the shares are of the traced compute time, not of the wall time; the trace is written to
+--logdir for TensorBoard's profile plugin.
 """
 
 import argparse
@@ -88,8 +88,8 @@ def main():
     tf.profiler.experimental.stop()
     seconds = seconds_by_kind(sorted(logdir.glob("plugins/profile/*/*.xplane.pb"))[-1])
     total = sum(seconds.values())
-    print(f"{arguments.method} {'plain tf.function' if arguments.no_xla else 'XLA'} step, width {arguments.width}, batch "
-          f"{arguments.batch_size}, 32x32x{arguments.channels}: {total / arguments.steps * 1000:.0f} ms of traced "
+    print(f"{arguments.method} {'plain tf.function' if arguments.no_xla else 'XLA'} step, width {arguments.width}, "
+          f"batch {arguments.batch_size}, 32x32x{arguments.channels}: {total / arguments.steps * 1000:.0f} ms of traced "
           f"compute per step (summed over threads); trace in {logdir}")
     print("| operation | ms/step | share |")
     print("| --- | ---: | ---: |")
