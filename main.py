@@ -19,8 +19,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from data.sources import DATASET_NAMES  # noqa: E402  (imported after the TF log level is set)
 from data.pipeline import SCHEMES  # noqa: E402
 from models.registry import METHODS  # noqa: E402
-from utils.running.cli import (OneLineErrorParser, UsageError, interrupt_on_terminate, positive_int,  # noqa: E402
-                               seed_value, selected_classes)
+from utils.running.cli import (OneLineErrorParser, UsageError, add_xla_flags, interrupt_on_terminate,  # noqa: E402
+                               positive_int, seed_value, selected_classes)
 from utils.running import devices  # noqa: E402
 from utils.running.config import Config, config_for_dataset  # noqa: E402
 from utils.running.devices import DISTRIBUTIONS, PRECISIONS  # noqa: E402
@@ -109,12 +109,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                              f"({defaults_text('learning_rate')})")
     parser.add_argument("--seed", type=seed_value, default=defaults.seed,
                         help=f"fixes data order, initialisation and pretext transformations (default: {defaults.seed})")
-    xla = parser.add_mutually_exclusive_group()
-    xla.add_argument("--xla", dest="jit_compile", action="store_const", const=True, default=None,
-                     help="train and score with XLA (the default for DGAD, about 1.6x faster on a CPU once it has "
-                          "compiled, in 15-30 s)")
-    xla.add_argument("--no_xla", dest="jit_compile", action="store_const", const=False,
-                     help="train and score without XLA (the default for AD-CGAN, whose step XLA slows down on a CPU)")
+    add_xla_flags(parser)
     parser.add_argument("--distribute", choices=DISTRIBUTIONS, default=defaults.distribute,
                         help="train on several devices: mirrored over every visible GPU (or logical CPU device), "
                              "multi_worker over the machines the TF_CONFIG environment variable lists; --batch_size "

@@ -29,8 +29,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from data.pipeline import SCHEMES  # noqa: E402
 from data.sources import DATASET_NAMES  # noqa: E402
 from models.dgad.method import PROTOCOLS  # noqa: E402
-from utils.running.cli import (OneLineErrorParser, UsageError, interrupt_on_terminate, positive_int,  # noqa: E402
-                               seed_value, selected_classes)
+from utils.running.cli import (OneLineErrorParser, UsageError, add_xla_flags, interrupt_on_terminate,  # noqa: E402
+                               positive_int, seed_value, selected_classes)
 from utils.running.config import Config, config_for_dataset  # noqa: E402
 from utils.running.devices import DISTRIBUTIONS, PRECISIONS  # noqa: E402
 from utils.studies.tables import BUDGETS, TABLES  # noqa: E402
@@ -93,11 +93,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=positive_int, default=None, help="Table 5: timed rounds per score (default: 3)")
     parser.add_argument("--scheme", choices=SCHEMES, default="one_vs_all", help="(default: one_vs_all)")
     parser.add_argument("--seed", type=seed_value, default=0, help="(default: 0)")
-    xla = parser.add_mutually_exclusive_group()
-    xla.add_argument("--xla", dest="jit_compile", action="store_const", const=True, default=None,
-                     help="train and score with XLA (default: DGAD with, AD-CGAN without; see main.py --help)")
-    xla.add_argument("--no_xla", dest="jit_compile", action="store_const", const=False,
-                     help="train and score without XLA")
+    add_xla_flags(parser)
     parser.add_argument("--distribute", choices=DISTRIBUTIONS, default="none",
                         help="train each run on several devices (see main.py --help) (default: none)")
     parser.add_argument("--precision", choices=PRECISIONS, default="float32",
