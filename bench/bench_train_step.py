@@ -2,8 +2,10 @@
 
     python bench/bench_train_step.py --width 16 --batch_size 64
     python bench/bench_train_step.py --method adcgan --width 8 --batch_size 32 --channels 1
+    python bench/bench_train_step.py --width 8 --batch_size 32 --channels 1 --precision mixed_bfloat16
 
-Both models are built from the same Config and fed by the same pipeline. The rounds of timed
+With --precision, a third model, the XLA step under that Keras policy, runs in the same rounds. All
+models are built from the same Config and fed by the same pipeline. The rounds of timed
 steps alternate between the two so that drift in the machine's load hits both alike; the median
 round is reported.
 """
@@ -23,6 +25,7 @@ from bench.timing import median_seconds_per_call  # noqa: E402
 from data.pipeline import training_batches  # noqa: E402
 from models.registry import METHODS  # noqa: E402
 from utils.running.config import Config  # noqa: E402
+from utils.running.devices import PRECISIONS  # noqa: E402
 from utils.running.experiment import build_model  # noqa: E402
 
 
@@ -36,6 +39,8 @@ def parse_arguments():
     parser.add_argument("--protocol", type=int, default=None, help="DGAD's pretext task (default: 1)")
     parser.add_argument("--steps", type=int, default=10, help="steps per timed round")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--precision", choices=[p for p in PRECISIONS if p != "float32"], default=None,
+                        help="also time the XLA step under this policy")
     return parser.parse_args()
 
 
@@ -44,9 +49,13 @@ def main():
     images = tf.random.stateless_uniform((512, arguments.image_size, arguments.image_size, arguments.channels),
                                          seed=[0, 0], minval=-1, maxval=1)
     models = {}
-    for name, jit_compile in (("plain tf.function", False), ("XLA", True)):
+    contenders = [("plain tf.function", False, "float32"), ("XLA", True, "float32")]
+    if arguments.precision:
+        contenders.append((f"XLA, {arguments.precision}", True, arguments.precision))
+    for name, jit_compile, precision in contenders:
         config = Config(method=arguments.method, width=arguments.width, batch_size=arguments.batch_size,
-                        protocol=arguments.protocol, image_size=arguments.image_size, jit_compile=jit_compile)
+                        protocol=arguments.protocol, image_size=arguments.image_size, jit_compile=jit_compile,
+                        precision=precision)
         model = build_model(config, (arguments.image_size, arguments.image_size, arguments.channels))
         # Both models draw their step's inputs alike (the same seeds, in the pipeline); each maps its own.
         batches = training_batches(images, arguments.batch_size, 0, 0, 10**6, training_inputs=model.training_inputs)
@@ -64,9 +73,11 @@ def main():
     print(f"{arguments.method}, width {arguments.width}, batch {arguments.batch_size}, {arguments.image_size}x"
           f"{arguments.image_size}x{arguments.channels}{task}, {os.cpu_count()} CPUs")
     for name, seconds in median.items():
-        print(f"  {name:18s} {seconds * 1000:8.1f} ms/step  {1 / seconds:6.2f} it/s")
-    plain, xla = median.values()
+        print(f"  {name:26s} {seconds * 1000:8.1f} ms/step  {1 / seconds:6.2f} it/s")
+    plain, xla, *policy = median.values()
     print(f"  speed-up of XLA over the plain step: {plain / xla:.2f}x")
+    if policy:
+        print(f"  speed-up of {arguments.precision} over float32, both XLA: {xla / policy[0]:.2f}x")
 
 
 if __name__ == "__main__":
