@@ -6,7 +6,7 @@
 
 With --precision, a third model, the XLA step under that Keras policy, runs in the same rounds. All
 models are built from the same Config and fed by the same pipeline. The rounds of timed
-steps alternate between the two so that drift in the machine's load hits both alike; the median
+steps alternate between the models so that drift in the machine's load hits both alike; the median
 round is reported.
 """
 
@@ -57,7 +57,7 @@ def main():
                         protocol=arguments.protocol, image_size=arguments.image_size, jit_compile=jit_compile,
                         precision=precision)
         model = build_model(config, (arguments.image_size, arguments.image_size, arguments.channels))
-        # Both models draw their step's inputs alike (the same seeds, in the pipeline); each maps its own.
+        # All models draw their step's inputs alike (the same seeds, in the pipeline); each maps its own.
         batches = training_batches(images, arguments.batch_size, 0, 0, 10**6, training_inputs=model.training_inputs)
         started = time.perf_counter()
         model.fit(batches, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)
