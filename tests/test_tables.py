@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+import reproduce
 from utils.running.config import Config
 from utils.running.experiment import Experiment
 from utils.studies.runner import class_floors, run_grid
@@ -181,3 +182,14 @@ def test_a_grid_adds_only_the_missing_score_and_retests_an_unfinished_model(trai
 def test_a_protocol_the_table_does_not_have_is_a_one_line_error(run_table, capsys):
     assert run_table(["--table", "3", "--protocols", "1"]) == 2
     assert capsys.readouterr().err.strip() == "error: Table 3 has no protocol [1]; it has [3]"
+
+
+def test_the_cpu_budget_is_the_learning_curves_length_and_each_flag_overrides_only_itself():
+    def config(*flags):
+        return reproduce.base_config(reproduce.parse_arguments(["--table", "1", *flags]), "mnist")
+
+    paper, cpu = config(), config("--budget", "cpu")
+    assert (paper.width, paper.batch_size, paper.iterations) == (64, 64, 10000)
+    assert (cpu.width, cpu.batch_size, cpu.iterations) == (8, 32, 8000)
+    shortened = config("--budget", "cpu", "--iterations", "300")
+    assert (shortened.width, shortened.batch_size, shortened.iterations) == (8, 32, 300)
