@@ -37,9 +37,9 @@ SGD = functools.partial(keras.optimizers.SGD, 0.01, momentum=0.9)
 RTOL, ATOL = 1e-4, 1e-5
 
 
-def run(method: str, distribute: str) -> tuple[list[dict], list[tuple[str, list]], list[bool], keras.Model]:
+def run(method: str, distribute: str) -> tuple[list[dict], list[tuple[str, list]], list[bool]]:
     """(each step's losses, every variable's (path, copies), whether each trainable variable moved beyond
-    the tolerance, the model) after the STEPS of `method` with SGD under `distribute`."""
+    the tolerance) after the STEPS of `method` with SGD under `distribute`."""
     from data.pipeline import training_batches
     from utils.running.config import config_for_dataset
     from utils.running.experiment import build_model
@@ -65,15 +65,15 @@ def run(method: str, distribute: str) -> tuple[list[dict], list[tuple[str, list]
     moved = [not np.allclose(variable, before, rtol=RTOL, atol=ATOL)
              for variable, before in zip(model.trainable_variables, initial, strict=True)]
     return losses, [(variable.path, [np.asarray(copy) for copy in strategy.experimental_local_results(variable.value)])
-                    for variable in variables], moved, model
+                    for variable in variables], moved
 
 
 def differences(method: str, distributed: tuple, replicas: int) -> dict:
     """The largest difference of the losses of the STEPS `distributed` took and the variables that differ,
     against the same steps on one device; and how many of its trainable variables the steps moved, each of which
     would differ if the replicas' gradients were summed without their weight."""
-    losses, variables, _, _ = distributed
-    single_losses, single_variables, moved, _ = run(method, "none")
+    losses, variables, _ = distributed
+    single_losses, single_variables, moved = run(method, "none")
     loss_difference = max(abs(step[name] - single[name]) for step, single in zip(losses, single_losses, strict=True)
                           for name in single)
     # A bias before instance norm has a true gradient of 0 and values of rounding noise (1e-7): ATOL covers it.
@@ -86,14 +86,18 @@ def differences(method: str, distributed: tuple, replicas: int) -> dict:
             "moved_trainable_variables": sum(moved), "trainable_variables": len(moved)}
 
 
-def checkpoints_of_the_training_loop(model: keras.Model) -> list[str]:
+def checkpoints_of_the_training_loop(distribute: str) -> list[str]:
     """The checkpoints that the program's training loop (several steps per fit() call asked for, checkpoints,
-    the step count read back) writes when it takes the DGAD `model` of run() on to 4 iterations under its
-    strategy, checkpointing every 2. The model's compiled step is reused: tracing another took a third of the run."""
+    the step count read back) writes for 4 DGAD iterations under `distribute`, checkpointing every 2."""
     from data.pipeline import training_batches
+    from utils.running.config import config_for_dataset
+    from utils.running.experiment import build_model
     from utils.running.training import Checkpoints, train_for_iterations
 
-    images = tf.zeros((GLOBAL_BATCH, *model.image_shape))
+    config = config_for_dataset("digits", width=4, batch_size=GLOBAL_BATCH, iterations=4, jit_compile=False,
+                                distribute=distribute)
+    model = build_model(config, (config.image_size, config.image_size, 1))
+    images = tf.zeros((GLOBAL_BATCH, config.image_size, config.image_size, 1))
     with tempfile.TemporaryDirectory() as folder:
         checkpoints = Checkpoints(model, folder)
         train_for_iterations(model, training_batches(images, GLOBAL_BATCH, 0, 0, 4,
@@ -107,7 +111,7 @@ def main(distribute: str, output: str):
         devices.split_cpu(2)
     replicas = devices.distribution_strategy(distribute).num_replicas_in_sync
     distributed = {method: run(method, distribute) for method in ("dgad", "adcgan")}
-    loop_checkpoints = checkpoints_of_the_training_loop(distributed["dgad"][3])
+    loop_checkpoints = checkpoints_of_the_training_loop(distribute)
     # The other workers took part in the distributed steps; the chief compares them with one device's.
     if json.loads(os.environ.get("TF_CONFIG", "{}")).get("task", {}).get("index", 0) != 0:
         return

@@ -145,7 +145,8 @@ def test_testing_an_untrained_class_says_how_to_train_it(run_main, capsys):
 def test_digits_end_to_end_learns_and_writes_every_result(run_main, tmp_path, capsys):
     # Without XLA: compiling the step and the three scoring passes took longer than the whole run (the quick
     # start's XLA path is run by hand each release; tests/test_adcgan_models.py compiles a step under XLA).
-    # Batch 16: 56 s against 73 s at batch 32 (one thread per pool), s_rec 0.990 and s_dir 0.795 on this CPU.
+    # Batch 16: the test took 50 s against 70 s at batch 32, and reached s_rec 0.990 and s_dir 0.795 (an AMD
+    # EPYC with AVX-512, one thread per pool; other processors round differently, README, Reproducibility).
     arguments = ["--dataset", "digits", "--train_object", "1", "--width", "8", "--batch_size", "16",
                  "--iterations", "120", "--checkpoint_every", "60", "--run_name", "e2e", "--no_xla"]
     assert run_main(arguments + ["--phase", "both", "--score", "both"]) == 0

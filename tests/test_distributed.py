@@ -2,7 +2,7 @@
 and on two local worker processes (multi_worker).
 
 Each runs tests/distributed_step.py in fresh processes: the devices must be set up before TensorFlow starts.
-A file of its own, so that the test runner's other worker runs test_devices.py beside it.
+A file of its own, which tests/conftest.py puts first: its processes take longer than any other file's tests.
 """
 
 import json
