@@ -7,6 +7,7 @@
     python main.py --method adcgan --dataset digits --phase both --train_object 0   # AD-CGAN, one class
     python main.py --dataset folder --data_dir DIR --phase predict --images new/   # score new image files
     python main.py --dataset folder --data_dir DIR --phase export   # a SavedModel of the trained class
+    python main.py --dataset digits --phase diagnose --test_object 5   # which anomalies it misses, and why
 """
 
 import argparse
@@ -25,7 +26,7 @@ from utils.running import devices  # noqa: E402
 from utils.running.config import Config, config_for_dataset  # noqa: E402
 from utils.running.devices import DISTRIBUTIONS, PRECISIONS  # noqa: E402
 
-PHASES = ("train", "test", "both", "predict", "export")
+PHASES = ("train", "test", "both", "predict", "export", "diagnose")
 # The phases that use a trained and tested class without reading its dataset.
 INFERENCE_PHASES = ("predict", "export")
 
@@ -57,7 +58,9 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                              f"(default: {defaults.method})")
     parser.add_argument("--phase", choices=PHASES, default="train",
                         help="train the models, test trained models, or both in turn; predict scores new image "
-                             "files (--images) with a tested class, export writes it as a TensorFlow SavedModel "
+                             "files (--images) with a tested class, export writes it as a TensorFlow SavedModel; "
+                             "diagnose breaks a trained class's AUCs down by anomalous class and compares its "
+                             "reconstruction error on training and unseen images with the PCA floor's "
                              "(default: train)")
     parser.add_argument("--images", default=None,
                         help="--phase predict: the images to score: a file, a folder (searched recursively) or a "
@@ -205,6 +208,16 @@ def train_then_test(experiment, train_classes: list[int], test_classes: list[int
     return None
 
 
+def diagnose_classes(experiment, classes: list[int]) -> None:
+    """--phase diagnose: write and print the diagnosis of each trained class."""
+    from utils.studies.diagnosis import diagnose, diagnosis_markdown, write_diagnosis
+
+    for index in classes:
+        diagnosis = diagnose(experiment, index)
+        path = write_diagnosis(experiment, index, diagnosis)
+        print(diagnosis_markdown(diagnosis) + f"\n(written to {path})")
+
+
 def class_list(experiment, classes: list[int]) -> str:
     return ", ".join(f"{index} ({experiment.dataset.class_names[index]})" for index in classes)
 
@@ -238,7 +251,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.phase in INFERENCE_PHASES:
         return use_trained_class(arguments, config)
 
-    trains, tests = arguments.phase in ("train", "both"), arguments.phase in ("test", "both")
+    trains, tests = arguments.phase in ("train", "both"), arguments.phase in ("test", "both", "diagnose")
     if arguments.test_object is not None and not tests:
         print("error: --test_object selects the classes to test, and --phase train tests none; use --train_object "
               "to choose the class to train, or --phase both", file=sys.stderr)
@@ -253,7 +266,12 @@ def main(argv: list[str] | None = None) -> int:
             requested, flag = test_selection(arguments)
             test_classes = selected_classes(requested, dataset, flag)
         check_before_run([config], dataset, train_classes, "--train_object", trains, tests)
-        failure = train_then_test(Experiment(config, dataset), train_classes, test_classes, failures)
+        experiment = Experiment(config, dataset)
+        failure = None
+        if arguments.phase == "diagnose":
+            diagnose_classes(experiment, test_classes)
+        else:
+            failure = train_then_test(experiment, train_classes, test_classes, failures)
     except (*failures, PreflightError, UsageError) as error:
         failure = str(error)
     except KeyboardInterrupt:

@@ -9,9 +9,11 @@ import tensorflow as tf
 
 import main
 import reproduce
+from data.pipeline import one_class_split, to_model_images
 from models.registry import get_method
 from utils.running.experiment import Experiment
 from utils.running.training import TrainingDiverged
+from utils.scoring.floors import floor_metrics
 
 TINY = ["--dataset", "digits", "--width", "4", "--batch_size", "16", "--iterations", "5", "--no_xla"]
 
@@ -284,6 +286,29 @@ def digit_0_trained(tmp_path_factory):
     assert main.main(TINY + ["--train_object", "0", "--run_name", "tiny", "--results_dir", str(folder / "results"),
                              "--checkpoint_dir", str(folder / "checkpoints")]) == 0
     return folder / "checkpoints"
+
+
+@pytest.mark.slow
+def test_a_diagnosis_reads_the_trained_model_and_the_floors_of_its_split(digit_0_trained, copy_checkpoints, run_main,
+                                                                        tmp_path, digits, capsys):
+    copy_checkpoints(digit_0_trained)
+    assert run_main(TINY + ["--train_object", "0", "--run_name", "tiny", "--phase", "diagnose"]) == 0
+    printed = capsys.readouterr().out
+    diagnosis = json.loads((tmp_path / "results/digits/tiny/diagnosis/0_0/diagnosis.json").read_text())
+    split = one_class_split(digits, 0)
+    config = main.config_from_arguments(main.parse_arguments(
+        TINY + ["--run_name", "tiny", "--checkpoint_dir", str(tmp_path / "checkpoints")]))
+    train, test = (to_model_images(images, config.image_size) for images in (split.train_images, split.test_images))
+    floors = floor_metrics(train.numpy(), test.numpy(), split.test_anomaly_labels)
+    assert diagnosis["auc"]["PCA floor"] == pytest.approx(floors["pca_floor_auc"], abs=1e-9)
+    assert diagnosis["auc"]["kNN floor"] == pytest.approx(floors["knn_floor_auc"], abs=1e-9)
+    assert list(diagnosis["auc_by_anomalous_class"]) == [str(digit) for digit in range(1, 10)]
+    assert set(diagnosis["auc_by_anomalous_class"]["4"]) == {"s_rec", "image_error", "latent_error", "PCA floor",
+                                                           "kNN floor"}
+    assert "| 4 (4) |" in printed and "| all |" in printed
+    model = Experiment(config, digits).trained_model(0)
+    expected = np.abs((train - model.reconstruction(train)).numpy()).mean()
+    assert diagnosis["reconstruction_error"]["model"]["train"] == pytest.approx(expected, rel=1e-5)
 
 
 @pytest.mark.slow

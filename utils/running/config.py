@@ -169,6 +169,10 @@ class Config:
         """Where --eval_every writes each class's learning curve: results/<dataset>/<run>/learning_curves/."""
         return Path(self.results_dir) / self.dataset / self.run_id / "learning_curves"
 
+    def diagnosis_folder(self) -> Path:
+        """Where --phase diagnose writes each class's diagnosis: results/<dataset>/<run>/diagnosis/."""
+        return Path(self.results_dir) / self.dataset / self.run_id / "diagnosis"
+
     def checkpoint_folder(self) -> Path:
         return Path(self.checkpoint_dir) / self.dataset / self.run_id
 

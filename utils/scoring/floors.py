@@ -26,16 +26,27 @@ def _flat(images) -> np.ndarray:
     return images.reshape(len(images), -1)
 
 
-def pca_reconstruction_errors(train_images, test_images, variance: float = PCA_VARIANCE) -> tuple[np.ndarray, int]:
-    """(the squared reconstruction error of each test image, the number of components kept)."""
-    train, test = _flat(train_images), _flat(test_images)
+def fitted_pca(train_images, variance: float = PCA_VARIANCE) -> PCA:
+    """The PCA floor's components: those that explain `variance` of the training images' variance."""
+    train = _flat(train_images)
     if len(train) < 2:
         raise ValueError(f"a PCA floor needs at least 2 training images, got {len(train)}")
     # Many images of few pixels (CIFAR-10 all-vs-one: 45000 x 3072): the pixels' covariance is the smaller problem.
     solver = "covariance_eigh" if len(train) > train.shape[1] else "full"
-    pca = PCA(n_components=variance, svd_solver=solver).fit(train)
-    reconstructions = pca.inverse_transform(pca.transform(test))
-    return ((test - reconstructions) ** 2).sum(axis=1), int(pca.n_components_)
+    return PCA(n_components=variance, svd_solver=solver).fit(train)
+
+
+def pca_reconstructions(pca: PCA, images) -> np.ndarray:
+    """The projections of images on the components of `pca`, in the images' shape."""
+    images = np.asarray(images, dtype=np.float32)
+    return pca.inverse_transform(pca.transform(_flat(images))).reshape(images.shape)
+
+
+def pca_reconstruction_errors(train_images, test_images, variance: float = PCA_VARIANCE) -> tuple[np.ndarray, int]:
+    """(the squared reconstruction error of each test image, the number of components kept)."""
+    pca = fitted_pca(train_images, variance)
+    test = _flat(test_images)
+    return ((test - _flat(pca_reconstructions(pca, test))) ** 2).sum(axis=1), int(pca.n_components_)
 
 
 def knn_mean_distances(train_images, test_images, neighbours: int = KNN_NEIGHBOURS) -> tuple[np.ndarray, int]:

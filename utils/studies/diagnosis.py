@@ -1,0 +1,122 @@
+"""--phase diagnose: why a trained class scores what it does, on its own split, beside the classical floors.
+
+Two questions that an AUC under the floors raises:
+- Which anomalies does each score miss? The AUC of the normal test images against the images of each
+  anomalous class alone, for every score, every part of a score and both floors.
+- Does the reconstruction generalise? The mean absolute pixel error |x - x^| of the training images, of the
+  unseen normal test images and of the anomalous ones, for the model and for the PCA floor. A detector that
+  reconstructs its training images far better than unseen normal ones has memorised them (the first ratio);
+  one that reconstructs anomalies about as well as unseen normal images cannot tell them apart by
+  reconstruction (the second ratio).
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from data.pipeline import one_class_split
+from utils.running.experiment import ExperimentError, class_folder_name
+from utils.reporting.files import write_text_atomically
+from utils.reporting.markdown import cell_text
+from utils.reporting.reports import roc_auc
+from utils.scoring.floors import (FLOOR_METRICS, fitted_pca, knn_mean_distances, pca_reconstruction_errors,
+                                  pca_reconstructions)
+
+DIAGNOSIS_FILES = ("diagnosis.md", "diagnosis.json")
+
+
+def auc_by_anomalous_class(anomaly_labels, class_labels, scores: dict[str, np.ndarray]) -> dict[int, dict[str, float]]:
+    """{class: {score name: AUC of all normal test images against that anomalous class's images alone}}, for
+    each class label that anomalous test images carry."""
+    anomaly_labels, class_labels = np.asarray(anomaly_labels), np.asarray(class_labels)
+    is_normal = anomaly_labels == 0
+    by_class = {}
+    for label in np.unique(class_labels[~is_normal]).tolist():
+        kept = is_normal | ((class_labels == label) & ~is_normal)
+        by_class[label] = {name: roc_auc(anomaly_labels[kept], np.asarray(values)[kept])
+                           for name, values in scores.items()}
+    return by_class
+
+
+def mean_absolute_errors(images, reconstructions) -> np.ndarray:
+    """The mean of |x - x^| over each image's pixels and channels."""
+    differences = np.abs(np.asarray(images, np.float32) - np.asarray(reconstructions, np.float32))
+    return differences.reshape(len(differences), -1).mean(axis=1)
+
+
+def error_generalisation(train_errors, test_errors, anomaly_labels) -> dict[str, float]:
+    """The mean error of the training, the normal test and the anomalous test images, and the two ratios that
+    say whether reconstruction generalises (unseen normal / training) and separates (anomalous / unseen normal)."""
+    test_errors, anomaly_labels = np.asarray(test_errors), np.asarray(anomaly_labels)
+    train = float(np.mean(train_errors))
+    normal = float(test_errors[anomaly_labels == 0].mean())
+    anomalous = float(test_errors[anomaly_labels == 1].mean())
+    return {"train": train, "test_normal": normal, "test_anomalous": anomalous,
+            "normal_over_train": normal / train, "anomalous_over_normal": anomalous / normal}
+
+
+def diagnose(experiment, class_index: int) -> dict:
+    """The diagnosis of one trained class (refused, as --phase test is, when it is not trained)."""
+    config = experiment.config
+    split = one_class_split(experiment.dataset, class_index, config.scheme)
+    labels = split.test_anomaly_labels
+    if len(np.unique(labels)) < 2:
+        raise ExperimentError(f"--phase diagnose compares normal with anomalous test images, and "
+                              f"{experiment.describe(class_index)}'s test split has one kind only")
+    model = experiment.trained_model(class_index)
+    images = experiment.scoring_images(split)
+    scores = {}
+    for score, result in experiment.scorer(model).score(images, config.scores).items():
+        scores[f"s_{score}"] = result.anomaly_scores
+        scores.update({part: result.columns[part] for part in result.parts})
+    pca_floor, knn_floor = FLOOR_METRICS
+    scores[pca_floor], _ = pca_reconstruction_errors(images.train, images.test)
+    scores[knn_floor], _ = knn_mean_distances(images.train, images.test)
+
+    maps = experiment.map_pass(model)
+    pca = fitted_pca(images.train)
+    reconstruction = {}
+    for name, reconstruct in (("model", lambda x: maps(x)[0]), (pca_floor, lambda x: pca_reconstructions(pca, x))):
+        reconstruction[name] = error_generalisation(
+            mean_absolute_errors(images.train, reconstruct(images.train)),
+            mean_absolute_errors(images.test, reconstruct(images.test)), labels)
+    return {
+        "class": experiment.describe(class_index),
+        "auc": {name: roc_auc(labels, values) for name, values in scores.items()},
+        "auc_by_anomalous_class": auc_by_anomalous_class(labels, split.test_class_labels, scores),
+        "class_names": {label: experiment.dataset.class_names[label]
+                        for label in np.unique(split.test_class_labels).tolist()},
+        "training_images": len(split.train_images),
+        "pca_components": int(pca.n_components_),
+        "reconstruction_error": reconstruction,
+    }
+
+
+def diagnosis_markdown(diagnosis: dict) -> str:
+    names = list(diagnosis["auc"])
+    lines = [f"# Diagnosis of {diagnosis['class']}", "",
+             f"AUC of the normal test images against each anomalous class alone ({diagnosis['training_images']} "
+             f"training images; the PCA floor keeps {diagnosis['pca_components']} components):", "",
+             "| anomalous class | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names),
+             "| all | " + " | ".join(cell_text(diagnosis["auc"][name]) for name in names) + " |"]
+    for label, aucs in diagnosis["auc_by_anomalous_class"].items():
+        lines.append(f"| {label} ({diagnosis['class_names'][label]}) | "
+                     + " | ".join(cell_text(aucs[name]) for name in names) + " |")
+    lines += ["", "Mean absolute pixel error |x - x^| of the reconstructions:", "",
+              "| reconstructed by | training images | unseen normal | anomalous | unseen normal / training "
+              "| anomalous / unseen normal |", "|---|---:|---:|---:|---:|---:|"]
+    for name, errors in diagnosis["reconstruction_error"].items():
+        lines.append(f"| {name} | " + " | ".join(cell_text(errors[key]) for key in (
+            "train", "test_normal", "test_anomalous")) + f" | {errors['normal_over_train']:.2f}x "
+            f"| {errors['anomalous_over_normal']:.2f}x |")
+    return "\n".join(lines) + "\n"
+
+
+def write_diagnosis(experiment, class_index: int, diagnosis: dict) -> Path:
+    """diagnosis.md and diagnosis.json in the class's diagnosis folder; return the Markdown's path."""
+    folder = experiment.config.diagnosis_folder() / class_folder_name(experiment.dataset, class_index)
+    markdown, data = (folder / name for name in DIAGNOSIS_FILES)
+    write_text_atomically(data, json.dumps(diagnosis, indent=2) + "\n")
+    write_text_atomically(markdown, diagnosis_markdown(diagnosis))
+    return markdown
