@@ -30,7 +30,8 @@ SCHEMES = ("one_vs_all", "all_vs_one")
 @dataclasses.dataclass(frozen=True)
 class OneClassSplit:
     """Training images (all normal) and the labelled test set of one experiment; test_paths
-    (str) and test_masks (uint8, 1 = defective pixel) when the dataset has them."""
+    (str), test_masks (uint8, 1 = defective pixel) and test_kinds (str: good or the anomaly type)
+    when the dataset has them."""
 
     train_images: np.ndarray
     test_images: np.ndarray
@@ -38,6 +39,7 @@ class OneClassSplit:
     test_class_labels: np.ndarray
     test_paths: np.ndarray | None = None
     test_masks: np.ndarray | None = None
+    test_kinds: np.ndarray | None = None
 
 
 def one_class_split(dataset: ImageDataset, target_class: int, scheme: str = "one_vs_all") -> OneClassSplit:
@@ -66,7 +68,7 @@ def one_class_split(dataset: ImageDataset, target_class: int, scheme: str = "one
         test_images=dataset.x_test,
         test_anomaly_labels=test_is_anomalous.astype(np.int64),
         test_class_labels=dataset.y_test,
-        test_paths=_paths_array(dataset.test_paths),
+        test_paths=_string_array(dataset.test_paths),
         test_masks=dataset.test_masks,
     )
 
@@ -85,8 +87,9 @@ def defect_split(dataset: ImageDataset, target_class: int, scheme: str) -> OneCl
         test_images=dataset.x_test[test_in_class],
         test_anomaly_labels=dataset.test_is_anomalous[test_in_class].astype(np.int64),
         test_class_labels=dataset.y_test[test_in_class],
-        test_paths=_in_class(_paths_array(dataset.test_paths), test_in_class),
+        test_paths=_in_class(_string_array(dataset.test_paths), test_in_class),
         test_masks=_in_class(dataset.test_masks, test_in_class),
+        test_kinds=_in_class(_string_array(dataset.test_kinds), test_in_class),
     )
 
 
@@ -94,8 +97,8 @@ def _in_class(per_test_image: np.ndarray | None, test_in_class: np.ndarray) -> n
     return None if per_test_image is None else per_test_image[test_in_class]
 
 
-def _paths_array(paths: tuple[str, ...] | None) -> np.ndarray | None:
-    return None if paths is None else np.array(paths, dtype=str)
+def _string_array(texts: tuple[str, ...] | None) -> np.ndarray | None:
+    return None if texts is None else np.array(texts, dtype=str)
 
 
 def scale_pixels(pixels) -> tf.Tensor:

@@ -51,7 +51,8 @@ class ImageDataset:
     whose anomalies are defects within a class (mvtec, folder) mark each test image instead.
     test_paths names the file of each test image, for datasets read from image files.
     test_masks, when the dataset ships defect masks, is uint8 (N_test, H, W) at x_test's size:
-    1 on a defective pixel, all 0 for a normal image.
+    1 on a defective pixel, all 0 for a normal image. test_kinds, for the datasets that mark
+    defects, is the sub-folder of test/ each test image lies in: good or its anomaly type.
     """
 
     name: str
@@ -63,6 +64,7 @@ class ImageDataset:
     test_is_anomalous: np.ndarray | None = None
     test_paths: tuple[str, ...] | None = None
     test_masks: np.ndarray | None = None
+    test_kinds: tuple[str, ...] | None = None
 
 
 class DatasetError(Exception):
@@ -398,6 +400,7 @@ def _load_mvtec(data_dir: Path | None, image_size: int) -> ImageDataset:
         np.concatenate([category.test_is_anomalous for category in categories]),
         tuple(str(path) for path in test_paths),
         test_masks,
+        tuple(kind for category in categories for kind in category.test_kinds),
     )
 
 
@@ -420,6 +423,7 @@ def _load_folder(data_dir: Path | None, image_size: int) -> ImageDataset:
         files.test_is_anomalous,
         tuple(str(path) for path in files.test),
         None if mask_files is None else _read_masks(mask_files, image_size),
+        tuple(files.test_kinds),
     )
 
 
@@ -792,6 +796,7 @@ class OneClassFiles(NamedTuple):
     train: list[Path]
     test: list[Path]
     test_is_anomalous: np.ndarray  # bool, one per test file
+    test_kinds: list[str]  # the sub-folder of test/ of each test file: good or its anomaly type
 
 
 def _one_class_files(folder: Path, fix: str) -> OneClassFiles:
@@ -810,8 +815,8 @@ def _one_class_files(folder: Path, fix: str) -> OneClassFiles:
             f"{loose[0]} lies directly in {test_folder}, so it is neither normal nor anomalous; "
             f"move it into {NORMAL_TEST_FOLDER}/ or into a sub-folder named after its anomaly."
         )
-    is_anomalous = [path.relative_to(test_folder).parts[0] != NORMAL_TEST_FOLDER for path in test]
-    return OneClassFiles(train, test, np.array(is_anomalous, dtype=bool))
+    kinds = [path.relative_to(test_folder).parts[0] for path in test]
+    return OneClassFiles(train, test, np.array([kind != NORMAL_TEST_FOLDER for kind in kinds], dtype=bool), kinds)
 
 
 def _mask_files(

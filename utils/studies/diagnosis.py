@@ -1,8 +1,9 @@
 """--phase diagnose: why a trained class scores what it does, on its own split, beside the classical floors.
 
 Two questions that an AUC under the floors raises:
-- Which anomalies does each score miss? The AUC of the normal test images against the images of each
-  anomalous class alone, for every score, every part of a score and both floors.
+- Which anomalies does each score miss? The AUC of the normal test images against the anomalous images of
+  each kind alone (each other class, or each defect type of test/<type>/), for every score, every part of a
+  score and both floors.
 - Does the reconstruction generalise? The mean absolute pixel error |x - x^| of the training images, of the
   unseen normal test images and of the anomalous ones, for the model and for the PCA floor. A detector that
   reconstructs its training images far better than unseen normal ones has memorised them (the first ratio);
@@ -26,17 +27,25 @@ from utils.scoring.floors import (FLOOR_METRICS, fitted_pca, knn_mean_distances,
 DIAGNOSIS_FILES = ("diagnosis.md", "diagnosis.json")
 
 
-def auc_by_anomalous_class(anomaly_labels, class_labels, scores: dict[str, np.ndarray]) -> dict[int, dict[str, float]]:
-    """{class: {score name: AUC of all normal test images against that anomalous class's images alone}}, for
-    each class label that anomalous test images carry."""
-    anomaly_labels, class_labels = np.asarray(anomaly_labels), np.asarray(class_labels)
+def auc_by_anomaly_kind(anomaly_labels, kinds, scores: dict[str, np.ndarray]) -> dict:
+    """{kind: {score name: AUC of all normal test images against the anomalous images of that kind alone}}, for
+    each kind that anomalous test images have (their class, or their defect type)."""
+    anomaly_labels, kinds = np.asarray(anomaly_labels), np.asarray(kinds)
     is_normal = anomaly_labels == 0
-    by_class = {}
-    for label in np.unique(class_labels[~is_normal]).tolist():
-        kept = is_normal | ((class_labels == label) & ~is_normal)
-        by_class[label] = {name: roc_auc(anomaly_labels[kept], np.asarray(values)[kept])
-                           for name, values in scores.items()}
-    return by_class
+    by_kind = {}
+    for kind in np.unique(kinds[~is_normal]).tolist():
+        kept = is_normal | ((kinds == kind) & ~is_normal)
+        by_kind[kind] = {name: roc_auc(anomaly_labels[kept], np.asarray(values)[kept])
+                         for name, values in scores.items()}
+    return by_kind
+
+
+def anomaly_kinds(dataset, split) -> np.ndarray:
+    """The kind of each test image: its defect type (the sub-folder of test/) for datasets that mark defects
+    within a class, else its class name."""
+    if split.test_kinds is not None:
+        return split.test_kinds
+    return np.asarray(dataset.class_names)[split.test_class_labels]
 
 
 def mean_absolute_errors(images, reconstructions) -> np.ndarray:
@@ -84,9 +93,7 @@ def diagnose(experiment, class_index: int) -> dict:
     return {
         "class": experiment.describe(class_index),
         "auc": {name: roc_auc(labels, values) for name, values in scores.items()},
-        "auc_by_anomalous_class": auc_by_anomalous_class(labels, split.test_class_labels, scores),
-        "class_names": {label: experiment.dataset.class_names[label]
-                        for label in np.unique(split.test_class_labels).tolist()},
+        "auc_by_anomaly_kind": auc_by_anomaly_kind(labels, anomaly_kinds(experiment.dataset, split), scores),
         "training_images": len(split.train_images),
         "pca_components": int(pca.n_components_),
         "reconstruction_error": reconstruction,
@@ -96,13 +103,12 @@ def diagnose(experiment, class_index: int) -> dict:
 def diagnosis_markdown(diagnosis: dict) -> str:
     names = list(diagnosis["auc"])
     lines = [f"# Diagnosis of {diagnosis['class']}", "",
-             f"AUC of the normal test images against each anomalous class alone ({diagnosis['training_images']} "
+             f"AUC of the normal test images against each kind of anomaly alone ({diagnosis['training_images']} "
              f"training images; the PCA floor keeps {diagnosis['pca_components']} components):", "",
-             "| anomalous class | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names),
+             "| anomalies | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names),
              "| all | " + " | ".join(cell_text(diagnosis["auc"][name]) for name in names) + " |"]
-    for label, aucs in diagnosis["auc_by_anomalous_class"].items():
-        lines.append(f"| {label} ({diagnosis['class_names'][label]}) | "
-                     + " | ".join(cell_text(aucs[name]) for name in names) + " |")
+    for kind, aucs in diagnosis["auc_by_anomaly_kind"].items():
+        lines.append(f"| {kind} | " + " | ".join(cell_text(aucs[name]) for name in names) + " |")
     lines += ["", "Mean absolute pixel error |x - x^| of the reconstructions:", "",
               "| reconstructed by | training images | unseen normal | anomalous | unseen normal / training "
               "| anomalous / unseen normal |", "|---|---:|---:|---:|---:|---:|"]
