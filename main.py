@@ -85,14 +85,14 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train_object", default=None,
                         help="train only this class, by index or name (default: every class in turn)")
     parser.add_argument("--test_object", default=None,
-                        help="test only this class, by index or name (default: every class in turn); predict and "
-                             "export: the class whose model to use (default: the run's only tested class)")
+                        help="test (or diagnose) only this class, by index or name (default: every class in turn); "
+                             "predict and export: the class whose model to use (default: the run's only tested class)")
     parser.add_argument("--scheme", choices=SCHEMES, default=defaults.scheme,
                         help="one_vs_all: the class is normal; all_vs_one: the class is the anomaly (AD-CGAN) "
                              f"(default: {defaults.scheme})")
     parser.add_argument("--score", choices=tuple(choice for method in METHODS.values() for choice in method.score_choices),
                         default=None,
-                        help="test-phase anomaly score. " + " ".join(
+                        help="the anomaly score of the test and diagnose phases. " + " ".join(
                             f"{method.title}: {method.score_help} (default: {method.defaults['score']})."
                             for method in METHODS.values()))
     parser.add_argument("--iterations", type=positive_int, default=None,

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
+from sklearn.decomposition import PCA
 
 import main
 import reproduce
@@ -306,9 +307,17 @@ def test_a_diagnosis_reads_the_trained_model_and_the_floors_of_its_split(digit_0
     assert set(diagnosis["auc_by_anomaly_kind"]["4"]) == {"s_rec", "image_error", "latent_error", "PCA floor",
                                                            "kNN floor"}
     assert "| 4 |" in printed and "| all |" in printed
+    assert diagnosis["trained_iterations"] == 5
+    assert json.loads((tmp_path / "results/digits/tiny/diagnosis/0_0/config.json").read_text())["iterations"] == 5
     model = Experiment(config, digits).trained_model(0)
-    expected = np.abs((train - model.reconstruction(train)).numpy()).mean()
-    assert diagnosis["reconstruction_error"]["model"]["train"] == pytest.approx(expected, rel=1e-5)
+    normal = test.numpy()[split.test_anomaly_labels == 0]
+    errors = diagnosis["reconstruction_error"]
+    for images, key in ((train.numpy(), "train"), (normal, "test_normal")):
+        assert errors["model"][key] == pytest.approx(np.abs(images - model.reconstruction(images)).mean(), rel=1e-5)
+        projected = PCA(n_components=0.95).fit(train.numpy().reshape(len(train), -1))
+        flat = images.reshape(len(images), -1)
+        expected = np.abs(flat - projected.inverse_transform(projected.transform(flat))).mean()
+        assert errors["PCA floor"][key] == pytest.approx(expected, rel=1e-4)
 
 
 @pytest.mark.slow

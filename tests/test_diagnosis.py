@@ -56,20 +56,20 @@ def test_generalisation_ratios_compare_unseen_normal_with_training_and_anomalous
     errors = error_generalisation(np.array([0.1, 0.3]), np.array([0.4, 0.2, 0.9, 0.6]), np.array([0, 0, 1, 1]))
     assert errors == pytest.approx({"train": 0.2, "test_normal": 0.3, "test_anomalous": 0.75,
                                     "normal_over_train": 1.5, "anomalous_over_normal": 2.5})
+    # Training images reconstructed exactly: no ratio to them, rather than a division by zero.
+    assert error_generalisation(np.zeros(2), np.array([0.4, 0.8]), np.array([0, 1]))["normal_over_train"] is None
 
 
-def test_diagnosing_an_untrained_class_says_how_to_train_it(tmp_path, capsys):
-    assert main.main(TINY + ["--test_object", "3", "--phase", "diagnose", "--results_dir", str(tmp_path / "r"),
-                             "--checkpoint_dir", str(tmp_path / "c")]) == 2
+def test_diagnosing_an_untrained_class_says_how_to_train_it(run_main, capsys):
+    assert run_main(TINY + ["--test_object", "3", "--phase", "diagnose"]) == 2
     error = capsys.readouterr().err
     assert "no trained model for class 3" in error and "Train it first" in error
 
 
-def test_a_test_split_without_anomalies_is_refused_before_the_model_is_read(tmp_path, capsys):
+def test_a_test_split_without_anomalies_is_refused_before_the_model_is_read(run_main, tmp_path, capsys):
     digits = np.zeros((4, 8, 8, 1), np.uint8)
     data = tmp_path / "normal_only.npz"
     np.savez(data, x_train=digits, y_train=np.array([0, 0, 1, 1]), x_test=digits[:2], y_test=np.array([0, 0]))
-    assert main.main(["--dataset", "npz", "--data_dir", str(data), "--test_object", "0", "--phase", "diagnose",
-                      "--results_dir", str(tmp_path / "r"), "--checkpoint_dir", str(tmp_path / "c")]) == 2
+    assert run_main(["--dataset", "npz", "--data_dir", str(data), "--test_object", "0", "--phase", "diagnose"]) == 2
     error = capsys.readouterr().err
     assert "test split has one kind only" in error and "no trained model" not in error

@@ -5,7 +5,8 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from data.pipeline import one_class_split, to_model_images
-from utils.scoring.floors import KNN_NEIGHBOURS, floor_metrics, knn_mean_distances, pca_reconstruction_errors
+from utils.scoring.floors import (KNN_NEIGHBOURS, fitted_pca, floor_metrics, knn_mean_distances,
+                                  pca_reconstruction_errors, pca_reconstructions, pca_squared_errors)
 
 
 def test_pca_error_is_the_squared_distance_to_the_training_images_principal_plane():
@@ -17,6 +18,18 @@ def test_pca_error_is_the_squared_distance_to_the_training_images_principal_plan
     errors, components = pca_reconstruction_errors(train.reshape(4, 2, 3, 1), test.reshape(2, 2, 3, 1))
     assert components == 2
     np.testing.assert_allclose(errors, [0.0, 0.3**2 + 0.4**2], atol=1e-6)
+
+
+def test_pca_reconstruction_is_the_projection_on_the_training_images_principal_plane():
+    mean, first, second = np.full(6, 0.5), np.eye(6)[0], np.eye(6)[1]
+    train = np.stack([mean + a * first + b * second for a in (-1, 1) for b in (-1, 1)]).reshape(4, 2, 3, 1)
+    in_plane = mean + 0.2 * first - 0.7 * second
+    pca = fitted_pca(train)
+    reconstructions = pca_reconstructions(pca, np.stack([in_plane, in_plane + 0.3 * np.eye(6)[4]]).reshape(2, 2, 3, 1))
+    assert reconstructions.shape == (2, 2, 3, 1)
+    np.testing.assert_allclose(reconstructions.reshape(2, 6), [in_plane, in_plane], atol=1e-6)
+    np.testing.assert_allclose(pca_squared_errors(pca, (in_plane + 0.3 * np.eye(6)[4]).reshape(1, 2, 3, 1)),
+                               [0.09], atol=1e-6)
 
 
 def test_knn_score_is_the_mean_distance_to_the_nearest_training_images():

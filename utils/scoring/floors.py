@@ -42,11 +42,16 @@ def pca_reconstructions(pca: PCA, images) -> np.ndarray:
     return pca.inverse_transform(pca.transform(_flat(images))).reshape(images.shape)
 
 
+def pca_squared_errors(pca: PCA, images) -> np.ndarray:
+    """The squared distance of each image to its projection on the components of `pca`: the PCA floor's score."""
+    flat = _flat(images)
+    return ((flat - _flat(pca_reconstructions(pca, flat))) ** 2).sum(axis=1)
+
+
 def pca_reconstruction_errors(train_images, test_images, variance: float = PCA_VARIANCE) -> tuple[np.ndarray, int]:
     """(the squared reconstruction error of each test image, the number of components kept)."""
     pca = fitted_pca(train_images, variance)
-    test = _flat(test_images)
-    return ((test - _flat(pca_reconstructions(pca, test))) ** 2).sum(axis=1), int(pca.n_components_)
+    return pca_squared_errors(pca, test_images), int(pca.n_components_)
 
 
 def knn_mean_distances(train_images, test_images, neighbours: int = KNN_NEIGHBOURS) -> tuple[np.ndarray, int]:

@@ -11,18 +11,19 @@ Two questions that an AUC under the floors raises:
   reconstruction (the second ratio).
 """
 
+import functools
 import json
 from pathlib import Path
 
 import numpy as np
 
 from data.pipeline import one_class_split
+from utils.running.config import save_config
 from utils.running.experiment import ExperimentError, class_folder_name
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text
 from utils.reporting.reports import roc_auc
-from utils.scoring.floors import (FLOOR_METRICS, fitted_pca, knn_mean_distances, pca_reconstruction_errors,
-                                  pca_reconstructions)
+from utils.scoring.floors import FLOOR_METRICS, fitted_pca, knn_mean_distances, pca_reconstructions, pca_squared_errors
 
 DIAGNOSIS_FILES = ("diagnosis.md", "diagnosis.json")
 
@@ -54,57 +55,71 @@ def mean_absolute_errors(images, reconstructions) -> np.ndarray:
     return differences.reshape(len(differences), -1).mean(axis=1)
 
 
-def error_generalisation(train_errors, test_errors, anomaly_labels) -> dict[str, float]:
+def error_generalisation(train_errors, test_errors, anomaly_labels) -> dict[str, float | None]:
     """The mean error of the training, the normal test and the anomalous test images, and the two ratios that
-    say whether reconstruction generalises (unseen normal / training) and separates (anomalous / unseen normal)."""
+    say whether reconstruction generalises (unseen normal / training) and separates (anomalous / unseen normal);
+    a ratio is None where its denominator is 0."""
     test_errors, anomaly_labels = np.asarray(test_errors), np.asarray(anomaly_labels)
     train = float(np.mean(train_errors))
     normal = float(test_errors[anomaly_labels == 0].mean())
     anomalous = float(test_errors[anomaly_labels == 1].mean())
     return {"train": train, "test_normal": normal, "test_anomalous": anomalous,
-            "normal_over_train": normal / train, "anomalous_over_normal": anomalous / normal}
+            "normal_over_train": normal / train if train else None,
+            "anomalous_over_normal": anomalous / normal if normal else None}
 
 
 def diagnose(experiment, class_index: int) -> dict:
     """The diagnosis of one trained class (refused, as --phase test is, when it is not trained)."""
     config = experiment.config
+    description = experiment.describe(class_index)
     split = one_class_split(experiment.dataset, class_index, config.scheme)
     labels = split.test_anomaly_labels
     if len(np.unique(labels)) < 2:
-        raise ExperimentError(f"--phase diagnose compares normal with anomalous test images, and "
-                              f"{experiment.describe(class_index)}'s test split has one kind only")
+        raise ExperimentError(f"--phase diagnose compares normal with anomalous test images, and {description}'s "
+                              "test split has one kind only")
     model = experiment.trained_model(class_index)
     images = experiment.scoring_images(split)
-    scores = {}
-    for score, result in experiment.scorer(model).score(images, config.scores).items():
-        scores[f"s_{score}"] = result.anomaly_scores
-        scores.update({part: result.columns[part] for part in result.parts})
-    pca_floor, knn_floor = FLOOR_METRICS
-    scores[pca_floor], _ = pca_reconstruction_errors(images.train, images.test)
-    scores[knn_floor], _ = knn_mean_distances(images.train, images.test)
-
-    maps = experiment.map_pass(model)
-    pca = fitted_pca(images.train)
-    reconstruction = {}
-    for name, reconstruct in (("model", lambda x: maps(x)[0]), (pca_floor, lambda x: pca_reconstructions(pca, x))):
-        reconstruction[name] = error_generalisation(
-            mean_absolute_errors(images.train, reconstruct(images.train)),
-            mean_absolute_errors(images.test, reconstruct(images.test)), labels)
-    return {
-        "class": experiment.describe(class_index),
-        "auc": {name: roc_auc(labels, values) for name, values in scores.items()},
-        "auc_by_anomaly_kind": auc_by_anomaly_kind(labels, anomaly_kinds(experiment.dataset, split), scores),
-        "training_images": len(split.train_images),
-        "pca_components": int(pca.n_components_),
-        "reconstruction_error": reconstruction,
-    }
+    try:
+        results = experiment.scorer(model).score(images, config.scores)
+        scores = {f"s_{score}": result.anomaly_scores for score, result in results.items()}
+        for result in results.values():
+            scores.update({part: result.columns[part] for part in result.parts})
+        maps = experiment.map_pass(model)
+        reconstructors = {"model": lambda x: maps(x)[0]}
+        pca = None
+        # As in the test phase, one training image has no variance to find components in: no floors.
+        if len(images.train) >= 2:
+            pca_floor, knn_floor = FLOOR_METRICS
+            pca = fitted_pca(images.train)
+            scores[pca_floor] = pca_squared_errors(pca, images.test)
+            scores[knn_floor], _ = knn_mean_distances(images.train, images.test)
+            reconstructors[pca_floor] = functools.partial(pca_reconstructions, pca)
+        errors = {name: error_generalisation(*(mean_absolute_errors(x, reconstruct(x))
+                                               for x in (images.train, images.test)), labels)
+                  for name, reconstruct in reconstructors.items()}
+        return {
+            "class": description,
+            "trained_iterations": model.iterations_done(),
+            "scores": [f"s_{score}" for score in config.scores],
+            "auc": {name: roc_auc(labels, values) for name, values in scores.items()},
+            "auc_by_anomaly_kind": auc_by_anomaly_kind(labels, anomaly_kinds(experiment.dataset, split), scores),
+            "training_images": len(split.train_images),
+            "pca_components": None if pca is None else int(pca.n_components_),
+            "reconstruction_error": errors,
+        }
+    except ValueError as error:
+        raise ExperimentError(f"cannot diagnose {description}: {error}") from error
 
 
 def diagnosis_markdown(diagnosis: dict) -> str:
+    """The diagnosis as the Markdown that --phase diagnose prints and writes."""
     names = list(diagnosis["auc"])
+    components = diagnosis["pca_components"]
+    floors = "no floors: fewer than 2 training images" if components is None else \
+        f"the PCA floor keeps {components} components"
     lines = [f"# Diagnosis of {diagnosis['class']}", "",
-             f"AUC of the normal test images against each kind of anomaly alone ({diagnosis['training_images']} "
-             f"training images; the PCA floor keeps {diagnosis['pca_components']} components):", "",
+             f"After {diagnosis['trained_iterations']} training iterations, on {diagnosis['training_images']} training "
+             f"images ({floors}). AUC of the normal test images against each kind of anomaly alone:", "",
              "| anomalies | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names),
              "| all | " + " | ".join(cell_text(diagnosis["auc"][name]) for name in names) + " |"]
     for kind, aucs in diagnosis["auc_by_anomaly_kind"].items():
@@ -113,9 +128,10 @@ def diagnosis_markdown(diagnosis: dict) -> str:
               "| reconstructed by | training images | unseen normal | anomalous | unseen normal / training "
               "| anomalous / unseen normal |", "|---|---:|---:|---:|---:|---:|"]
     for name, errors in diagnosis["reconstruction_error"].items():
-        lines.append(f"| {name} | " + " | ".join(cell_text(errors[key]) for key in (
-            "train", "test_normal", "test_anomalous")) + f" | {errors['normal_over_train']:.2f}x "
-            f"| {errors['anomalous_over_normal']:.2f}x |")
+        lines.append(f"| {name} | " + " | ".join(
+            [cell_text(errors[key]) for key in ("train", "test_normal", "test_anomalous")]
+            + [cell_text(errors[key], 2) + ("x" if errors[key] is not None else "")
+               for key in ("normal_over_train", "anomalous_over_normal")]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -123,6 +139,7 @@ def write_diagnosis(experiment, class_index: int, diagnosis: dict) -> Path:
     """diagnosis.md and diagnosis.json in the class's diagnosis folder; return the Markdown's path."""
     folder = experiment.config.diagnosis_folder() / class_folder_name(experiment.dataset, class_index)
     markdown, data = (folder / name for name in DIAGNOSIS_FILES)
+    save_config(experiment.config, folder)
     write_text_atomically(data, json.dumps(diagnosis, indent=2) + "\n")
     write_text_atomically(markdown, diagnosis_markdown(diagnosis))
     return markdown
