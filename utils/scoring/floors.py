@@ -17,6 +17,8 @@ from sklearn.neighbors import NearestNeighbors
 # The fraction of the training pixels' variance the kept components explain.
 PCA_VARIANCE = 0.95
 KNN_NEIGHBOURS = 5
+# One image has no variance to find components in: fewer training images than this get no floors.
+FLOOR_MIN_TRAINING_IMAGES = 2
 # The metrics.json keys of the floors' AUCs, by the title tables and summaries show them under.
 FLOOR_METRICS = {"PCA floor": "pca_floor_auc", "kNN floor": "knn_floor_auc"}
 
@@ -29,8 +31,8 @@ def _flat(images) -> np.ndarray:
 def fitted_pca(train_images, variance: float = PCA_VARIANCE) -> PCA:
     """The PCA floor's components: those that explain `variance` of the training images' variance."""
     train = _flat(train_images)
-    if len(train) < 2:
-        raise ValueError(f"a PCA floor needs at least 2 training images, got {len(train)}")
+    if len(train) < FLOOR_MIN_TRAINING_IMAGES:
+        raise ValueError(f"a PCA floor needs at least {FLOOR_MIN_TRAINING_IMAGES} training images, got {len(train)}")
     # Many images of few pixels (CIFAR-10 all-vs-one: 45000 x 3072): the pixels' covariance is the smaller problem.
     solver = "covariance_eigh" if len(train) > train.shape[1] else "full"
     return PCA(n_components=variance, svd_solver=solver).fit(train)
@@ -65,10 +67,10 @@ def knn_mean_distances(train_images, test_images, neighbours: int = KNN_NEIGHBOU
 
 def floor_metrics(train_images, test_images, anomaly_labels) -> dict:
     """Both floors' AUCs on the split (None when the test split has normal images only, or when there are fewer
-    than 2 training images), their settings and the seconds they took together."""
+    than FLOOR_MIN_TRAINING_IMAGES training images), their settings and the seconds they took together."""
     started = time.perf_counter()
-    if len(train_images) < 2:
-        # One image has no variance to find components in; the method itself can still be scored.
+    if len(train_images) < FLOOR_MIN_TRAINING_IMAGES:
+        # The method itself can still be scored.
         return {key: None for key in FLOOR_METRICS.values()}
     pca_errors, components = pca_reconstruction_errors(train_images, test_images)
     knn_distances, neighbours = knn_mean_distances(train_images, test_images)

@@ -23,7 +23,8 @@ from utils.running.experiment import ExperimentError, class_folder_name
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text
 from utils.reporting.reports import roc_auc
-from utils.scoring.floors import FLOOR_METRICS, fitted_pca, knn_mean_distances, pca_reconstructions, pca_squared_errors
+from utils.scoring.floors import (FLOOR_METRICS, FLOOR_MIN_TRAINING_IMAGES, fitted_pca, knn_mean_distances,
+                                  pca_reconstructions, pca_squared_errors)
 
 DIAGNOSIS_FILES = ("diagnosis.md", "diagnosis.json")
 
@@ -87,8 +88,7 @@ def diagnose(experiment, class_index: int) -> dict:
         maps = experiment.map_pass(model)
         reconstructors = {"model": lambda x: maps(x)[0]}
         pca = None
-        # As in the test phase, one training image has no variance to find components in: no floors.
-        if len(images.train) >= 2:
+        if len(images.train) >= FLOOR_MIN_TRAINING_IMAGES:
             pca_floor, knn_floor = FLOOR_METRICS
             pca = fitted_pca(images.train)
             scores[pca_floor] = pca_squared_errors(pca, images.test)
