@@ -20,8 +20,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from data.sources import DATASET_NAMES  # noqa: E402  (imported after the TF log level is set)
 from data.pipeline import SCHEMES  # noqa: E402
 from models.registry import METHODS  # noqa: E402
+from models.settings import value_type  # noqa: E402
 from utils.running.cli import (OneLineErrorParser, UsageError, add_xla_flags, interrupt_on_terminate,  # noqa: E402
-                               positive_int, seed_value, selected_classes)
+                               parse_bool, positive_int, seed_value, selected_classes)
 from utils.running import devices  # noqa: E402
 from utils.running.config import Config, config_for_dataset  # noqa: E402
 from utils.running.devices import DISTRIBUTIONS, PRECISIONS  # noqa: E402
@@ -54,8 +55,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
         description="DGAD: one-class anomaly detection with discriminator-guided generative representation "
                     "learning. Defaults are the paper's settings (GPU-sized); see README for CPU-sized runs.")
     parser.add_argument("--method", choices=tuple(METHODS), default=defaults.method,
-                        help="dgad (the DGAD paper) or adcgan (the AD-CGAN paper, the comparison method) "
-                             f"(default: {defaults.method})")
+                        help="; ".join(f"{method.name}: {method.description}" for method in METHODS.values())
+                             + f" (default: {defaults.method})")
     parser.add_argument("--phase", choices=PHASES, default="train",
                         help="train the models, test trained models, or both in turn; predict scores new image "
                              "files (--images) with a tested class, export writes it as a TensorFlow SavedModel; "
@@ -138,29 +139,44 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--run_name", default=None,
                         help="folder name of this run under <results_dir>/<dataset>/ and <checkpoint_dir>/<dataset>/ "
                              "(default: built from the method's settings that change the model)")
-    owners = {}
-    for method in METHODS.values():
-        for flag in method.flags:
-            owners.setdefault(flag.name, []).append((method, flag))
-    shared = parser.add_argument_group("settings of several methods, each reading them its own way")
-    for method in METHODS.values():
-        group = parser.add_argument_group(f"{method.title} only (--method {method.name})")
-        for flag in method.flags:
-            if len(owners[flag.name]) == 1:
-                group.add_argument(f"--{flag.name}", type=flag.type, choices=flag.choices, default=None,
-                                   help=f"{flag.help} ({defaults_text(flag.name, (method,))})")
-    for name, declared in owners.items():
-        if len({flag.type for _, flag in declared}) > 1:
-            raise TypeError(f"--{name} is declared by several methods with different types")
-        if len(declared) > 1:
-            shared.add_argument(f"--{name}", type=declared[0][1].type, default=None, help="; ".join(
-                f"{owner.title}: {flag.help} ({defaults_text(name, (owner,))})" for owner, flag in declared))
+    add_method_flags(parser)
     return parser.parse_args(argv)
 
 
+def add_method_flags(parser: argparse.ArgumentParser) -> None:
+    """A flag for each setting of each method's own (models/<method>/method.py), one --help group per method; a
+    setting of several methods (each reading it its own way) is one flag in a group of its own."""
+    owners = {}
+    for method in METHODS.values():
+        for field in method.settings.flags():
+            owners.setdefault(field.name, []).append((method, field))
+    shared = parser.add_argument_group("settings of several methods, each reading them its own way")
+    for method in METHODS.values():
+        group = parser.add_argument_group(f"{method.title} only (--method {method.name})")
+        for field in method.settings.flags():
+            if len(owners[field.name]) == 1:
+                group.add_argument(f"--{field.name}", type=flag_type(field), choices=field.metadata["choices"],
+                                   default=None,
+                                   help=f"{field.metadata['help']} ({defaults_text(field.name, (method,))})")
+    for name, declared in owners.items():
+        if len({value_type(field) for _, field in declared}) > 1:
+            raise TypeError(f"--{name} is declared by several methods with different types")
+        if len(declared) > 1:
+            shared.add_argument(f"--{name}", type=flag_type(declared[0][1]), default=None, help="; ".join(
+                f"{owner.title}: {field.metadata['help']} ({defaults_text(name, (owner,))})"
+                for owner, field in declared))
+
+
+def flag_type(field):
+    """The parser of a setting's flag: its type, but a bool from the words true and false."""
+    kind = value_type(field)
+    return parse_bool if kind is bool else kind
+
+
 def config_from_arguments(arguments: argparse.Namespace) -> Config:
-    fields = {field.name for field in dataclasses.fields(Config)}
-    settings = {name: value for name, value in vars(arguments).items() if name in fields}
+    own = {name for method in METHODS.values() for name in method.settings.names()}
+    shared = {field.name for field in dataclasses.fields(Config)} - {"settings"}
+    settings = {name: value for name, value in vars(arguments).items() if name in shared | own}
     return config_for_dataset(settings.pop("dataset"), **settings)
 
 

@@ -1,20 +1,30 @@
-"""What every method provides: the one interface through which the generic program knows a method.
+"""The method contract: everything the generic program calls on a method and its scorer.
 
-A method is a package under models/ (its networks, the keras.Model whose train_step trains them,
-its scores) and one Method object, listed in models/registry.py. The configuration, the
-experiment, the runner, the pre-flight checks and the reports ask that object and branch on no
-method; only the papers' own tables and the DGAD vs AD-CGAN comparison name their methods.
+A method is a package under models/ with three parts, and one line in models/registry.py:
+- a Method object (below): its settings dataclass, defaults, run name, model and scorer;
+- a DetectorModel (models/detector_model.py), the keras.Model whose train_step trains its networks;
+- a Scorer (below): the anomaly scores of a trained model, as ScoreResults.
+The configuration, the experiment, the runner, the pre-flight checks and the reports ask these and
+branch on no method.
 """
 
 import abc
 import dataclasses
 import functools
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple, Protocol
 
 import keras
 import numpy as np
+import tensorflow as tf
 
+from models.detector_model import DetectorModel
+from models.settings import TRAINING, MethodSettings
 from utils.reporting.paper_results import ReportedRow
+
+# The shared settings that name a run besides a method's own (Config.run_id).
+RUN_NAMING_FLAGS = ("width", "iterations", "batch_size", "seed")
+# The metrics every score reports (ScoreResult.metrics); the test phase prints and summarises them.
+REQUIRED_METRICS = ("images_per_second",)
 
 
 class Schedule(NamedTuple):
@@ -59,63 +69,58 @@ class ScoreResult:
     parts: tuple[str, ...] = ()
     diagnostics: tuple[str, ...] = ()
 
+    def __post_init__(self):
+        missing = [name for name in REQUIRED_METRICS if name not in self.metrics]
+        if missing:
+            raise ValueError(f"a ScoreResult's metrics must hold {', '.join(missing)}")
 
-class Flag(NamedTuple):
-    """A command-line flag of a method's own setting (--name, a Config field); the CLI adds it with default None,
-    and the Config checks its range."""
 
-    name: str
-    type: type
-    help: str
-    choices: tuple | None = None
+class Scorer(Protocol):
+    """The scores of one trained model, its passes compiled once, so that one scorer serves every class."""
+
+    def score(self, images: ScoringImages, scores: tuple[str, ...], fitted: dict | None = None
+              ) -> dict[str, ScoreResult]:
+        """{score: ScoreResult} over images.test; with `fitted` ({score: ScoreResult.fitted} of a stored run) a
+        score reuses what it learned instead of reading images.train."""
+
+    def serving_scores(self, scores: tuple[str, ...], fitted: dict) -> Callable[[tf.Tensor], dict[str, tf.Tensor]]:
+        """A function of a batch of model-ready images that returns {score: raw anomaly scores (B,)} in
+        TensorFlow ops only, for an exported model."""
 
 
 class Method(abc.ABC):
-    """The interface; models/dgad/method.py and models/adcgan/method.py implement it.
+    """What the generic program knows of a method; models/<method>/method.py implements it.
 
     Class attributes:
-        name, title: the --method value and the name printed in tables ("dgad", "DGAD").
+        name, title, description: the --method value, the name printed in tables ("dgad", "DGAD"), and one
+            line for --method's help.
+        settings: the method's own settings dataclass (models/settings.py); a Config holds one.
         score_choices: each --score value and the scores a test then computes.
         score_help: what each --score value means, for --help.
-        own_fields: the Config fields of this method's own (None in the config of a method that does not list
-            them too; epochs is DGAD's and AD-CGAN's, each reading it its own way).
-        training_fields: the Config fields that change a trained model; a saved run is refused when one differs.
-        scoring_fields: the Config fields that change scores but not training; results are re-scored when one
-            differs.
-        defaults: the method's paper settings, for every Config field it leaves None.
-        derived_from: the fields `resolve` derives, each with the fields it is derived from.
-        choices: the allowed values of its own fields that take one of a few.
+        defaults: the method's paper values of the shared Config fields it leaves None (score, batch_size,
+            learning_rate, jit_compile); its own settings' defaults are in `settings`.
+        derived_from: the settings `resolve` derives, each with the settings it is derived from.
         dataset_defaults: per dataset, the settings where a paper departs from the defaults.
-        run_flags: the flags that name a run, for the message that says how to train a missing one.
-        flags: the command-line flags of the method's own settings, shown as one group in --help.
     """
 
     name: str
     title: str
+    description: str
+    settings: type[MethodSettings]
     score_choices: dict[str, tuple[str, ...]]
     score_help: str
-    own_fields: tuple[str, ...]
-    training_fields: tuple[str, ...]
-    scoring_fields: tuple[str, ...]
     defaults: dict[str, Any]
     derived_from: dict[str, tuple[str, ...]] = {}
-    choices: dict[str, tuple] = {}
-    dataset_defaults: dict[str, dict[str, Any]]
-    run_flags: str
-    flags: tuple[Flag, ...] = ()
+    dataset_defaults: dict[str, dict[str, Any]] = {}
 
     def dataset_settings(self, dataset: str, given: dict) -> dict:
         """The paper settings for `dataset` that the settings `given` by the user do not replace."""
         return dict(self.dataset_defaults.get(dataset, {}))
 
     def resolve(self, settings: dict) -> dict:
-        """The settings with everything derived from others made concrete (e.g. a variant's padding), so that
-        config.json records what was used. `settings` has every field; raise ValueError for a contradiction."""
+        """Every setting (shared and own, flat) with those derived from others made concrete, so that config.json
+        records what was used; raise ValueError for a contradiction."""
         return settings
-
-    def upgrade_saved(self, saved: dict) -> dict:
-        """A config.json written by an earlier version of the program, in today's fields and meanings."""
-        return saved
 
     def check_image_shape(self, image_shape: tuple[int, int, int]) -> None:
         """Raise ValueError, naming the fix, if the networks cannot take images of this shape."""
@@ -129,28 +134,20 @@ class Method(abc.ABC):
         return Schedule(config.iterations)
 
     @abc.abstractmethod
-    def build(self, config, image_shape: tuple[int, int, int]) -> keras.Model:
-        """The compiled model of config for images of a shape check_image_shape accepts: its train_step trains
-        it, `iterations` counts its steps and checkpoint_objects() holds what resumes it. Initialisation is
-        fixed by config.seed."""
+    def build(self, config, image_shape: tuple[int, int, int]) -> DetectorModel:
+        """The compiled model of config for images of a shape check_image_shape accepts; initialisation is fixed
+        by config.seed."""
 
-    def start_class(self, model: keras.Model, schedule: Schedule) -> None:
+    def start_class(self, model: DetectorModel, schedule: Schedule) -> None:
         """Prepare a freshly initialised (or restored) model to train one class for `schedule`."""
 
     @abc.abstractmethod
-    def parameter_summary(self, model: keras.Model) -> str:
+    def parameter_summary(self, model: DetectorModel) -> str:
         """A one-line summary of the model's parameter counts, printed when it is built."""
 
     @abc.abstractmethod
-    def scorer(self, model: keras.Model, config):
-        """The scores of a trained model, its passes compiled once, so one scorer serves every class of an
-        experiment. It has two methods:
-
-        score(images: ScoringImages, scores, fitted=None) -> {score: ScoreResult}; with `fitted` ({score:
-            ScoreResult.fitted} of a stored run) a score reuses what it learned instead of reading images.train.
-        serving_scores(scores, fitted) -> a function of a batch of model-ready images (a float tensor) that
-            returns {score: the raw anomaly scores (B,)} in TensorFlow ops only, for an exported model.
-        """
+    def scorer(self, model: DetectorModel, config) -> Scorer:
+        """The scorer of a trained model."""
 
     def paper_row(self, dataset: str, config, score: str) -> ReportedRow | None:
         """The row of the method's paper for a run of config on `dataset` with `score`, or None."""
@@ -163,6 +160,10 @@ class Method(abc.ABC):
     def score_label(self, config, score: str) -> str:
         """The name of a (run, score) row in a comparison table."""
         return f"{self.title} (s_{score})"
+
+    def run_flags(self) -> str:
+        """The flags that name a run, for the message that says how to train a missing one."""
+        return "/".join(f"--{name}" for name in RUN_NAMING_FLAGS + self.settings.names(TRAINING))
 
     @abc.abstractmethod
     def budget_text(self, config) -> str:

@@ -6,6 +6,8 @@ from models.dgad.method import METHOD as DGAD
 from models.method import Method
 
 METHODS: dict[str, Method] = {method.name: method for method in (DGAD, ADCGAN)}
+# The paper this project reproduces first.
+DEFAULT_METHOD = DGAD.name
 
 
 def get_method(name: str) -> Method:

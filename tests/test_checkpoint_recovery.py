@@ -18,7 +18,7 @@ import tensorflow as tf
 from utils.reporting.files import write_text_atomically
 from utils.running.experiment import Experiment, ExperimentError
 from utils.running.run_lock import LOCK_FILE, RunLock, RunLocked
-from utils.running.training import (LEGACY_TIME_FILE, TRAINING_SECONDS_KEY, UNREADABLE_FOLDER, Checkpoints,
+from utils.running.training import (TRAINING_SECONDS_KEY, UNREADABLE_FOLDER, Checkpoints,
                                     NoReadableCheckpoint)
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -115,23 +115,6 @@ def test_no_readable_checkpoint_is_a_one_line_error_that_says_what_to_do(tiny_co
     experiment = Experiment(tiny_config(checkpoint_dir=str(tmp_path / "run")), digits)
     with pytest.raises(ExperimentError, match="no checkpoint in .* can be read"):
         experiment.restore(Checkpoints(Weights(), tmp_path))
-
-
-def test_checkpoints_from_before_the_time_was_saved_report_the_old_total_or_nothing(tmp_path):
-    weights = Weights()
-    old_style = tf.train.CheckpointManager(tf.train.Checkpoint(**weights.checkpoint_objects()), str(tmp_path),
-                                           max_to_keep=2, checkpoint_name="ckpt")
-    old_style.save(checkpoint_number=3)
-    checkpoints = Checkpoints(Weights(), tmp_path)
-    assert checkpoints.restore_latest() == 3 and checkpoints.training_seconds is None
-    # Resumed, an unknown time stays unknown rather than counting only the new sessions.
-    checkpoints.save(5, 4.0)
-    assert checkpoints.training_seconds is None
-
-    (tmp_path / LEGACY_TIME_FILE).write_text(json.dumps({"seconds": 12.5}))
-    old_style.save(checkpoint_number=7)
-    checkpoints = Checkpoints(Weights(), tmp_path)
-    assert checkpoints.restore_latest() == 7 and checkpoints.training_seconds == 12.5
 
 
 def test_an_atomic_write_that_fails_midway_leaves_the_old_file_whole(tmp_path, monkeypatch):

@@ -1,5 +1,6 @@
 """The command line: one-line errors for bad input, and a small end-to-end run that really learns."""
 
+import collections
 import csv
 import json
 
@@ -11,7 +12,7 @@ from sklearn.decomposition import PCA
 import main
 import reproduce
 from data.pipeline import one_class_split, to_model_images
-from models.registry import get_method
+from models.registry import METHODS, get_method
 from utils.running.experiment import Experiment
 from utils.running.training import TrainingDiverged
 from utils.scoring.floors import floor_metrics
@@ -54,16 +55,18 @@ def help_sections(capsys):
 
 def test_help_lists_each_methods_own_flags_in_a_group_of_its_own(capsys):
     sections = help_sections(capsys)
-    dgad, adcgan = sections["DGAD only (--method dgad)"], sections["AD-CGAN only (--method adcgan)"]
+    declared = collections.Counter(field.name for method in METHODS.values() for field in method.settings.flags())
     shared = sections["settings of several methods, each reading them its own way"]
-    assert {"--variant", "--protocol"} <= set(dgad) and {"--latent_size", "--ns_lambda"} <= set(adcgan)
-    assert shared == ["--epochs"]
-    assert dgad == [f"--{flag.name}" for flag in get_method("dgad").flags if flag.name != "epochs"]
-    assert adcgan == [f"--{flag.name}" for flag in get_method("adcgan").flags if flag.name != "epochs"]
-    assert not set(dgad + adcgan + shared) & set(sections["options"])
+    assert shared == [f"--{name}" for name, count in declared.items() if count > 1]
+    own = []
+    for method in METHODS.values():
+        section = sections[f"{method.title} only (--method {method.name})"]
+        assert section == [f"--{field.name}" for field in method.settings.flags() if declared[field.name] == 1]
+        own += section
+    assert not set(own + shared) & set(sections["options"])
     # Unset, each is the method's default (or the dataset's), filled in by the Config.
     arguments = vars(main.parse_arguments([]))
-    assert all(arguments[flag[2:]] is None for flag in dgad + adcgan + shared)
+    assert all(arguments[flag[2:]] is None for flag in own + shared)
 
 
 def error_line(capsys):

@@ -37,10 +37,11 @@ def test_each_method_fills_in_its_defaults_and_leaves_the_other_methods_settings
             adcgan.epochs, adcgan.warmup_epochs) == ("gf", 32, None, 3e-4, 100, 15, 5)
     # Both read epochs; DGAD's length is in iterations unless a length in epochs is asked for.
     assert dgad.epochs is None
-    shared = set(get_method("adcgan").own_fields) & set(get_method("dgad").own_fields)
+    shared = set(get_method("adcgan").settings.names()) & set(get_method("dgad").settings.names())
     assert shared == {"epochs"}
-    assert all(getattr(dgad, name) is None for name in set(get_method("adcgan").own_fields) - shared)
-    assert all(getattr(adcgan, name) is None for name in set(get_method("dgad").own_fields) - shared)
+    assert not any(hasattr(dgad, name) for name in set(get_method("adcgan").settings.names()) - shared)
+    assert not any(hasattr(adcgan, name) for name in set(get_method("dgad").settings.names()) - shared)
+    assert set(dgad.to_dict()) - set(adcgan.to_dict()) == set(get_method("dgad").settings.names()) - shared
 
 
 # Each variant of the paper's Table 4 and the concrete settings it trains with.
@@ -124,37 +125,11 @@ def test_scoring_differences_name_the_settings_that_change_scores_only():
         "ns_rho: saved 0.5, now 0.2"]
 
 
-def test_a_run_saved_before_a_setting_existed_had_its_default():
+def test_a_run_saved_without_a_setting_differs_from_every_config():
+    """Runs written before a setting existed are trained again: their config.json is not guessed at."""
     saved = Config().to_dict()
     del saved["variant"]
-    assert Config().training_differences(saved) == []
-    assert Config(variant="gan").training_differences(saved) == [
-        "variant: saved 'dgad', now 'gan'", "restoration: saved 'discriminator', now 'pixel'"]
-
-
-def legacy_config_json(variant):
-    """config.json as the version before the variants were resolved wrote it: no padding, coordconv or
-    restoration, lambda_cmp 100 whatever the variant, and every AD-CGAN setting at its field default."""
-    return {"method": "dgad", "variant": variant, "score": "rec", "dataset": "digits", "data_dir": None, "protocol": 1,
-            "scheme": "one_vs_all", "width": 8, "image_size": 32, "max_zoom": 0.0, "batch_size": 32, "iterations": 100,
-            "learning_rate": 1e-4, "beta_1": 0.5, "beta_2": 0.999, "lambda_cls": 10.0, "lambda_rec": 20.0,
-            "lambda_cmp": 100.0, "lambda_s": 10.0, "latent_size": None, "autoencoder_learning_rate": 2e-4,
-            "epochs": None, "warmup_epochs": None, "ns_lambda": 0.1, "ns_rho": 0.5, "seed": 0, "jit_compile": True,
-            "checkpoint_every": 1000, "results_dir": "results", "checkpoint_dir": "checkpoints", "run_name": None}
-
-
-@pytest.mark.parametrize("variant", list(RESOLVED_VARIANTS))
-def test_a_legacy_run_matches_todays_config_of_its_variant(variant):
-    """no_compactness trained with lambda_cmp 0 though its config.json says 100 (DGADMethod.upgrade_saved)."""
-    today = config_for_dataset("digits", variant=variant)
-    assert today.training_differences(legacy_config_json(variant)) == []
-    assert today.scoring_differences(legacy_config_json(variant)) == []
-
-
-def test_a_legacy_run_of_another_variant_still_differs():
-    today = config_for_dataset("digits", variant="no_compactness")
-    differences = today.training_differences(legacy_config_json("dgad"))
-    assert differences == ["variant: saved 'dgad', now 'no_compactness'", "lambda_cmp: saved 100.0, now 0.0"]
+    assert Config().training_differences(saved) == ["variant: saved None, now 'dgad'"]
 
 
 @pytest.mark.parametrize("setting, value", [("variant", "dgad-cl"), ("score", "dirichlet")])

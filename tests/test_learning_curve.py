@@ -22,7 +22,7 @@ def test_a_point_holds_each_scores_auc_its_parts_aucs_and_its_diagnostics():
         "rec": ScoreResult(np.array([0.1, 0.2, 0.3, 0.4]), {"image_error": np.array([0.4, 0.1, 0.2, 0.3]),
                                                             "latent_error": np.array([1.0, 2.0, 0.0, 3.0])},
                            {"images_per_second": 9.0}, parts=("image_error", "latent_error")),
-        "dir": ScoreResult(np.array([0.4, 0.3, 0.2, 0.1]), {}, {"discriminator_accuracy_normal": 0.75},
+        "dir": ScoreResult(np.array([0.4, 0.3, 0.2, 0.1]), {}, {"discriminator_accuracy_normal": 0.75, "images_per_second": 9.0},
                            diagnostics=("discriminator_accuracy_normal",)),
     }
     # image_error ranks the anomalies (0.2, 0.3) above one normal image (0.1) of two: 2 of 4 pairs.

@@ -102,8 +102,9 @@ def save_results(experiment, class_index, score):
     decision = decide(anomaly_scores, split.test_anomaly_labels, None, 95.0)
     experiment.store_detector_state(class_index, split, iterations,
                                     {score: ScoreState(decision.normalisation, decision.threshold, {}, {})})
-    return experiment.write_results(class_index, split, score, ScoreResult(anomaly_scores, {}, {}), decision,
-                                    {"images_per_second": 100.0, "trained_iterations": iterations})["auc"]
+    result = ScoreResult(anomaly_scores, {}, {"images_per_second": 100.0})
+    return experiment.write_results(class_index, split, score, result, decision,
+                                    {"trained_iterations": iterations})["auc"]
 
 
 @pytest.mark.parametrize("method, score, change", [

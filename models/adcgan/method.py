@@ -7,13 +7,17 @@ at 28x28; Cats-vs-Dogs is 64x64 with a latent of 200. The embedded digits are in
 their defaults are CPU-sized.
 """
 
+import dataclasses
+
 import keras
 
 from models.adcgan.model import ADCGAN
 from models.adcgan.networks import table2_layout
 from models.adcgan.scores import LAMBDA, RHO, SCORE_NAMES, SCORES
 from models.adcgan.scoring import Scorer
-from models.method import Flag, Method, Schedule, adam
+from models.method import Method, Schedule, adam
+from models.settings import (NON_NEGATIVE_INTEGER, POSITIVE, POSITIVE_INTEGER, SCORING, UNIT_INTERVAL,
+                             MethodSettings, setting)
 from utils.reporting.paper_results import adcgan_row
 
 # Per scheme: (epochs, autoencoder warm-up epochs). "15 epochs with 5 warm-up epochs" and "35 epochs
@@ -22,20 +26,31 @@ EPOCHS = {"one_vs_all": (15, 5), "all_vs_one": (35, 15)}
 LENGTH_FIELDS = ("epochs", "warmup_epochs")
 
 
+@dataclasses.dataclass(frozen=True)
+class ADCGANSettings(MethodSettings):
+    """AD-CGAN's own settings; the lengths in epochs are derived from --scheme by ADCGANMethod.resolve."""
+
+    latent_size: int = setting(100, help="latent vector size", allowed=POSITIVE_INTEGER)
+    autoencoder_learning_rate: float = setting(2e-4, help="the autoencoder's learning rate", allowed=POSITIVE)
+    epochs: int | None = setting(help="epochs after the warm-up, used when --iterations is not given",
+                                 allowed=POSITIVE_INTEGER)
+    warmup_epochs: int | None = setting(help="autoencoder-only epochs first; with --iterations, the warm-up takes "
+                                             "the same share of them", allowed=NON_NEGATIVE_INTEGER)
+    ns_lambda: float = setting(LAMBDA, help="lambda in NS, the feature share of L_Gr", allowed=UNIT_INTERVAL,
+                               changes=SCORING)
+    ns_rho: float = setting(RHO, help="rho in NS, the L_FE share of L_Fr", allowed=UNIT_INTERVAL, changes=SCORING)
+
+
 class ADCGANMethod(Method):
     name = "adcgan"
     title = "AD-CGAN"
+    description = "the AD-CGAN paper, the comparison method: a contrastive GAN with an encoder"
+    settings = ADCGANSettings
     score_choices = {**{score: (score,) for score in SCORES}, "all": SCORES}
     score_help = "gf is the normality score NS (eqs 4-5); lg, lfe, lfl its Table 4 ablations; all writes the four"
-    own_fields = ("latent_size", "autoencoder_learning_rate", "epochs", "warmup_epochs", "ns_lambda", "ns_rho")
-    training_fields = ("method", "dataset", "data_dir", "scheme", "image_size", "max_zoom", "width", "batch_size",
-                       "iterations", "learning_rate", "beta_1", "beta_2", "seed", "precision", "latent_size",
-                       "autoencoder_learning_rate", "epochs", "warmup_epochs")
-    scoring_fields = ("ns_lambda", "ns_rho")
     # Without XLA: on a CPU, XLA's kernel gradients of these strided and transposed convolutions made
     # the step 5.8x slower than TensorFlow's own kernels (README, Speed).
-    defaults = {"score": "gf", "batch_size": 32, "learning_rate": 3e-4, "latent_size": 100,
-                "autoencoder_learning_rate": 2e-4, "ns_lambda": LAMBDA, "ns_rho": RHO, "jit_compile": False}
+    defaults = {"score": "gf", "batch_size": 32, "learning_rate": 3e-4, "jit_compile": False}
     derived_from = {name: ("scheme",) for name in LENGTH_FIELDS}
     dataset_defaults = {
         "mnist": {"image_size": 28},
@@ -43,16 +58,6 @@ class ADCGANMethod(Method):
         "cats_vs_dogs": {"image_size": 64, "latent_size": 200},
         "digits": {"width": 8, "iterations": 300},
     }
-    run_flags = "--width/--iterations (or --epochs)/--batch_size/--latent_size/--seed"
-    flags = (
-        Flag("epochs", int, "epochs after the warm-up, used when --iterations is not given"),
-        Flag("warmup_epochs", int, "autoencoder-only epochs first; with --iterations, the warm-up takes the same "
-             "share of them"),
-        Flag("latent_size", int, "latent vector size"),
-        Flag("autoencoder_learning_rate", float, "the autoencoder's learning rate"),
-        Flag("ns_lambda", float, "lambda in NS, the feature share of L_Gr"),
-        Flag("ns_rho", float, "rho in NS, the L_FE share of L_Fr"),
-    )
 
     def dataset_settings(self, dataset, given):
         settings = super().dataset_settings(dataset, given)

@@ -11,13 +11,13 @@ import tensorflow as tf
 
 from losses import adcgan as losses
 from models.adcgan.networks import Critic, Encoder, Generator, LatentDiscriminator
-from models.adversarial import AdversarialModel, across_replicas, float32
+from models.detector_model import DetectorModel, across_replicas, float32
 
 ADVERSARIAL_LOSS_NAMES = ("d_loss", "d_adv", "d_nce", "g_loss", "g_adv", "g_nce", "dz_loss", "e_latent")
 
 
 @keras.saving.register_keras_serializable("adcgan")
-class ADCGAN(AdversarialModel):
+class ADCGAN(DetectorModel):
     """E, G, D_cgan and D_z of AD-CGAN, trained by fit(); models/adcgan/scoring.py scores it."""
 
     # The autoencoder is updated in every step, warm-up included.
@@ -25,8 +25,7 @@ class ADCGAN(AdversarialModel):
 
     def __init__(self, image_shape, latent_size: int = 100, width: int = 64, alpha: float = losses.ALPHA,
                  beta: float = losses.BETA, warmup_iterations: int = 0, **kwargs):
-        super().__init__(**kwargs)
-        self.image_shape = tuple(image_shape)
+        super().__init__(image_shape, **kwargs)
         self.latent_size = latent_size
         self.width = width
         self.alpha = alpha
@@ -40,15 +39,13 @@ class ADCGAN(AdversarialModel):
         self.generator = Generator(image_shape, width, name="generator")
         self.critic = Critic(image_shape, width, name="critic")
         self.latent_discriminator = LatentDiscriminator(width, name="latent_discriminator")
-        self._build_networks()
+        self.build_networks()
 
-    def _build_networks(self):
-        images = tf.zeros((1, *self.image_shape))
+    def call_every_network(self, images):
         latents = self.encoder(images)
         self.generator(latents)
         self.critic(images)
         self.latent_discriminator((latents, latents))
-        self.built = True
 
     @property
     def autoencoder_variables(self):

@@ -8,6 +8,8 @@ is ours, the paper gives none; --iterations 6000 gives the shorter reading). Cat
 neither paper: their defaults are CPU-sized so that the quick start takes minutes.
 """
 
+import dataclasses
+
 import keras
 
 from losses.dgad import L1_READINGS, LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC
@@ -16,7 +18,8 @@ from models.dgad.networks import default_latent_channels
 from models.dgad.scores import LAMBDA_S
 from models.dgad.scoring import Scorer
 from models.layers import PADDING_MODES
-from models.method import Flag, Method, Schedule, adam
+from models.method import Method, Schedule, adam
+from models.settings import NON_NEGATIVE, POSITIVE_INTEGER, SCORING, MethodSettings, setting
 from utils.reporting.paper_results import DGAD_PARAMETERS, ReportedRow, dgad_row
 
 PROTOCOLS = (1, 2, 3)
@@ -39,25 +42,47 @@ VARIANT_HELP = ("the paper's Table 4 ablations: gan restores transformed images 
 ARCHITECTURE_DEFAULTS = {"padding": "symmetric", "coordconv": False, "restoration": "discriminator"}
 
 
+@dataclasses.dataclass(frozen=True)
+class DGADSettings(MethodSettings):
+    """DGAD's own settings; None is derived by DGADMethod.resolve (from --variant, or the latent from --width)."""
+
+    protocol: int = setting(1, help="pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation", choices=PROTOCOLS)
+    variant: str = setting("dgad", help=VARIANT_HELP, choices=tuple(VARIANTS))
+    # The architecture and the loss weights are the paper's, or the variant's: the run's name is made from the
+    # variant, so they are not flags of their own.
+    padding: str | None = setting(help="the convolutions' padding; zero gives them absolute position information",
+                                  choices=PADDING_MODES, flag=False)
+    coordconv: bool | None = setting(help="add coordinate channels to every convolution's input",
+                                     choices=(False, True), flag=False)
+    restoration: str | None = setting(help="how the generator learns to restore x_t: guided by the discriminator, "
+                                           "or pixel by pixel", choices=RESTORATIONS, flag=False)
+    lambda_cls: float = setting(LAMBDA_CLS, help="weight of the classification losses, eqs 10-11",
+                                allowed=NON_NEGATIVE, flag=False)
+    lambda_rec: float = setting(LAMBDA_REC, help="weight of L_rec in the generator's loss, eq 11",
+                                allowed=NON_NEGATIVE, flag=False)
+    lambda_cmp: float | None = setting(help="weight of L_cmp in the generator's loss, eq 11", allowed=NON_NEGATIVE,
+                                       flag=False)
+    lambda_s: float = setting(LAMBDA_S, help="weight of the latent term in s_rec, eq 15", allowed=NON_NEGATIVE,
+                              changes=SCORING)
+    l1_reading: str = setting("mean", help="how ||.||_1 in eqs 6 (L_rec) and 15 (s_rec) is read: the mean of an "
+                                           "image's (or latent's) absolute values, or their sum; the paper does not "
+                                           "say", choices=L1_READINGS)
+    latent_channels: int | None = setting(help="channels of the latent z (at 1/4 of the image's size); the paper "
+                                               "does not give it, and the default is 2 x --width", allowed=POSITIVE_INTEGER)
+    epochs: int | None = setting(help="the length in passes over the class's normal training images, instead of "
+                                      "--iterations", allowed=POSITIVE_INTEGER)
+
+
 class DGADMethod(Method):
     name = "dgad"
     title = "DGAD"
+    description = "the DGAD paper: discriminator-guided generative representation learning"
+    settings = DGADSettings
     score_choices = {"rec": ("rec",), "dir": ("dir",), "both": ("rec", "dir")}
     score_help = ("rec is s_rec (eq 15, fast), dir the Dirichlet score s_dir (eq 17, the discriminator only), "
                   "both writes each")
-    own_fields = ("variant", "protocol", "padding", "coordconv", "restoration", "lambda_cls", "lambda_rec",
-                  "lambda_cmp", "lambda_s", "l1_reading", "latent_channels", "epochs")
-    training_fields = ("method", "dataset", "data_dir", "scheme", "image_size", "max_zoom", "width", "batch_size",
-                       "iterations", "learning_rate", "beta_1", "beta_2", "seed", "precision", "variant", "protocol",
-                       "padding", "coordconv", "restoration", "lambda_cls", "lambda_rec", "lambda_cmp", "l1_reading",
-                       "latent_channels", "epochs")
-    scoring_fields = ("lambda_s",)
     # The length (10000 iterations unless --epochs or a dataset's epochs is given) is set in resolve().
-    defaults = {"score": "rec", "batch_size": 64, "learning_rate": 1e-4, "variant": "dgad",
-                "protocol": 1, "lambda_cls": LAMBDA_CLS, "lambda_rec": LAMBDA_REC, "lambda_s": LAMBDA_S,
-                "l1_reading": "mean", "jit_compile": True}
-    choices = {"variant": tuple(VARIANTS), "protocol": PROTOCOLS, "padding": PADDING_MODES, "coordconv": (False, True),
-               "restoration": RESTORATIONS, "l1_reading": L1_READINGS}
+    defaults = {"score": "rec", "batch_size": 64, "learning_rate": 1e-4, "jit_compile": True}
     derived_from = {**{name: ("variant",) for name in ("padding", "coordconv", "restoration", "lambda_cmp")},
                     "latent_channels": ("width",)}
     dataset_defaults = {
@@ -65,17 +90,6 @@ class DGADMethod(Method):
         "cats_vs_dogs": {"image_size": 64},
         "digits": {"width": 8, "batch_size": 32, "iterations": 100},
     }
-    run_flags = "--width/--iterations (or --epochs)/--protocol/--variant/--batch_size/--seed"
-    flags = (
-        Flag("protocol", int, "pretext task: 1 rotation, 2 jigsaw, 3 jigsaw + tile rotation", choices["protocol"]),
-        Flag("variant", str, VARIANT_HELP, choices["variant"]),
-        Flag("lambda_s", float, "weight of the latent term in s_rec, eq 15"),
-        Flag("l1_reading", str, "how ||.||_1 in eqs 6 (L_rec) and 15 (s_rec) is read: the mean of an image's (or "
-                                "latent's) absolute values, or their sum; the paper does not say", L1_READINGS),
-        Flag("epochs", int, "the length in passes over the class's normal training images, instead of --iterations"),
-        Flag("latent_channels", int, "channels of the latent z (at 1/4 of the image's size); the paper does not "
-                                     "give it, and the default is 2 x --width"),
-    )
 
     def dataset_settings(self, dataset, given):
         settings = super().dataset_settings(dataset, given)
@@ -92,7 +106,7 @@ class DGADMethod(Method):
         if settings["iterations"] is None and settings["epochs"] is None:
             settings["iterations"] = ITERATIONS
         if settings["variant"] not in VARIANTS:
-            raise ValueError(f"unknown variant {settings['variant']!r} for dgad; expected one of {tuple(VARIANTS)}")
+            raise ValueError(f"unknown variant {settings['variant']!r} for {self.name}; expected one of {tuple(VARIANTS)}")
         if settings["latent_channels"] is None:
             settings["latent_channels"] = default_latent_channels(settings["width"])
         concrete = {**ARCHITECTURE_DEFAULTS, "lambda_cmp": LAMBDA_CMP, **VARIANTS[settings["variant"]]}
@@ -106,25 +120,14 @@ class DGADMethod(Method):
                                  "leave it out, or use variant dgad")
         return settings
 
-    def upgrade_saved(self, saved):
-        # Before they were settings, ||.||_1 was a mean and the latent had 2 x width channels.
-        saved = {"l1_reading": "mean", **saved}
-        if saved.get("latent_channels") is None and "width" in saved:
-            saved["latent_channels"] = default_latent_channels(saved["width"])
-        if "restoration" in saved:
-            return saved
-        # Before the variants were resolved in the configuration, config.json held the variant only (and
-        # lambda_cmp 100 for no_compactness, which trained with 0).
-        return {**saved, **ARCHITECTURE_DEFAULTS, **VARIANTS.get(saved.get("variant", "dgad"), {})}
-
     def check_image_shape(self, image_shape):
         if image_shape[0] % IMAGE_SIZE_MULTIPLE:
             raise ValueError(f"--image_size must be a multiple of {IMAGE_SIZE_MULTIPLE} for DGAD (the encoder halves "
                              f"it twice), got {image_shape[0]}")
 
     def run_name_parts(self, config):
+        # A setting at its default is left out of the name, which then says how a run departs from the paper.
         variant = [] if config.variant == "dgad" else [config.variant]
-        # Runs at the default reading and latent keep the names they had before these were settings.
         readings = [] if config.l1_reading == "mean" else [f"l1{config.l1_reading}"]
         latent = [] if config.latent_channels == default_latent_channels(config.width) else [f"z{config.latent_channels}"]
         return ["dgad", *variant, f"p{config.protocol}", config.scheme, f"w{config.width}", *latent, *readings,

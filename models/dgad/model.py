@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from data.pretext import LABEL_GROUPS, apply_transformation, identity_labels, label_size, random_transformation
 from losses import dgad as losses
-from models.adversarial import AdversarialModel, across_replicas, float32
+from models.detector_model import DetectorModel, across_replicas, float32
 from models.dgad.networks import Decoder, Discriminator, Encoder
 
 # How the generator learns to restore x_t: guided by the discriminator (DGAD) or pixel by pixel (GAN).
@@ -30,7 +30,7 @@ RESTORATIONS = ("discriminator", "pixel")
 
 
 @keras.saving.register_keras_serializable("dgad")
-class DGAD(AdversarialModel):
+class DGAD(DetectorModel):
     """Encoder, decoder and discriminator of DGAD, trained by fit(); models/dgad/scoring.py scores it."""
 
     # Each step updates both optimisers once.
@@ -41,10 +41,9 @@ class DGAD(AdversarialModel):
                  lambda_cls: float = losses.LAMBDA_CLS, lambda_rec: float = losses.LAMBDA_REC,
                  lambda_cmp: float = losses.LAMBDA_CMP, l1_reading: str = "mean", latent_channels: int | None = None,
                  **kwargs):
-        super().__init__(**kwargs)
+        super().__init__(image_shape, **kwargs)
         if restoration not in RESTORATIONS:
             raise ValueError(f"unknown restoration {restoration!r}; expected one of {RESTORATIONS}")
-        self.image_shape = tuple(image_shape)
         self.protocol = protocol
         self.width = width
         self.padding = padding
@@ -59,14 +58,12 @@ class DGAD(AdversarialModel):
         self.latent_channels = self.encoder.latent_channels
         self.decoder = Decoder(width, image_shape[-1], padding, coordconv, name="decoder")
         self.discriminator = Discriminator(label_size(protocol), width, padding, coordconv, name="discriminator")
-        self._build_networks()
+        self.build_networks()
 
-    def _build_networks(self):
-        images = tf.zeros((1, *self.image_shape))
+    def call_every_network(self, images):
         latents = self.encoder(images)
         self.decoder(latents)
         self.discriminator((images, latents))
-        self.built = True
 
     @property
     def generator_variables(self):

@@ -18,6 +18,14 @@ def positive_int(text: str) -> int:
     return value
 
 
+def parse_bool(text: str) -> bool:
+    """A setting's true or false, as written on the command line."""
+    words = {"true": True, "false": False}
+    if text.lower() not in words:
+        raise argparse.ArgumentTypeError(f"must be true or false, got {text}")
+    return words[text.lower()]
+
+
 def seed_value(text: str) -> int:
     value = int(text)
     if not 0 <= value < 2**32:

@@ -7,52 +7,48 @@ every figure can be traced to the settings that produced it.
 import dataclasses
 import json
 import math
-import numbers
 import os
 from pathlib import Path
 
 from data.pipeline import SCHEMES
 from data.sources import DATASET_NAMES, DATASETS_WITHOUT_FILES
-from models.registry import METHODS, get_method
+from models.registry import DEFAULT_METHOD, METHODS, get_method
+from models.settings import (HALF_OPEN_UNIT_INTERVAL, POSITIVE, POSITIVE_INTEGER, SCORING, TRAINING, Allowed,
+                             MethodSettings, is_integer)
 from utils.reporting.files import write_text_atomically
 from utils.running.devices import DISTRIBUTIONS, PRECISIONS
 from utils.scoring.thresholds import NORMAL_PERCENTILE
 
 
-def _is_integer(value) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-# Each numeric setting's allowed values (None: the method's default, filled in first), as a test and
-# as the words that tell the user what to pass. NaN fails every comparison, so it is refused too.
+# Each shared numeric setting's allowed values (None: the method's default, filled in first); a method's own
+# settings carry theirs (models/settings.py).
 SETTING_RANGES = (
-    (("width", "image_size", "batch_size", "iterations", "checkpoint_every", "eval_every", "latent_size", "epochs",
-      "latent_channels"),
-     lambda value: _is_integer(value) and value > 0, "a positive integer"),
-    (("warmup_epochs",), lambda value: _is_integer(value) and value >= 0, "0 or a positive integer"),
-    (("seed",), lambda value: _is_integer(value) and 0 <= value < 2**32, "an integer from 0 to 2**32 - 1"),
-    (("learning_rate", "autoencoder_learning_rate"), lambda value: 0 < value < math.inf, "greater than 0"),
-    (("beta_1", "beta_2", "max_zoom"), lambda value: 0 <= value < 1, "in [0, 1)"),
-    (("lambda_cls", "lambda_rec", "lambda_cmp", "lambda_s"), lambda value: 0 <= value < math.inf, "0 or more"),
-    (("ns_lambda", "ns_rho"), lambda value: 0 <= value <= 1, "in [0, 1]"),
-    (("threshold",), lambda value: -math.inf < value < math.inf, "a finite number"),
-    (("threshold_percentile",), lambda value: 0 < value < 100, "in (0, 100)"),
+    (("width", "image_size", "batch_size", "iterations", "checkpoint_every", "eval_every"), POSITIVE_INTEGER),
+    (("seed",), Allowed(lambda value: is_integer(value) and 0 <= value < 2**32, "an integer from 0 to 2**32 - 1")),
+    (("learning_rate",), POSITIVE),
+    (("beta_1", "beta_2", "max_zoom"), HALF_OPEN_UNIT_INTERVAL),
+    (("threshold",), Allowed(lambda value: -math.inf < value < math.inf, "a finite number")),
+    (("threshold_percentile",), Allowed(lambda value: 0 < value < 100, "in (0, 100)")),
 )
+# The shared settings that change the trained model; a saved run is refused when one differs.
+TRAINING_FIELDS = ("method", "dataset", "data_dir", "scheme", "image_size", "max_zoom", "width", "batch_size",
+                   "iterations", "learning_rate", "beta_1", "beta_2", "seed", "precision")
 # The settings that change decisions, not scores: a tested class is decided again when one differs.
 DECISION_FIELDS = ("threshold", "threshold_percentile")
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, init=False)
 class Config:
     """Settings of one experiment, as used: every None is filled in when the config is made.
 
-    The settings shared by every method come first. The rest belong to one method each (its
-    own_fields, models/<method>/method.py) and stay None in another method's config. None means
-    the paper's setting: the method's `defaults`, or those `resolve` derives from other settings
-    (a DGAD variant's padding, CoordConv, restoration and lambda_cmp; AD-CGAN's epochs per scheme).
+    The fields are the settings every method shares; `settings` holds the method's own
+    (models/<method>/method.py), which read as attributes of the config too (config.protocol).
+    Config(method=..., **settings) takes both kinds by name. None means the paper's setting: the
+    method's `defaults`, or those `resolve` derives from other settings (a DGAD variant's padding,
+    AD-CGAN's epochs per scheme).
     """
 
-    method: str = "dgad"
+    method: str = DEFAULT_METHOD
     score: str | None = None
     dataset: str = "cifar10"
     data_dir: str | None = None
@@ -82,52 +78,47 @@ class Config:
     # (utils/scoring/thresholds.py), from threshold_percentile when it holds normal images only.
     threshold: float | None = None
     threshold_percentile: float = NORMAL_PERCENTILE
-    # DGAD
-    variant: str | None = None
-    protocol: int | None = None
-    padding: str | None = None
-    coordconv: bool | None = None
-    restoration: str | None = None
-    lambda_cls: float | None = None
-    lambda_rec: float | None = None
-    lambda_cmp: float | None = None
-    lambda_s: float | None = None
-    l1_reading: str | None = None
-    latent_channels: int | None = None
-    # AD-CGAN
-    latent_size: int | None = None
-    autoencoder_learning_rate: float | None = None
-    epochs: int | None = None
-    warmup_epochs: int | None = None
-    ns_lambda: float | None = None
-    ns_rho: float | None = None
+    # The method's own settings, an instance of its `settings` dataclass.
+    settings: MethodSettings | None = None
 
-    def __post_init__(self):
+    def __init__(self, method: str = DEFAULT_METHOD, settings: MethodSettings | None = None, **values):
         # Configs are also built in code (tests, notebooks); a typo must not pass silently.
-        method = get_method(self.method)
-        settings = dataclasses.asdict(self)
-        for other in METHODS.values():
-            # A setting this method does not read must not pass for one that took effect.
-            foreign = [name for name in other.own_fields
-                       if name not in method.own_fields and settings[name] is not None]
-            if foreign:
-                raise ValueError(f"{', '.join('--' + name for name in foreign)} "
-                                 f"{'is a setting' if len(foreign) == 1 else 'are settings'} of {other.title}, "
-                                 f"which {method.title} does not have (leave {'it' if len(foreign) == 1 else 'them'} "
-                                 f"out, or pass --method {other.name})")
-        for name, value in method.defaults.items():
-            if settings[name] is None:
-                settings[name] = value
-        for name, choices in (("scheme", SCHEMES), ("score", tuple(method.score_choices))):
-            if settings[name] not in choices:
-                raise ValueError(f"unknown {name} {settings[name]!r} for {method.name}; expected one of {choices}")
-        settings = method.resolve(settings)
-        for name, choices in method.choices.items():
-            if settings[name] not in choices:
-                raise ValueError(f"unknown {name} {settings[name]!r}; expected one of {choices}")
-        for name, value in settings.items():
-            object.__setattr__(self, name, value)
+        method_object = get_method(method)
+        own_names = method_object.settings.names()
+        shared_names = [field.name for field in dataclasses.fields(Config) if field.name not in ("method", "settings")]
+        declared = [name for other in METHODS.values() for name in other.settings.names()]
+        unknown = sorted((name for name in values if name not in shared_names and name not in own_names),
+                         key=lambda name: declared.index(name) if name in declared else len(declared))
+        if unknown:
+            raise ValueError(unknown_settings_message(unknown, method_object))
+        given_own = {} if settings is None or type(settings) is not method_object.settings \
+            else dataclasses.asdict(settings)
+        given_own.update({name: value for name, value in values.items() if name in own_names})
+        own_defaults = dataclasses.asdict(method_object.settings())
+        flat = {**{field.name: field.default for field in dataclasses.fields(Config) if field.name in shared_names},
+                **{name: value for name, value in values.items() if name in shared_names},
+                **{name: own_defaults[name] if given_own.get(name) is None else given_own[name]
+                   for name in own_names}}
+        for name, value in method_object.defaults.items():
+            if flat[name] is None:
+                flat[name] = value
+        for name, choices in (("scheme", SCHEMES), ("score", tuple(method_object.score_choices))):
+            if flat[name] not in choices:
+                raise ValueError(f"unknown {name} {flat[name]!r} for {method_object.name}; expected one of {choices}")
+        flat = method_object.resolve(flat)
+        object.__setattr__(self, "method", method)
+        for name in shared_names:
+            object.__setattr__(self, name, flat[name])
+        object.__setattr__(self, "settings", method_object.settings(**{name: flat[name] for name in own_names}))
         self._check_ranges()
+        self.settings.check()
+
+    def __getattr__(self, name: str):
+        """A setting of the method's own, read as config.<name>."""
+        settings = self.__dict__.get("settings")
+        if settings is not None and not name.startswith("__") and name in settings.names():
+            return getattr(settings, name)
+        raise AttributeError(f"{type(self).__name__} of method {self.__dict__.get('method')!r} has no setting {name!r}")
 
     def _check_ranges(self):
         """Refuse a value that would only fail (or train on nonsense) once training has started."""
@@ -136,11 +127,11 @@ class Config:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; expected one of {choices}")
         if self.dataset in DATASETS_WITHOUT_FILES and self.data_dir is not None:
             raise ValueError(f"--dataset {self.dataset} reads no files, so --data_dir would be ignored; leave it out")
-        for names, allowed, text in SETTING_RANGES:
+        for names, allowed in SETTING_RANGES:
             for name in names:
                 value = getattr(self, name)
-                if value is not None and not allowed(value):
-                    raise ValueError(f"--{name} must be {text}, got {value}")
+                if value is not None and not allowed.test(value):
+                    raise ValueError(f"--{name} must be {allowed.words}, got {value}")
         if self.run_name is not None and (self.run_name in ("", ".", "..") or os.sep in self.run_name
                                           or "/" in self.run_name):
             raise ValueError(f"--run_name must be a plain folder name (no '/', not '.' or '..'), got {self.run_name!r}")
@@ -148,7 +139,7 @@ class Config:
     @property
     def run_id(self) -> str:
         """Folder name shared by a run's checkpoints and results; the settings that change the model."""
-        # float32 runs keep the names they had before --precision existed.
+        # The default precision is left out of the name, as a method leaves out its settings at their defaults.
         precision = [] if self.precision == "float32" else [self.precision]
         return self.run_name or "-".join(get_method(self.method).run_name_parts(self) + precision)
 
@@ -177,36 +168,53 @@ class Config:
         return Path(self.checkpoint_dir) / self.dataset / self.run_id
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every setting by name, the method's own beside the shared ones: config.json's form."""
+        shared = {field.name: getattr(self, field.name) for field in dataclasses.fields(self) if field.name != "settings"}
+        return {**shared, **dataclasses.asdict(self.settings)}
 
     def replace(self, **changes) -> "Config":
         """This config with `changes`; the settings derived from a changed one are derived again."""
         derived = {name: None for name, sources in get_method(self.method).derived_from.items()
                    if name not in changes and any(source in changes and changes[source] != getattr(self, source)
                                                   for source in sources)}
-        return dataclasses.replace(self, **derived, **changes)
+        settings = {**self.to_dict(), **derived, **changes}
+        if settings["method"] != self.method:
+            settings = {name: value for name, value in settings.items() if name not in self.settings.names()}
+        return Config(**settings)
 
-    def training_differences(self, saved: dict) -> list[str]:
-        """Training settings in which `saved` (a config.json) differs from this config."""
-        return self._differences(saved, get_method(self.method).training_fields)
+    @property
+    def training_fields(self) -> tuple[str, ...]:
+        """The settings that change the trained model."""
+        return TRAINING_FIELDS + self.settings.names(TRAINING)
 
     @property
     def scoring_fields(self) -> tuple[str, ...]:
         """The settings that change scores or decisions but not the model."""
-        return get_method(self.method).scoring_fields + DECISION_FIELDS
+        return self.settings.names(SCORING) + DECISION_FIELDS
+
+    def training_differences(self, saved: dict) -> list[str]:
+        """Training settings in which `saved` (a config.json) differs from this config."""
+        return self._differences(saved, self.training_fields)
 
     def scoring_differences(self, saved: dict) -> list[str]:
         """Settings that change the scores or decisions, not the model, in which `saved` differs from this config."""
         return self._differences(saved, self.scoring_fields)
 
     def _differences(self, saved: dict, names: tuple[str, ...]) -> list[str]:
-        method = get_method(saved.get("method", Config.method))
-        saved = method.upgrade_saved(saved)
-        # A setting added after a run was saved had its default value in that run.
-        defaults = Config(method=method.name, scheme=saved.get("scheme", Config.scheme))
-        values = {name: saved.get(name, getattr(defaults, name)) for name in names}
-        return [f"{name}: saved {value!r}, now {getattr(self, name)!r}"
-                for name, value in values.items() if value != getattr(self, name)]
+        return [f"{name}: saved {saved.get(name)!r}, now {getattr(self, name)!r}"
+                for name in names if saved.get(name) != getattr(self, name)]
+
+
+def unknown_settings_message(names: list[str], method) -> str:
+    """Why settings a Config does not have were refused: another method's (name it), or none at all."""
+    owners = {name: [other for other in METHODS.values() if name in other.settings.names()] for name in names}
+    foreign = [name for name in names if owners[name]]
+    if not foreign:
+        return f"unknown setting{'s' if len(names) > 1 else ''} {', '.join(names)}"
+    titles = sorted({other.title for name in foreign for other in owners[name]})
+    return (f"{', '.join('--' + name for name in foreign)} {'is a setting' if len(foreign) == 1 else 'are settings'} "
+            f"of {' and '.join(titles)}, which {method.title} does not have (leave "
+            f"{'it' if len(foreign) == 1 else 'them'} out, or pass --method {owners[foreign[0]][0].name})")
 
 
 def config_for_dataset(dataset: str, **settings) -> Config:
@@ -215,7 +223,7 @@ def config_for_dataset(dataset: str, **settings) -> Config:
     # The same data reached by another relative path is the same run.
     if "data_dir" in given:
         given["data_dir"] = os.path.abspath(given["data_dir"])
-    defaults = get_method(given.get("method", Config.method)).dataset_settings(dataset, given)
+    defaults = get_method(given.get("method", DEFAULT_METHOD)).dataset_settings(dataset, given)
     return Config(dataset=dataset, **{**defaults, **given})
 
 

@@ -4,7 +4,7 @@
 logical CPU devices: --cpu_devices N makes N of them, to try it); multi_worker replicates it over
 the machines TF_CONFIG lists. --batch_size is the global batch: each of the R replicas trains on
 batch_size / R of its images, and the models divide their losses by R so that the gradients Keras
-sums over the replicas are those of the global batch (models/adversarial.py).
+sums over the replicas are those of the global batch (models/detector_model.py).
 
 --precision mixed_float16 / mixed_bfloat16 computes the layers in 16 bits and keeps the variables,
 the losses and the scores in float32.

@@ -108,7 +108,7 @@ def missing_model_message(config: Config, class_index: int, folder: Path) -> str
     if runs:
         message += f"Runs that exist for {config.dataset}: {', '.join(runs)} (pass the flags they were trained with). "
     return message + (f"Train it first: python main.py --method {config.method} --dataset {config.dataset} "
-                      f"--train_object {class_index} with the same {get_method(config.method).run_flags}")
+                      f"--train_object {class_index} with the same {get_method(config.method).run_flags()}")
 
 
 class Experiment:
@@ -280,8 +280,8 @@ class Experiment:
         metrics = read_class_metrics(folder)
         if metrics is None or metrics.get("trained_iterations", 0) < self.schedule(class_index).iterations:
             return None
-        # Tested by a version that stored no threshold: predict could not use it, so it is tested again.
-        if "threshold" not in metrics or load_detector_state(self.checkpoint_folder(class_index)) is None:
+        # Without its detector state, predict could not use the class, so it is tested again.
+        if load_detector_state(self.checkpoint_folder(class_index)) is None:
             return None
         return metrics
 

@@ -7,7 +7,6 @@ restoring those is enough to continue exactly where a run stopped.
 """
 
 import glob
-import json
 import math
 import os
 import sys
@@ -26,8 +25,6 @@ class TrainingDiverged(RuntimeError):
 UNREADABLE_FOLDER = "unreadable"
 # Every this many iterations TensorBoard gets the losses: often enough for a curve, rarely enough to cost nothing.
 TENSORBOARD_EVERY = 10
-# Versions before the training time was saved with each checkpoint summed it here over sessions.
-LEGACY_TIME_FILE = "training_time.json"
 # The name the training time is saved under in a checkpoint.
 TRAINING_SECONDS_KEY = "training_seconds/.ATTRIBUTES/VARIABLE_VALUE"
 # What a damaged checkpoint raises: IndexError for a truncated data file, a plain OpError for an empty
@@ -127,17 +124,10 @@ class Checkpoints:
         return 0
 
     def _restore(self, path: str) -> float:
-        """Restore the model from one checkpoint; return the training time saved with it (NaN if unknown)."""
-        reader = tf.train.load_checkpoint(path)
-        # Without the time variable in the root, checkpoints from before it was saved restore as strictly.
+        """Restore the model from one checkpoint; return the training time saved with it."""
+        # The time is read on its own: the model's objects restore without it (expect_partial).
         tf.train.Checkpoint(**self.model_objects).restore(path).expect_partial().assert_existing_objects_matched()
-        if reader.has_tensor(TRAINING_SECONDS_KEY):
-            return float(reader.get_tensor(TRAINING_SECONDS_KEY))
-        legacy = self.folder / LEGACY_TIME_FILE
-        try:
-            return float(json.loads(legacy.read_text())["seconds"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return math.nan
+        return float(tf.train.load_checkpoint(path).get_tensor(TRAINING_SECONDS_KEY))
 
     def _set_aside(self, path: str):
         aside = self.folder / UNREADABLE_FOLDER

@@ -1,20 +1,16 @@
-"""The shape both methods' models share: networks trained by several optimisers in one train_step.
+"""The model every method trains: a keras.Model whose train_step updates its networks with named optimisers.
 
-A subclass says which optimiser updates which variables (optimizer_variables) and which one is
-stepped in every training step (STEP_COUNTER); this class gives it `iterations`, the optimisers
-built before training and `checkpoint_objects()` for utils.running.training.Checkpoints.
-
-A subclass also defines the two views of a trained model that the generic program shows:
-reconstruction(images), the x^ whose pixel error |x - x^| is the method's pixel term (the anomaly
-map, utils/scoring/maps.py), and preview_images(images, seed), the named image batches of one
-training step that TensorBoard shows side by side, and training_inputs(images, seed), the inputs of
-one train_step: the batch and every random draw of the step, made in the input pipeline
-(data.pipeline.training_batches) so that a distributed step splits them by image with the batch.
-Made there they are also the same with and without XLA, whose stateless RNG picks another algorithm.
+A method's model subclasses DetectorModel and implements its abstract methods, each a view of the
+model that the generic program reads: which optimiser updates which variables, one call of every
+network (to create its variables), the inputs of one training step, the reconstruction whose pixel
+error is the anomaly map, and the images TensorBoard shows. One optimiser is as natural as several:
+compile(<name>=optimizer, ...) takes each by the name optimizer_variables() gives it.
 
 Every update goes through update(): under a tf.distribute strategy each replica sees its share
 of the global batch, and under float16 the losses are scaled.
 """
+
+import abc
 
 import keras
 import tensorflow as tf
@@ -53,12 +49,43 @@ class CountingLossScaleOptimizer(keras.optimizers.LossScaleOptimizer):
         self._iterations.assign_add(1)
 
 
-class AdversarialModel(keras.Model):
-    """A keras.Model whose train_step updates its networks with several named optimisers."""
+class DetectorModel(keras.Model, metaclass=abc.ABCMeta):
+    """A keras.Model whose train_step updates its networks with named optimisers; see the module's docstring."""
 
-    # The optimiser stepped once in every training step: its counter counts the steps. A subclass also
-    # defines optimizer_variables(): each optimiser's name (an argument of compile()) and the variables it updates.
+    # The optimiser stepped once in every training step: its counter counts the steps.
     STEP_COUNTER: str
+
+    def __init__(self, image_shape: tuple[int, int, int], **kwargs):
+        super().__init__(**kwargs)
+        self.image_shape = tuple(image_shape)
+
+    def build_networks(self):
+        """Create every network's variables, in a fixed order (the seed's initialisation depends on it): a
+        subclass calls this at the end of its __init__, once its networks exist."""
+        self.call_every_network(tf.zeros((1, *self.image_shape)))
+        self.built = True
+
+    @abc.abstractmethod
+    def call_every_network(self, images: tf.Tensor) -> None:
+        """Call each network once, starting from a batch of model-ready images, so that its variables exist."""
+
+    @abc.abstractmethod
+    def optimizer_variables(self) -> dict[str, list]:
+        """{each optimiser's name (an argument of compile()): the variables it updates}."""
+
+    @abc.abstractmethod
+    def training_inputs(self, images: tf.Tensor, seed: tf.Tensor) -> tuple:
+        """The inputs of one train_step: the batch and every random draw of the step, drawn from `seed` in the
+        input pipeline (data.pipeline.training_batches), so that a distributed step splits them by image."""
+
+    @abc.abstractmethod
+    def reconstruction(self, images: tf.Tensor) -> tf.Tensor:
+        """x^ for model-ready images x, in float32: the anomaly map is |x - x^| (utils/scoring/maps.py)."""
+
+    @abc.abstractmethod
+    def preview_images(self, images: tf.Tensor, seed: tf.Tensor) -> dict[str, tf.Tensor]:
+        """Named batches of images shaped like `images` (two or more: the input first), shown side by side in
+        TensorBoard as the model learns; random draws come from `seed`."""
 
     def compile(self, **settings):
         """compile(<each optimiser's name>=optimizer, ..., other keras.Model.compile settings).
@@ -67,6 +94,11 @@ class AdversarialModel(keras.Model):
         keras.Model.compile wraps its one optimiser.
         """
         variables = self.optimizer_variables()
+        # keras.Model.compile sets self.optimizer (to None here), which would replace an optimiser of that name.
+        taken = [name for name in variables if name == "optimizer" or hasattr(keras.Model, name)]
+        if taken:
+            raise ValueError(f"optimiser name {', '.join(taken)} is taken by keras.Model; name each optimiser after "
+                             "what it updates (e.g. generator_optimizer)")
         missing = [name for name in variables if name not in settings]
         if missing:
             raise ValueError(f"compile() needs the optimisers {', '.join(missing)}")
