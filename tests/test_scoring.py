@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.pretext import label_size, scoring_transformations, to_labels
 from models.adcgan.scores import SCORES, normality_score
 from models.adcgan.scoring import SCORE_STREAM
+from models.dgad.pretext import label_size, scoring_transformations, to_labels
 from models.dgad.scores import reconstruction_score
 from models.dgad.scoring import Scoring, scoring_speed
 from models.method import ScoringImages

@@ -6,12 +6,12 @@ Every pass is compiled once per model and runs batch by batch (utils.scoring.bat
 import numpy as np
 import tensorflow as tf
 
-from data.pretext import LABEL_GROUPS, scoring_transformations
+from models.dgad.dirichlet import (fit_grouped_dirichlet, grouped_dirichlet_normality_score,
+                                   grouped_dirichlet_normality_tensor)
+from models.dgad.pretext import LABEL_GROUPS, scoring_transformations
 from models.dgad.scores import reconstruction_score
 from models.method import ScoreResult, ScoringImages
 from utils.scoring.batching import padded_batches, per_image_pass, timed
-from utils.scoring.dirichlet import (fit_grouped_dirichlet, grouped_dirichlet_normality_score,
-                                    grouped_dirichlet_normality_tensor)
 
 
 class Scoring:
