@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tensorflow as tf  # noqa: E402
 
+from models.dgad.paper_results import DGAD_SCORING_SPEED  # noqa: E402
 from models.dgad.scoring import Scoring, scoring_speed  # noqa: E402
-from utils.reporting.paper_results import DGAD_SCORING_SPEED  # noqa: E402
 from utils.running.config import Config  # noqa: E402
 from utils.running.experiment import build_model  # noqa: E402
 

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import keras
 import numpy as np
 
-from utils.reporting.paper_results import ReportedRow
+from utils.reporting.reported_row import ReportedRow
 
 
 class Schedule(NamedTuple):

@@ -17,10 +17,10 @@ from data.pipeline import one_class_split, to_model_images
 from data.sources import ImageDataset
 from data.sources import MVTEC_CATEGORIES
 from models.dgad.method import length_text, length_words
+from models.dgad.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
 from models.dgad.scoring import Scoring, scoring_speed
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
-from utils.reporting.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
 from utils.running.config import Config
 from utils.running.experiment import Experiment
 from utils.scoring.batching import timed
