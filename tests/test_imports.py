@@ -2,7 +2,7 @@
 branches on a method's name (everything a method decides, its Method object says).
 
 Rank 0: data, losses, utils.scoring, utils.reporting (the parts); 1: models (the methods, built on the
-parts); 2: utils.running (one run of one method); 3: utils.studies (grids of runs, the diagnosis of one);
+parts); 2: utils.running (one run of one method); 3: utils.studies (grids of runs);
 4: main, reproduce and bench (the programs).
 """
 

@@ -12,7 +12,7 @@ import keras
 from models.adcgan.model import ADCGAN
 from models.adcgan.networks import table2_layout
 from models.adcgan.paper_results import adcgan_row
-from models.adcgan.scores import LAMBDA, RHO, SCORE_NAMES, SCORES
+from models.adcgan.score_functions import LAMBDA, RHO, SCORE_NAMES, SCORES
 from models.adcgan.scoring import Scorer
 from models.method import Flag, Method, Schedule, adam
 

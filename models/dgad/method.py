@@ -14,7 +14,7 @@ from losses.dgad import L1_READINGS, LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC
 from models.dgad.model import DGAD, RESTORATIONS
 from models.dgad.networks import default_latent_channels
 from models.dgad.paper_results import DGAD_PARAMETERS, dgad_row
-from models.dgad.scores import LAMBDA_S
+from models.dgad.score_functions import LAMBDA_S
 from models.dgad.scoring import Scorer
 from models.layers import PADDING_MODES
 from models.method import Flag, Method, Schedule, adam

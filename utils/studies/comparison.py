@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from data.sources import ImageDataset
-from models.adcgan.scores import SCORES as ADCGAN_SCORES
+from models.adcgan.score_functions import SCORES as ADCGAN_SCORES
 from models.registry import get_method
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean

@@ -18,7 +18,7 @@ from data.sources import ImageDataset
 from data.sources import MVTEC_CATEGORIES
 from models.dgad.method import length_text, length_words
 from models.dgad.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
-from models.dgad.scoring import Scoring, scoring_speed
+from models.dgad.scoring import ScoringPasses, scoring_speed
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
@@ -271,12 +271,12 @@ def speed_rows(spec: TableSpec, base: Config, dataset: ImageDataset, class_index
     for group in spec.groups:
         experiment = Experiment(group.config({"dgad": base}), dataset)
         experiment.train_class(class_index)
-        scoring = Scoring(experiment.trained_model(class_index), base.batch_size, base.jit_compile)
+        passes = ScoringPasses(experiment.trained_model(class_index), base.batch_size, base.jit_compile)
         split = one_class_split(dataset, class_index, base.scheme)
         test_images = to_model_images(split.test_images, base.image_size)
-        speed = scoring_speed(scoring, test_images, rounds)
+        speed = scoring_speed(passes, test_images, rounds)
         train_images = to_model_images(split.train_images, base.image_size)
-        train_probabilities, fit_pass_seconds = timed(scoring.transformation_probabilities, train_images)
+        train_probabilities, fit_pass_seconds = timed(passes.transformation_probabilities, train_images)
         dir_with_fit = len(test_images) / (len(test_images) / speed["dir"] + fit_pass_seconds)
         rows.append({"protocol": group.setting("protocol"), "rec": speed["rec"], "dir": speed["dir"],
                      "dir_with_fit": dir_with_fit, "train_images": len(train_images),
