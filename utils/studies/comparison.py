@@ -19,8 +19,8 @@ from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
 from utils.studies.runner import RunGroup, class_floors, finished_results, missing_runs_note, run_grid
-from utils.studies.tables import (COLLECTED_LINE, FLOORS_LINE, MISSING, coverage_text, floor_csv_rows, floor_lines,
-                                 wall_time_line)
+from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, MISSING, coverage_text, floor_csv_rows,
+                                      floor_lines, wall_time_line)
 
 
 def comparison_groups(protocols=(1,)) -> list[RunGroup]:
