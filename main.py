@@ -226,7 +226,7 @@ def train_then_test(experiment, train_classes: list[int], test_classes: list[int
 
 def diagnose_classes(experiment, classes: list[int]) -> None:
     """--phase diagnose: write and print the diagnosis of each trained class."""
-    from utils.studies.diagnosis import diagnose, diagnosis_markdown, write_diagnosis
+    from utils.running.diagnosis import diagnose, diagnosis_markdown, write_diagnosis
 
     for index in classes:
         diagnosis = diagnose(experiment, index)

@@ -33,7 +33,8 @@ from utils.running.cli import (OneLineErrorParser, UsageError, add_xla_flags, in
                                positive_int, seed_value, selected_classes)
 from utils.running.config import Config, config_for_dataset  # noqa: E402
 from utils.running.devices import DISTRIBUTIONS, PRECISIONS  # noqa: E402
-from utils.studies.tables import BUDGETS, TABLES  # noqa: E402
+from utils.studies.table_parts import BUDGETS  # noqa: E402
+from utils.studies.tables import TABLES  # noqa: E402
 
 # The datasets both papers report per-class results on by class index.
 PAPER_DATASETS = ("mnist", "fashion_mnist", "cifar10", "cats_vs_dogs")

@@ -19,8 +19,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import tensorflow as tf  # noqa: E402
 
-from models.dgad.scoring import Scoring, scoring_speed  # noqa: E402
-from utils.reporting.paper_results import DGAD_SCORING_SPEED  # noqa: E402
+from models.dgad.paper_results import DGAD_SCORING_SPEED  # noqa: E402
+from models.dgad.scoring import ScoringPasses, scoring_speed  # noqa: E402
 from utils.running.config import Config  # noqa: E402
 from utils.running.experiment import build_model  # noqa: E402
 
@@ -45,9 +45,9 @@ def main():
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for protocol in arguments.protocols:
         config = Config(width=arguments.width, batch_size=arguments.batch_size, protocol=protocol)
-        # Scoring compiles its passes when it is made, so the rounds time scoring alone.
-        scoring = Scoring(build_model(config, shape), config.batch_size, config.jit_compile)
-        speed = scoring_speed(scoring, images, arguments.rounds)
+        # ScoringPasses compiles its passes when it is made, so the rounds time scoring alone.
+        passes = ScoringPasses(build_model(config, shape), config.batch_size, config.jit_compile)
+        speed = scoring_speed(passes, images, arguments.rounds)
         paper_rec, paper_dir = DGAD_SCORING_SPEED[(protocol, "rec")], DGAD_SCORING_SPEED[(protocol, "dir")]
         print(f"| {protocol} | {speed['rec']:.2f} | {speed['dir']:.2f} | {speed['rec'] / speed['dir']:.2f} | "
               f"{paper_rec:.2f} | {paper_dir:.2f} | {paper_rec / paper_dir:.2f} |", flush=True)

@@ -22,8 +22,9 @@ import tensorflow as tf  # noqa: E402
 
 from bench.timing import median_seconds_per_call  # noqa: E402
 from data.pipeline import training_batches  # noqa: E402
+from data.random_streams import PREVIEW_STREAM  # noqa: E402
 from utils.running.config import Config  # noqa: E402
-from utils.running.experiment import PREVIEW_IMAGES, PREVIEW_STREAM, build_model  # noqa: E402
+from utils.running.experiment import PREVIEW_IMAGES, build_model  # noqa: E402
 from utils.running.training import Checkpoints, TensorBoardLog, train_for_iterations  # noqa: E402
 
 

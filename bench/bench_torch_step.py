@@ -49,9 +49,9 @@ from torch.utils.flop_counter import FlopCounterMode  # noqa: E402
 from bench.timing import median_seconds_per_call  # noqa: E402
 from bench.utilisation import MATMUL_SIZE, matmul_call, train_step_flops  # noqa: E402
 from data.pipeline import training_batches  # noqa: E402
-from data.pretext import label_size  # noqa: E402
 from losses.dgad import COMPACTNESS_EPSILON, LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC  # noqa: E402
 from models.dgad.networks import LEAKY_RELU_SLOPE, RESIDUAL_BLOCKS, default_latent_channels  # noqa: E402
+from models.dgad.pretext import label_size  # noqa: E402
 from models.layers import same_padding  # noqa: E402
 from utils.running.config import Config  # noqa: E402
 from utils.running.experiment import build_model  # noqa: E402
@@ -148,7 +148,7 @@ class TorchDGAD:
     def train_step(self, real_images):
         batch_size = real_images.shape[0]
         rotations = torch.randint(0, NUM_ROTATIONS, (batch_size,))
-        # As data/pretext.py: rotate the whole batch every way, then each image picks its own.
+        # As models/dgad/pretext.py: rotate the whole batch every way, then each image picks its own.
         all_rotations = torch.stack([torch.rot90(real_images, k, (2, 3)) for k in range(NUM_ROTATIONS)], 1)
         transformed_images = all_rotations[torch.arange(batch_size), rotations]
 

@@ -17,11 +17,9 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+from data.random_streams import DATA_ORDER_STREAM, TRAINING_INPUTS_STREAM, ZOOM_STREAM
 from data.sources import DatasetError, ImageDataset
 
-DATA_ORDER_STREAM = 1
-TRANSFORMATION_STREAM = 2
-ZOOM_STREAM = 3
 ZERO_PAD_SIZES = {(28, 32): 2}
 # one_vs_all: the class is normal, the rest anomalous; all_vs_one (AD-CGAN's hard scheme): the reverse.
 SCHEMES = ("one_vs_all", "all_vs_one")
@@ -179,7 +177,7 @@ def training_batches(images: tf.Tensor, batch_size: int, seed: int, start_iterat
         batch = tf.gather(images, batch_indices)
         if max_zoom > 0:
             batch = random_zoom(batch, max_zoom, stream_seed(seed, ZOOM_STREAM, iteration))
-        return training_inputs(batch, stream_seed(seed, TRANSFORMATION_STREAM, iteration))
+        return training_inputs(batch, stream_seed(seed, TRAINING_INPUTS_STREAM, iteration))
 
     return (tf.data.Dataset.range(start_iteration, iterations)
             .map(batch_for, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)

@@ -19,7 +19,7 @@ import tensorflow as tf
 
 from models.detector_model import DetectorModel
 from models.settings import TRAINING, MethodSettings
-from utils.reporting.paper_results import ReportedRow
+from utils.reporting.reported_row import ReportedRow
 
 # The shared settings that name a run besides a method's own (Config.run_id).
 RUN_NAMING_FLAGS = ("width", "iterations", "batch_size", "seed")

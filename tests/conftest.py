@@ -3,7 +3,7 @@
 Configurations and models are made the way the program makes them (config_for_dataset, build_model),
 at a CPU size. Building a model traces its networks and its first training step traces train_step
 (seconds each), so `fresh_model` builds each configuration once per session and hands it out reset to
-its initial weights and optimiser state, as FreshModels does between classes: a test may train it, and
+its initial weights and optimiser state, as ResettableModel does between classes: a test may train it, and
 may replace a part (an optimiser) only through monkeypatch, which puts it back.
 """
 
@@ -24,7 +24,7 @@ import tensorflow as tf  # noqa: E402
 
 from data.sources import ImageDataset, load_dataset  # noqa: E402
 from utils.running.config import config_for_dataset  # noqa: E402
-from utils.running.experiment import FreshModels  # noqa: E402
+from utils.running.experiment import ResettableModel  # noqa: E402
 
 # The longest test files, longest first (pytest --durations on 2026-12-03: 186 s down to 85 s each). The test
 # runner hands whole files to its two workers in collection order (pyproject.toml), so these start first and the
@@ -64,7 +64,7 @@ def fresh_model(tiny_config):
         # Keyed by the resolved config: variant="gan" and restoration="pixel" share one model.
         key = (tuple(image_shape), tiny_config(method, **settings))
         if key not in built:
-            built[key] = FreshModels(key[1], key[0])
+            built[key] = ResettableModel(key[1], key[0])
         return built[key].fresh()
     return fresh
 

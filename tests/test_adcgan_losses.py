@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from losses import adcgan as losses
-from models.adcgan.scores import LAMBDA, RHO, normality_score
+from models.adcgan.score_functions import LAMBDA, RHO, normality_score
 
 
 def softplus(value):

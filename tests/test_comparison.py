@@ -5,7 +5,7 @@ import csv
 import pytest
 
 import reproduce
-from models.adcgan.scores import SCORES as ADCGAN_SCORES
+from models.adcgan.score_functions import SCORES as ADCGAN_SCORES
 from utils.running.config import Config
 from utils.studies.comparison import (budget_lines, comparison_groups, comparison_rows, method_floors,
                                       write_comparison_table)

@@ -11,7 +11,7 @@ import pytest
 import main
 from data.pipeline import one_class_split
 from data.sources import load_dataset
-from utils.studies.diagnosis import anomaly_kinds, auc_by_anomaly_kind, error_generalisation, mean_absolute_errors
+from utils.running.diagnosis import anomaly_kinds, auc_by_anomaly_kind, error_generalisation, mean_absolute_errors
 
 TINY = ["--dataset", "digits", "--width", "4", "--batch_size", "16", "--iterations", "5", "--no_xla",
         "--run_name", "tiny"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import digamma
 
-from utils.scoring.dirichlet import (
+from models.dgad.dirichlet import (
     INVERSE_DIGAMMA_SWITCH,
     dirichlet_normality_score,
     fit_dirichlet,

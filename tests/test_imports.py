@@ -2,7 +2,7 @@
 branches on a method's name (everything a method decides, its Method object says).
 
 Rank 0: data, losses, utils.scoring, utils.reporting (the parts); 1: models (the methods, built on the
-parts); 2: utils.running (one run of one method); 3: utils.studies (grids of runs, the diagnosis of one);
+parts); 2: utils.running (one run of one method); 3: utils.studies (grids of runs);
 4: main, reproduce and bench (the programs).
 """
 
@@ -54,7 +54,7 @@ def project_imports(module: str) -> list[tuple[int, str]]:
             if node.level:
                 anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
                 base = ".".join(anchor + ([base] if base else []))
-            # `from utils.scoring import dirichlet` imports the module utils.scoring.dirichlet.
+            # `from utils.scoring import normalise` imports the module utils.scoring.normalise.
             imports += [(node.lineno, f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base)
                         for alias in node.names]
     return [(line, name) for line, name in imports if name.split(".")[0] in PACKAGES + ("main", "reproduce")]
@@ -68,9 +68,9 @@ def test_every_project_module_has_a_layer():
 
 def test_imports_are_read_as_the_modules_they_load():
     imported = {name for _, name in project_imports("models.dgad.model")}
-    # `from losses import dgad as losses` loads the module losses.dgad; `from data.pretext import LABEL_GROUPS`
-    # the module data.pretext; imports of other libraries are not the project's.
-    assert {"losses.dgad", "data.pretext", "models.dgad.networks"} <= imported
+    # `from losses import dgad as losses` loads the module losses.dgad; `from models.dgad.pretext import LABEL_GROUPS`
+    # the module models.dgad.pretext; imports of other libraries are not the project's.
+    assert {"losses.dgad", "models.dgad.pretext", "models.dgad.networks"} <= imported
     assert not any(name.split(".")[0] in ("keras", "tensorflow") for name in imported)
 
 
@@ -99,7 +99,7 @@ def test_imports_only_point_down_the_layer_order():
 @pytest.mark.parametrize("module, source, line", [
     ("data.probe", "from utils.running.config import Config", 1),
     ("data.probe", "import utils.reporting.files", 1),
-    ("losses.probe", "import numpy\nfrom data import pretext", 2),
+    ("losses.probe", "import numpy\nfrom data import pipeline", 2),
     ("utils.scoring.probe", "def f():\n    from utils.reporting.markdown import cell_text", 2),
     ("models.probe", "from utils.studies import runner", 1),
     ("utils.running.probe", "from .. import studies", 1),

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.pretext import LABEL_GROUPS, apply_transformation, label_size, scoring_transformations
 from models.dgad.model import DGAD
 from models.dgad.networks import Decoder, Discriminator, Encoder
+from models.dgad.pretext import LABEL_GROUPS, apply_transformation, label_size, scoring_transformations
 from models.layers import PaddedConv2D
 from utils.running.experiment import build_model
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.pretext import (
+from models.dgad.pretext import (
     JIGSAW_PERMUTATIONS,
     LABEL_GROUPS,
     apply_transformation,

@@ -1,5 +1,5 @@
 """Tests for utils.reporting.reports and utils.reporting.plots, and the transcribed numbers in
-utils.reporting.paper_results as each method's paper_row gives them."""
+models/dgad/paper_results.py and models/adcgan/paper_results.py as each method's paper_row gives them."""
 
 import csv
 import json
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 from data.sources import MVTEC_CATEGORIES
+from models.adcgan.paper_results import ADCGAN_ABLATION_MEAN_AUC, ADCGAN_AUC, adcgan_row
+from models.dgad.paper_results import DGAD_AUC, DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
 from models.registry import get_method
-from utils.reporting import paper_results
-from utils.reporting.paper_results import adcgan_row, dgad_row
 from utils.reporting.plots import plot_roc
 from utils.reporting.reports import read_class_metrics, roc_auc, write_class_results, write_summary
 from utils.running.config import Config
@@ -273,8 +273,8 @@ def test_dgad_numbers_match_the_paper_text():
     assert mvtec["screw"] == 0.67
     assert mvtec["bottle"] == 0.97
     assert mvtec["zipper"] == 0.82
-    assert paper_results.DGAD_SCORING_SPEED[(2, "dir")] == 14.18
-    assert paper_results.DGAD_DISCRIMINATOR_ACCURACY[("all", "dgad")].per_class[4] == 0.254
+    assert DGAD_SCORING_SPEED[(2, "dir")] == 14.18
+    assert DGAD_DISCRIMINATOR_ACCURACY[("all", "dgad")].per_class[4] == 0.254
 
 
 def test_adcgan_numbers_match_the_paper_text_as_fractions():
@@ -282,11 +282,11 @@ def test_adcgan_numbers_match_the_paper_text_as_fractions():
     assert adcgan_row("cifar10", "all_vs_one").mean == 0.845
     assert adcgan_row("mnist", "all_vs_one").per_class[0] == 0.946
     assert adcgan_row("cats_vs_dogs", "one_vs_all").per_class == (0.927, 0.869)
-    assert paper_results.ADCGAN_ABLATION_MEAN_AUC[("mnist", "all_vs_one", "lfl")] == 0.732
+    assert ADCGAN_ABLATION_MEAN_AUC[("mnist", "all_vs_one", "lfl")] == 0.732
 
 
 def test_adcgan_full_score_ablation_equals_the_table_3_means():
-    for (dataset, scheme, variant), mean in paper_results.ADCGAN_ABLATION_MEAN_AUC.items():
+    for (dataset, scheme, variant), mean in ADCGAN_ABLATION_MEAN_AUC.items():
         if variant == "gf":
             assert mean == adcgan_row(dataset, scheme).mean, (dataset, scheme)
 
@@ -294,11 +294,11 @@ def test_adcgan_full_score_ablation_equals_the_table_3_means():
 def test_every_per_class_row_has_one_value_per_class():
     expected_lengths = {"mnist": 10, "cifar10": 10, "fashion_mnist": 10, "mvtec": 15,
                         "cats_vs_dogs": 2}
-    for (dataset, *_), row in paper_results.DGAD_AUC.items():
+    for (dataset, *_), row in DGAD_AUC.items():
         assert len(row.per_class) == expected_lengths[dataset], dataset
-    for (dataset, _), row in paper_results.ADCGAN_AUC.items():
+    for (dataset, _), row in ADCGAN_AUC.items():
         assert len(row.per_class) == expected_lengths[dataset], dataset
-    for row in paper_results.DGAD_DISCRIMINATOR_ACCURACY.values():
+    for row in DGAD_DISCRIMINATOR_ACCURACY.values():
         assert len(row.per_class) == 10
     assert len(MVTEC_CATEGORIES) == 15
 
@@ -310,9 +310,9 @@ ROWS_PRINTED_TO_TWO_DECIMALS = {("mvtec", 3, "dgad", "rec")}
 
 def _all_rows():
     tables = (
-        paper_results.DGAD_AUC,
-        paper_results.DGAD_DISCRIMINATOR_ACCURACY,
-        paper_results.ADCGAN_AUC,
+        DGAD_AUC,
+        DGAD_DISCRIMINATOR_ACCURACY,
+        ADCGAN_AUC,
     )
     return [(key, row) for table in tables for key, row in table.items()]
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from data.pipeline import one_class_split
-from models.adcgan.scores import SCORES as ADCGAN_SCORES
+from models.adcgan.score_functions import SCORES as ADCGAN_SCORES
 from models.method import ScoreResult
 from models.registry import get_method
 from utils.running.config import Config, load_config_dict

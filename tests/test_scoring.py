@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from data.pretext import label_size, scoring_transformations, to_labels
-from models.adcgan.scores import SCORES, normality_score
-from models.adcgan.scoring import SCORE_STREAM
-from models.dgad.scores import reconstruction_score
-from models.dgad.scoring import Scoring, scoring_speed
+from data.random_streams import SCORE_STREAM
+from models.adcgan.score_functions import SCORES, normality_score
+from models.dgad.pretext import label_size, scoring_transformations, to_labels
+from models.dgad.score_functions import reconstruction_score
+from models.dgad.scoring import ScoringPasses, scoring_speed
 from models.method import ScoringImages
 from models.registry import get_method
 from utils.scoring.batching import padded_batches, per_image_pass, timed
@@ -48,23 +48,23 @@ def test_timed_returns_the_result_and_a_duration():
 
 
 @pytest.fixture(scope="module")
-def tiny_scoring(fresh_model):
-    """tiny_scoring(protocol=1): (the session's tiny DGAD, its Scoring over batches of 4), the Scoring compiled
-    once per protocol: these tests only read the model."""
-    scorings = {}
+def tiny_passes(fresh_model):
+    """tiny_passes(protocol=1): (the session's tiny DGAD, its ScoringPasses over batches of 4), the ScoringPasses
+    compiled once per protocol: these tests only read the model."""
+    compiled = {}
 
     def make(protocol=1):
         model = fresh_model(IMAGE_SHAPE, protocol=protocol)
-        if protocol not in scorings:
-            scorings[protocol] = Scoring(model, 4, jit_compile=False)
-        return model, scorings[protocol]
+        if protocol not in compiled:
+            compiled[protocol] = ScoringPasses(model, 4, jit_compile=False)
+        return model, compiled[protocol]
     return make
 
 
 @pytest.mark.slow
-def test_a_partial_last_batch_gives_the_same_values_as_scoring_images_alone(tiny_scoring):
-    model, scoring = tiny_scoring()
-    errors = scoring.reconstruction_errors(IMAGES)
+def test_a_partial_last_batch_gives_the_same_values_as_scoring_images_alone(tiny_passes):
+    model, passes = tiny_passes()
+    errors = passes.reconstruction_errors(IMAGES)
     direct = model.reconstruction_errors(IMAGES)
     assert errors["image_error"].shape == errors["latent_error"].shape == (6,)
     for name in errors:
@@ -73,34 +73,34 @@ def test_a_partial_last_batch_gives_the_same_values_as_scoring_images_alone(tiny
 
 @pytest.mark.parametrize("protocol", [1, 2, 3])
 @pytest.mark.slow
-def test_transformation_probabilities_cover_every_scoring_transformation_of_every_image(protocol, tiny_scoring):
-    model, scoring = tiny_scoring(protocol)
-    probabilities = scoring.transformation_probabilities(IMAGES)
+def test_transformation_probabilities_cover_every_scoring_transformation_of_every_image(protocol, tiny_passes):
+    model, passes = tiny_passes(protocol)
+    probabilities = passes.transformation_probabilities(IMAGES)
     transformations = scoring_transformations(protocol)
     assert probabilities.shape == (len(transformations), 6, label_size(protocol))
     np.testing.assert_allclose(probabilities[-1], model.transformation_probabilities(IMAGES, transformations[-1]),
                                rtol=1e-5)
 
 
-def test_discriminator_accuracy_counts_the_transformations_each_image_gets_right(tiny_scoring):
-    _, scoring = tiny_scoring(protocol=1)
+def test_discriminator_accuracy_counts_the_transformations_each_image_gets_right(tiny_passes):
+    _, passes = tiny_passes(protocol=1)
     correct = to_labels(scoring_transformations(1), 1).numpy()  # (T=4, K=4) one-hot of the true labels
     probabilities = np.stack([correct, correct], axis=1) * 0.7 + 0.075  # (T, N=2, K), argmax = true label
     probabilities[1, 1] = [0.7, 0.1, 0.1, 0.1]  # image 1 takes the 90 degree rotation for the identity
     probabilities[3, 1] = [0.1, 0.1, 0.7, 0.1]  # and 270 degrees for 180 degrees
-    np.testing.assert_allclose(scoring.discriminator_accuracy(probabilities), [1.0, 0.5])
+    np.testing.assert_allclose(passes.discriminator_accuracy(probabilities), [1.0, 0.5])
 
 
 @pytest.mark.slow
-def test_protocol_3_accuracy_needs_every_label_group_right(tiny_scoring):
-    _, scoring = tiny_scoring(protocol=3)
+def test_protocol_3_accuracy_needs_every_label_group_right(tiny_passes):
+    _, passes = tiny_passes(protocol=3)
     probabilities = to_labels(scoring_transformations(3), 3).numpy()[:, None, :].copy()  # (24, 1, 18)
     probabilities[5, 0, 6:10] = np.roll(probabilities[5, 0, 6:10], 1)  # one tile's rotation wrong
-    np.testing.assert_allclose(scoring.discriminator_accuracy(probabilities), [23 / 24])
+    np.testing.assert_allclose(passes.discriminator_accuracy(probabilities), [23 / 24])
 
 
-def test_scoring_speed_reports_both_rates(tiny_scoring):
-    speed = scoring_speed(tiny_scoring()[1], IMAGES, rounds=2)
+def test_scoring_speed_reports_both_rates(tiny_passes):
+    speed = scoring_speed(tiny_passes()[1], IMAGES, rounds=2)
     assert set(speed) == {"rec", "dir"} and all(rate > 0 for rate in speed.values())
 
 

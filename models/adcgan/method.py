@@ -13,12 +13,12 @@ import keras
 
 from models.adcgan.model import ADCGAN
 from models.adcgan.networks import table2_layout
-from models.adcgan.scores import LAMBDA, RHO, SCORE_NAMES, SCORES
+from models.adcgan.paper_results import adcgan_row
+from models.adcgan.score_functions import LAMBDA, RHO, SCORE_NAMES, SCORES
 from models.adcgan.scoring import Scorer
 from models.method import Method, Schedule, adam
 from models.settings import (NON_NEGATIVE_INTEGER, POSITIVE, POSITIVE_INTEGER, SCORING, UNIT_INTERVAL,
                              MethodSettings, setting)
-from utils.reporting.paper_results import adcgan_row
 
 # Per scheme: (epochs, autoencoder warm-up epochs). "15 epochs with 5 warm-up epochs" and "35 epochs
 # plus 15 warm-up epochs": we read both as warm-up epochs before the others.

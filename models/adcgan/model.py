@@ -1,4 +1,5 @@
-"""AD-CGAN as a keras.Model whose train_step is the paper's training (section 2.1, appendix A.3; REFERENCE.md).
+"""AD-CGAN as a keras.Model whose train_step is the paper's training (section 2.1, appendix A.3), with the
+authors' public code (LayaaRS/AD-CGAN) where the paper is silent.
 
 One step: an autoencoder update (MSE), then, after the warm-up, one simultaneous update of the
 critic (eq 2, InfoNCE on real images), the generator (eq 2, InfoNCE on generated images), D_z and

@@ -17,10 +17,10 @@ Four networks, each with the layer counts of the paper's Table 2 for its image s
 - D_z, the latent discriminator: 3 spectrally normalised linear layers on the concatenated pair.
 
 From the paper: Table 2's layer counts, the shared decoder/generator, f_D = the critic's penultimate
-layer. From the authors' code, as REFERENCE.md records it: the relativistic loss and the
-InfoMax-GAN local/global features and projection heads. From the authors' code itself: spectral
-norm in the critic and in D_z, LeakyReLU(0.2), D_z's 64 and 32 hidden units, Adam beta_1 = 0.5,
-D_z trained at the CGAN's learning rate, layer norm on the encoder's output.
+layer. From the authors' public code (LayaaRS/AD-CGAN): the relativistic loss, the InfoMax-GAN
+local/global features and projection heads, spectral norm in the critic and in D_z, LeakyReLU(0.2),
+D_z's 64 and 32 hidden units, Adam beta_1 = 0.5, D_z trained at the CGAN's learning rate, layer norm
+on the encoder's output.
 Our choices where both are silent, and departures from the code:
 - The encoder is the paper's 5-conv network trained from scratch, not the code's
   ImageNet-pretrained ResNet-18 (no weights can be downloaded offline).

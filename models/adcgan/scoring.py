@@ -1,18 +1,16 @@
 """AD-CGAN's normality score NS (eqs 4-5) and its Table 4 ablations over a trained model.
 
 The four per-image terms come from one compiled pass (ADCGAN.score_terms); every score is a
-weighted sum of them (models/adcgan/scores.py).
+weighted sum of them (models/adcgan/score_functions.py).
 """
 
 import numpy as np
 import tensorflow as tf
 
-from models.adcgan.scores import normality_score
+from data.random_streams import SCORE_STREAM
+from models.adcgan.score_functions import normality_score
 from models.method import ScoreResult, ScoringImages
 from utils.scoring.batching import per_image_pass, timed
-
-# The stream of the run's seed that draws the random z of AD-CGAN's L_FL (eq 5).
-SCORE_STREAM = 7
 
 
 class Scorer:

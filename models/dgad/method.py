@@ -15,12 +15,13 @@ import keras
 from losses.dgad import L1_READINGS, LAMBDA_CLS, LAMBDA_CMP, LAMBDA_REC
 from models.dgad.model import DGAD, RESTORATIONS
 from models.dgad.networks import default_latent_channels
-from models.dgad.scores import LAMBDA_S
+from models.dgad.paper_results import DGAD_PARAMETERS, dgad_row
+from models.dgad.score_functions import LAMBDA_S
 from models.dgad.scoring import Scorer
 from models.layers import PADDING_MODES
 from models.method import Method, Schedule, adam
 from models.settings import NON_NEGATIVE, POSITIVE_INTEGER, SCORING, MethodSettings, setting
-from utils.reporting.paper_results import DGAD_PARAMETERS, ReportedRow, dgad_row
+from utils.reporting.reported_row import ReportedRow
 
 PROTOCOLS = (1, 2, 3)
 # The paper's training length (section 4.2), where no length in epochs is given.

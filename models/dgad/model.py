@@ -20,10 +20,10 @@ convolution absolute position information.
 import keras
 import tensorflow as tf
 
-from data.pretext import LABEL_GROUPS, apply_transformation, identity_labels, label_size, random_transformation
 from losses import dgad as losses
 from models.detector_model import DetectorModel, across_replicas, float32
 from models.dgad.networks import Decoder, Discriminator, Encoder
+from models.dgad.pretext import LABEL_GROUPS, apply_transformation, identity_labels, label_size, random_transformation
 
 # How the generator learns to restore x_t: guided by the discriminator (DGAD) or pixel by pixel (GAN).
 RESTORATIONS = ("discriminator", "pixel")

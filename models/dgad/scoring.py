@@ -6,16 +6,17 @@ Every pass is compiled once per model and runs batch by batch (utils.scoring.bat
 import numpy as np
 import tensorflow as tf
 
-from data.pretext import LABEL_GROUPS, scoring_transformations
-from models.dgad.scores import reconstruction_score
+from models.dgad.dirichlet import (fit_grouped_dirichlet, grouped_dirichlet_normality_score,
+                                   grouped_dirichlet_normality_tensor)
+from models.dgad.pretext import LABEL_GROUPS, scoring_transformations
+from models.dgad.score_functions import reconstruction_score
 from models.method import ScoreResult, ScoringImages
 from utils.scoring.batching import padded_batches, per_image_pass, timed
-from utils.scoring.dirichlet import (fit_grouped_dirichlet, grouped_dirichlet_normality_score,
-                                    grouped_dirichlet_normality_tensor)
 
 
-class Scoring:
-    """The per-image quantities behind DGAD's two scores, computed batch by batch."""
+class ScoringPasses:
+    """The compiled passes over a model that give the per-image quantities behind DGAD's two scores, batch by
+    batch."""
 
     def __init__(self, model, batch_size: int, jit_compile: bool = True):
         self.batch_size = batch_size
@@ -56,32 +57,32 @@ class Scoring:
 
 
 class Scorer:
-    """DGAD's scores of the test images of one class, from one compiled Scoring."""
+    """DGAD's scores of the test images of one class, from one model's ScoringPasses."""
 
     def __init__(self, model, batch_size: int, lambda_s: float, jit_compile: bool = True):
         self.model = model
-        self.scoring = Scoring(model, batch_size, jit_compile)
+        self.passes = ScoringPasses(model, batch_size, jit_compile)
         self.lambda_s = lambda_s
 
     def score(self, images: ScoringImages, scores: tuple[str, ...], fitted: dict | None = None
               ) -> dict[str, ScoreResult]:
         results = {}
         if "rec" in scores:
-            errors, seconds = timed(self.scoring.reconstruction_errors, images.test)
+            errors, seconds = timed(self.passes.reconstruction_errors, images.test)
             raw_scores = reconstruction_score(errors["image_error"], errors["latent_error"], self.lambda_s)
             results["rec"] = ScoreResult(raw_scores, {"s_rec": raw_scores, **errors},
                                          {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds},
                                          parts=tuple(errors))
         if "dir" in scores:
-            label_groups = self.scoring.label_groups
+            label_groups = self.passes.label_groups
             if fitted and "dir" in fitted:
                 alphas, train_seconds = [np.asarray(group) for group in fitted["dir"]["alphas"]], 0.0
             else:
-                train_probabilities, train_seconds = timed(self.scoring.transformation_probabilities, images.train)
+                train_probabilities, train_seconds = timed(self.passes.transformation_probabilities, images.train)
                 alphas = fit_grouped_dirichlet(train_probabilities, label_groups)
-            probabilities, seconds = timed(self.scoring.transformation_probabilities, images.test)
+            probabilities, seconds = timed(self.passes.transformation_probabilities, images.test)
             normality = grouped_dirichlet_normality_score(probabilities, alphas, label_groups)
-            accuracy = self.scoring.discriminator_accuracy(probabilities)
+            accuracy = self.passes.discriminator_accuracy(probabilities)
             # s_dir is a normality score (higher = more normal); its negation ranks anomalies first.
             results["dir"] = ScoreResult(
                 -normality, {"s_dir": normality, "discriminator_accuracy": accuracy},
@@ -96,7 +97,7 @@ class Scorer:
     def serving_scores(self, scores: tuple[str, ...], fitted: dict):
         """The raw anomaly scores of a batch in TensorFlow ops only: s_rec, and -s_dir with the stored alphas."""
         model, lambda_s = self.model, self.lambda_s
-        transformations = list(self.scoring.transformations)
+        transformations = list(self.passes.transformations)
         alphas = [np.asarray(group) for group in fitted["dir"]["alphas"]] if "dir" in scores else None
 
         def raw_scores(images):
@@ -112,16 +113,16 @@ class Scorer:
         return raw_scores
 
 
-def scoring_speed(scoring: Scoring, images, rounds: int = 3) -> dict[str, float]:
+def scoring_speed(passes: ScoringPasses, images, rounds: int = 3) -> dict[str, float]:
     """Images per second of the s_rec pass and the s_dir pass on the same model and images (Table 5).
 
     The passes alternate, round after round, and each keeps its median time, so a slowdown of the
     machine during the measurement hits both alike. s_dir's one-off Dirichlet fit on the training
     set is not part of this rate.
     """
-    passes = {"rec": scoring.reconstruction_errors, "dir": scoring.transformation_probabilities}
-    seconds = {name: [] for name in passes}
+    per_score = {"rec": passes.reconstruction_errors, "dir": passes.transformation_probabilities}
+    seconds = {name: [] for name in per_score}
     for _ in range(rounds):
-        for name, compute in passes.items():
+        for name, compute in per_score.items():
             seconds[name].append(timed(compute, images)[1])
     return {name: int(images.shape[0]) / float(np.median(times)) for name, times in seconds.items()}

@@ -100,7 +100,7 @@ def write_summary(
     """Write summary.json, summary.md and summary.html for the tested classes; return the first two paths.
 
     class_names_in_order lists every class of the dataset in class-index order, which is the
-    order of the paper's per-class values (see utils.reporting.paper_results.ReportedRow.reference).
+    order of the paper's per-class values (see utils.reporting.reported_row.ReportedRow.reference).
     An AUC is None for a class whose test set has normal images only. per_class_columns adds
     columns after the paper's ({column: {class: value}}, e.g. the pixel AUROC, F1 at the threshold);
     summary.html shows each class's figures from class_folders ({class: its results folder}).

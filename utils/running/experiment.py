@@ -14,6 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from data.pipeline import one_class_split, to_model_images, training_batches
+from data.random_streams import PREVIEW_STREAM
 from data.sources import ImageDataset
 from models.method import Schedule, ScoringImages
 from models.registry import get_method
@@ -36,8 +37,6 @@ from utils.scoring.maps import MapPass, pixel_auroc
 TENSORBOARD_FOLDER = "tensorboard"
 # The first images of a class's training set, shown in TensorBoard as the model learns them.
 PREVIEW_IMAGES = 8
-# The stream of the run's seed that draws the random parts of TensorBoard's preview (a pretext transformation, a z).
-PREVIEW_STREAM = 8
 
 
 class ExperimentError(Exception):
@@ -60,8 +59,8 @@ def build_model(config: Config, image_shape: tuple[int, int, int]) -> keras.Mode
     return model
 
 
-class FreshModels:
-    """Hands out the model in its just-initialised state, building and compiling it only once.
+class ResettableModel:
+    """Hands out one model in its just-initialised state, building and compiling it only once.
 
     Tracing and XLA-compiling the training step takes about half a minute on a CPU; every class
     starts from the same seeded initialisation, so one model reset to its initial variables
@@ -118,7 +117,7 @@ class Experiment:
         self.config = config
         self.dataset = dataset
         self.method = get_method(config.method)
-        self._models = None
+        self._resettable_model = None
         self._scorer = None
         self._map_pass = None
         self._schedules: dict[int, Schedule] = {}
@@ -149,11 +148,11 @@ class Experiment:
             raise ExperimentError(str(error)) from error
 
     def fresh_model(self) -> keras.Model:
-        if self._models is None:
+        if self._resettable_model is None:
             image_shape = (self.config.image_size, self.config.image_size, self.dataset.x_train.shape[-1])
-            self._models = FreshModels(self.config, image_shape)
-            print(self.method.parameter_summary(self._models.model))
-        return self._models.fresh()
+            self._resettable_model = ResettableModel(self.config, image_shape)
+            print(self.method.parameter_summary(self._resettable_model.model))
+        return self._resettable_model.fresh()
 
     def check_trained_with_this_config(self, folder: Path):
         saved = load_config_dict(folder)

@@ -13,14 +13,14 @@ from pathlib import Path
 import numpy as np
 
 from data.sources import ImageDataset
-from models.adcgan.scores import SCORES as ADCGAN_SCORES
+from models.adcgan.score_functions import SCORES as ADCGAN_SCORES
 from models.registry import get_method
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
 from utils.studies.runner import RunGroup, class_floors, finished_results, missing_runs_note, run_grid
-from utils.studies.tables import (COLLECTED_LINE, FLOORS_LINE, MISSING, coverage_text, floor_csv_rows, floor_lines,
-                                 wall_time_line)
+from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, MISSING, coverage_text, floor_csv_rows,
+                                      floor_lines, wall_time_line)
 
 
 def comparison_groups(protocols=(1,)) -> list[RunGroup]:

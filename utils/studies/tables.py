@@ -17,14 +17,16 @@ from data.pipeline import one_class_split, to_model_images
 from data.sources import ImageDataset
 from data.sources import MVTEC_CATEGORIES
 from models.dgad.method import length_text, length_words
-from models.dgad.scoring import Scoring, scoring_speed
+from models.dgad.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
+from models.dgad.scoring import ScoringPasses, scoring_speed
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
-from utils.reporting.paper_results import DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
 from utils.running.config import Config
 from utils.running.experiment import Experiment
 from utils.scoring.batching import timed
 from utils.studies.runner import RunGroup, class_floors, finished_results, missing_runs_note, run_grid
+from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, MISSING, coverage_text, floor_csv_rows,
+                                      floor_lines, wall_time_line)
 
 # The order of the paper's Table 4 rows.
 TABLE_4_VARIANTS = ("gan", "no_compactness", "zero_padding", "coordconv", "dgad")
@@ -60,15 +62,6 @@ TABLES = {
                  (dgad_group(1), dgad_group(2))),
 }
 
-# A CPU-sized scale for every table; "paper" keeps the dataset's paper settings. The cpu length is the
-# smallest at which every score of DGAD's learning curves on MNIST digits 2, 5 and 8 (width 8, batch 32)
-# was within 0.01 AUC of its 10000-iteration value (README, Learning curves).
-BUDGETS = {"paper": {}, "cpu": {"width": 8, "batch_size": 32, "iterations": 8000}}
-
-# A collected table's cell of a run that has not finished (in the CSV: an empty cell). "—" is taken: a
-# finished run without a value (an AUC of a test split of normal images only).
-MISSING = "missing"
-
 
 def budget_text(config: Config) -> str:
     return f"width {config.width}, batch {config.batch_size}, {length_words(config)} per class, seed {config.seed}"
@@ -92,22 +85,6 @@ def _paper_value(per_class, spec: TableSpec, dataset: ImageDataset, class_index:
         name = dataset.class_names[class_index]
         return per_class[MVTEC_CATEGORIES.index(name)] if name in MVTEC_CATEGORIES else None
     return per_class[class_index] if class_index < len(per_class) else None
-
-
-def coverage_text(values: list) -> str:
-    """What a mean over `values` (one per class, None where unknown) leaves out: " (2 of 3 classes)", or ""
-    when it is over all of them (or none)."""
-    known = sum(value is not None for value in values)
-    return "" if known in (0, len(values)) else f" ({known} of {len(values)} classes)"
-
-
-def wall_time_line(started: float) -> str:
-    return (f"Wall time of this invocation: {(time.perf_counter() - started) / 60:.1f} min "
-            "(runs finished earlier are reused, not redone).")
-
-
-# The header's line of a collected table, in place of the wall time.
-COLLECTED_LINE = "Collected from the runs that exist: this command trained and tested nothing."
 
 
 def _header(spec: TableSpec, config: Config, command: str, how_made: str) -> list[str]:
@@ -148,30 +125,6 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
                 "paper_printed_mean": row.mean if row is not None and spec.paper_scheme_matches else None,
             })
     return sorted(rows, key=lambda row: row["protocol"])
-
-
-FLOORS_LINE = ("Floor rows: two classical detectors on the raw pixels of the same splits, fitted on the same normal "
-               "training images (PCA reconstruction error and the mean distance to the nearest training images, "
-               "utils/scoring/floors.py); a deep method that does not beat them does not earn its cost.")
-
-
-def floor_lines(floors: dict[str, list], leading_cells: list[str], trailing_cells: int) -> list[str]:
-    """One Markdown row per floor: leading_cells, its AUC per class and their mean, then trailing_cells empty ones."""
-    return [f"| {' | '.join([*leading_cells, title])} | " + " | ".join(cell_text(value) for value in values)
-            + f" | {cell_text(known_mean(values))}{coverage_text(values)} |" + " — |" * trailing_cells
-            for title, values in floors.items()]
-
-
-def floor_csv_rows(floors: dict[str, list], classes: list[int], names: list[str], leading: list[str],
-                   trailing: int) -> list[list]:
-    """The CSV rows of floor_lines: leading values ("{title}" is the floor's title), then class index, class name
-    and AUC per class and for the mean, then `trailing` empty values."""
-    rows = []
-    for title, values in floors.items():
-        start = [text.format(title=title) for text in leading]
-        rows += [[*start, index, name, value, *[None] * trailing] for index, name, value in zip(classes, names, values)]
-        rows.append([*start, "mean", "mean" + coverage_text(values), known_mean(values), *[None] * trailing])
-    return rows
 
 
 def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes: list[int], rows: list[dict],
@@ -271,12 +224,12 @@ def speed_rows(spec: TableSpec, base: Config, dataset: ImageDataset, class_index
     for group in spec.groups:
         experiment = Experiment(group.config({"dgad": base}), dataset)
         experiment.train_class(class_index)
-        scoring = Scoring(experiment.trained_model(class_index), base.batch_size, base.jit_compile)
+        passes = ScoringPasses(experiment.trained_model(class_index), base.batch_size, base.jit_compile)
         split = one_class_split(dataset, class_index, base.scheme)
         test_images = to_model_images(split.test_images, base.image_size)
-        speed = scoring_speed(scoring, test_images, rounds)
+        speed = scoring_speed(passes, test_images, rounds)
         train_images = to_model_images(split.train_images, base.image_size)
-        train_probabilities, fit_pass_seconds = timed(scoring.transformation_probabilities, train_images)
+        train_probabilities, fit_pass_seconds = timed(passes.transformation_probabilities, train_images)
         dir_with_fit = len(test_images) / (len(test_images) / speed["dir"] + fit_pass_seconds)
         rows.append({"protocol": group.setting("protocol"), "rec": speed["rec"], "dir": speed["dir"],
                      "dir_with_fit": dir_with_fit, "train_images": len(train_images),

@@ -1,32 +1,11 @@
-"""The numbers the DGAD and AD-CGAN papers report, as data, with the lookups reports use.
+"""The numbers the DGAD paper reports, as data, with the lookup reports use.
 
-Every per-class tuple is in class-index order; AUCs are fractions (AD-CGAN's percentages / 100).
-The means are the ones printed in the papers, not recomputed.
+Every per-class tuple is in class-index order; AUCs are fractions. The means are the ones printed in the
+paper, not recomputed.
 """
 
-from typing import NamedTuple
-
-from data.pipeline import SCHEMES
 from data.sources import MVTEC_CATEGORIES
-
-
-class ReportedRow(NamedTuple):
-    """One row of a paper's table: where it is, its per-class values (None where the paper prints only a mean),
-    its printed mean, and the class names in the table's order where that is not the dataset's."""
-
-    source: str
-    per_class: tuple[float, ...] | None
-    mean: float
-    class_names: tuple[str, ...] | None = None
-
-    def reference(self) -> dict:
-        """The row as a summary's paper reference: {"source", "per_class", "mean"[, "class_names"]}."""
-        reference = {"source": self.source, "per_class": None if self.per_class is None else list(self.per_class),
-                     "mean": self.mean}
-        if self.class_names is not None:
-            reference["class_names"] = list(self.class_names)
-        return reference
-
+from utils.reporting.reported_row import ReportedRow
 
 _DGAD_TABLE_1 = "DGAD paper, Table 1"
 _DGAD_TABLE_2 = "DGAD paper, Table 2"
@@ -186,88 +165,7 @@ DGAD_DISCRIMINATOR_ACCURACY: dict[tuple[str, str], ReportedRow] = {
     ),
 }
 
-_ADCGAN_TABLE_3 = "AD-CGAN paper, Table 3"
-
-# AD-CGAN Table 3, keyed by (dataset, scheme). In all-vs-one the class index is the anomalous
-# class; in one-vs-all it is the normal class. Cats-vs-Dogs has two classes, cats then dogs, and
-# only one-vs-all. The printed averages equal the AD-CGAN column of the paper's Table 1.
-ADCGAN_AUC: dict[tuple[str, str], ReportedRow] = {
-    ("cifar10", "all_vs_one"): ReportedRow(
-        _ADCGAN_TABLE_3,
-        (0.898, 0.895, 0.847, 0.786, 0.817, 0.728, 0.876, 0.907, 0.826, 0.869),
-        0.845,
-    ),
-    ("cifar10", "one_vs_all"): ReportedRow(
-        _ADCGAN_TABLE_3,
-        (0.838, 0.872, 0.801, 0.860, 0.854, 0.816, 0.946, 0.817, 0.893, 0.907),
-        0.860,
-    ),
-    ("fashion_mnist", "all_vs_one"): ReportedRow(
-        _ADCGAN_TABLE_3,
-        (0.895, 0.858, 0.904, 0.817, 0.814, 0.938, 0.921, 0.870, 0.838, 0.911),
-        0.877,
-    ),
-    ("fashion_mnist", "one_vs_all"): ReportedRow(
-        _ADCGAN_TABLE_3,
-        (0.933, 0.959, 0.940, 0.937, 0.931, 0.935, 0.917, 0.985, 0.916, 0.937),
-        0.939,
-    ),
-    ("mnist", "all_vs_one"): ReportedRow(
-        _ADCGAN_TABLE_3,
-        (0.946, 0.858, 0.916, 0.866, 0.774, 0.828, 0.869, 0.761, 0.839, 0.845),
-        0.850,
-    ),
-    ("mnist", "one_vs_all"): ReportedRow(
-        _ADCGAN_TABLE_3,
-        (0.971, 0.957, 0.921, 0.912, 0.955, 0.878, 0.886, 0.925, 0.872, 0.952),
-        0.923,
-    ),
-    ("cats_vs_dogs", "one_vs_all"): ReportedRow(
-        _ADCGAN_TABLE_3,
-        (0.927, 0.869),
-        0.898,
-    ),
-}
-
-# AD-CGAN Table 4: mean AUC of the normality-score ablations, keyed by (dataset, scheme, variant).
-# "lg": generation reconstruction loss only; "lfe" / "lfl": plus only the encoded / only the latent
-# feature reconstruction loss; "gf": the full score (equals Table 3's averages).
-ADCGAN_ABLATION_MEAN_AUC: dict[tuple[str, str, str], float] = {
-    ("mnist", "all_vs_one", "lg"): 0.568,
-    ("mnist", "all_vs_one", "lfe"): 0.666,
-    ("mnist", "all_vs_one", "lfl"): 0.732,
-    ("mnist", "all_vs_one", "gf"): 0.850,
-    ("mnist", "one_vs_all", "lg"): 0.723,
-    ("mnist", "one_vs_all", "lfe"): 0.844,
-    ("mnist", "one_vs_all", "lfl"): 0.849,
-    ("mnist", "one_vs_all", "gf"): 0.923,
-    ("fashion_mnist", "all_vs_one", "lg"): 0.687,
-    ("fashion_mnist", "all_vs_one", "lfe"): 0.704,
-    ("fashion_mnist", "all_vs_one", "lfl"): 0.745,
-    ("fashion_mnist", "all_vs_one", "gf"): 0.877,
-    ("fashion_mnist", "one_vs_all", "lg"): 0.808,
-    ("fashion_mnist", "one_vs_all", "lfe"): 0.861,
-    ("fashion_mnist", "one_vs_all", "lfl"): 0.870,
-    ("fashion_mnist", "one_vs_all", "gf"): 0.939,
-}
-
-
-def _check_scheme(scheme: str) -> None:
-    # A misspelt scheme would otherwise silently look like "the paper has no row".
-    if scheme not in SCHEMES:
-        raise ValueError(f"unknown scheme {scheme!r}; expected one of {SCHEMES}")
-
 
 def dgad_row(dataset: str, protocol: int, variant: str = "dgad", score: str = "rec") -> ReportedRow | None:
     """DGAD's row (MVTec's per-class values in MVTEC_CATEGORIES order), or None if the paper has no row."""
     return DGAD_AUC.get((dataset, protocol, variant, score))
-
-
-def adcgan_row(dataset: str, scheme: str, score: str = "gf") -> ReportedRow | None:
-    """AD-CGAN's row for a score: Table 3 for the full score NS ("gf"), and for its ablations Table 4's mean
-    (the paper gives no per-class values for them); None if the paper has no row."""
-    _check_scheme(scheme)
-    if score == "gf":
-        return ADCGAN_AUC.get((dataset, scheme))
-    mean = ADCGAN_ABLATION_MEAN_AUC.get((dataset, scheme, score))
-    return None if mean is None else ReportedRow("AD-CGAN paper, Table 4", None, mean)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from models.dgad.scores import LAMBDA_S, reconstruction_score
+from models.dgad.score_functions import LAMBDA_S, reconstruction_score
 from utils.scoring.normalise import min_max_normalise
 
 
