@@ -91,7 +91,8 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scheme", choices=SCHEMES, default=defaults.scheme,
                         help="one_vs_all: the class is normal; all_vs_one: the class is the anomaly (AD-CGAN) "
                              f"(default: {defaults.scheme})")
-    parser.add_argument("--score", choices=tuple(choice for method in METHODS.values() for choice in method.score_choices),
+    parser.add_argument("--score", choices=tuple(dict.fromkeys(choice for method in METHODS.values()
+                                                               for choice in method.score_choices)),
                         default=None,
                         help="the anomaly score of the test and diagnose phases. " + " ".join(
                             f"{method.title}: {method.score_help} (default: {method.defaults['score']})."

@@ -29,6 +29,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from data.pipeline import SCHEMES  # noqa: E402
 from data.sources import DATASET_NAMES  # noqa: E402
 from models.dgad.method import PROTOCOLS  # noqa: E402
+from models.registry import METHODS  # noqa: E402
 from utils.running.cli import (OneLineErrorParser, UsageError, add_xla_flags, interrupt_on_terminate,  # noqa: E402
                                positive_int, seed_value, selected_classes)
 from utils.running.config import Config, config_for_dataset  # noqa: E402
@@ -208,7 +209,7 @@ def run_comparison(arguments: argparse.Namespace, command: str, grid_command: st
     def work():
         # Each method sees the images at its own paper's size (MNIST: 32 for DGAD, 28 for AD-CGAN), as
         # main.py does, so that both commands share their runs.
-        bases = {method: base_config(arguments, dataset_name, method) for method in ("dgad", "adcgan")}
+        bases = {method: base_config(arguments, dataset_name, method) for method in METHODS}
         dataset = load_dataset(dataset_name, arguments.data_dir, bases["dgad"].image_size)
         if arguments.collect:
             print_table(collect_comparison(bases, dataset, selected_class_indices(arguments.classes, dataset),

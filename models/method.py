@@ -161,6 +161,11 @@ class Method(abc.ABC):
         """The name of a (run, score) row in a comparison table."""
         return f"{self.title} (s_{score})"
 
+    @property
+    def comparison_scores(self) -> tuple[str, ...]:
+        """The scores reproduce.py's comparison table shows of this method: its default --score's."""
+        return self.score_choices[self.defaults["score"]]
+
     def run_flags(self) -> str:
         """The flags that name a run, for the message that says how to train a missing one."""
         return "/".join(f"--{name}" for name in RUN_NAMING_FLAGS + self.settings.names(TRAINING))

@@ -2,10 +2,11 @@
 Method object (models/method.py), and one line here."""
 
 from models.adcgan.method import METHOD as ADCGAN
+from models.autoencoder.method import METHOD as AUTOENCODER
 from models.dgad.method import METHOD as DGAD
 from models.method import Method
 
-METHODS: dict[str, Method] = {method.name: method for method in (DGAD, ADCGAN)}
+METHODS: dict[str, Method] = {method.name: method for method in (DGAD, ADCGAN, AUTOENCODER)}
 # The paper this project reproduces first.
 DEFAULT_METHOD = DGAD.name
 

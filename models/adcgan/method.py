@@ -48,6 +48,7 @@ class ADCGANMethod(Method):
     settings = ADCGANSettings
     score_choices = {**{score: (score,) for score in SCORES}, "all": SCORES}
     score_help = "gf is the normality score NS (eqs 4-5); lg, lfe, lfl its Table 4 ablations; all writes the four"
+    comparison_scores = SCORES
     # Without XLA: on a CPU, XLA's kernel gradients of these strided and transposed convolutions made
     # the step 5.8x slower than TensorFlow's own kernels (README, Speed).
     defaults = {"score": "gf", "batch_size": 32, "learning_rate": 3e-4, "jit_compile": False}

@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from data.sources import ImageDataset
-from models.adcgan.score_functions import SCORES as ADCGAN_SCORES
-from models.registry import get_method
+from models.registry import METHODS, get_method
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
@@ -23,10 +22,11 @@ from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, MISSING, cov
                                       floor_lines, wall_time_line)
 
 
-def comparison_groups(protocols=(1,)) -> list[RunGroup]:
-    """DGAD with s_rec for each protocol, and AD-CGAN with its full score and the three ablations."""
+def comparison_groups(protocols=(1,), methods: tuple[str, ...] = tuple(METHODS)) -> list[RunGroup]:
+    """DGAD with s_rec for each protocol, and each other method of `methods` with its comparison_scores (AD-CGAN:
+    its full score and the three ablations; the autoencoder baseline: its reconstruction error)."""
     return ([RunGroup("dgad", ("rec",), (("protocol", protocol),)) for protocol in protocols]
-            + [RunGroup("adcgan", ADCGAN_SCORES)])
+            + [RunGroup(name, get_method(name).comparison_scores) for name in methods if name != "dgad"])
 
 
 def comparison_rows(groups: list[RunGroup], bases: dict[str, Config], classes: list[int], results: dict,
@@ -114,14 +114,15 @@ def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, 
 
 
 def comparison_path(results_dir: str, bases: dict[str, Config]) -> Path:
-    return Path(results_dir) / "tables" / f"compare-{bases['dgad'].dataset}-{bases['dgad'].run_id}-vs-{bases['adcgan'].run_id}"
+    runs = "-vs-".join(config.run_id for config in bases.values())
+    return Path(results_dir) / "tables" / f"compare-{bases['dgad'].dataset}-{runs}"
 
 
 def compare(bases: dict[str, Config], dataset: ImageDataset, classes: list[int], protocols: tuple[int, ...],
             paper_dataset: str | None, command: str) -> Path:
     """Run DGAD and AD-CGAN where missing, write the comparison's Markdown and CSV; return the Markdown's path."""
     started = time.perf_counter()
-    groups = comparison_groups(protocols)
+    groups = comparison_groups(protocols, tuple(bases))
     results = run_grid(bases, dataset, groups, classes)
     return _write(bases, dataset, classes, groups, results, paper_dataset, command, wall_time_line(started))
 
@@ -131,7 +132,7 @@ def collect_comparison(bases: dict[str, Config], dataset: ImageDataset, classes:
     """The comparison from the runs that exist, training and testing nothing: each missing run is marked in
     its cells, and a line under the table counts them and names grid_command, which runs them. Returns the
     Markdown's path."""
-    groups = comparison_groups(protocols)
+    groups = comparison_groups(protocols, tuple(bases))
     results = finished_results(bases, dataset, groups, classes)
     note = missing_runs_note(groups, classes, results, grid_command)
     return _write(bases, dataset, classes, groups, results, paper_dataset, command, COLLECTED_LINE, note)
