@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from data import sources
+from data.sources import cats_vs_dogs, downloads
 from data.sources import (
     DATASET_NAMES,
     DatasetError,
@@ -409,7 +409,7 @@ def test_tfds_failure_explains_how_to_work_offline_for_cifar10(monkeypatch):
     def fail_offline(tfds_name):
         raise OSError("Network is unreachable\nlong traceback detail")
 
-    monkeypatch.setattr(sources, "_download_with_tfds", fail_offline)
+    monkeypatch.setattr(downloads, "_download_with_tfds", fail_offline)
 
     with pytest.raises(DatasetError) as caught:
         load_dataset("cifar10")
@@ -426,7 +426,7 @@ def test_tfds_failure_explains_how_to_work_offline_for_mnist(monkeypatch):
     def fail_offline(tfds_name):
         raise RuntimeError("download failed")
 
-    monkeypatch.setattr(sources, "_download_with_tfds", fail_offline)
+    monkeypatch.setattr(downloads, "_download_with_tfds", fail_offline)
 
     message = _error_message("mnist")
 
@@ -443,7 +443,7 @@ def test_tfds_success_is_wrapped_in_image_dataset(monkeypatch):
         images = np.ones((2, 28, 28, 1), dtype=np.uint8)
         return images, np.array([7, 3], dtype=np.int64), images[:1], np.array([5], dtype=np.int64)
 
-    monkeypatch.setattr(sources, "_download_with_tfds", fake_download)
+    monkeypatch.setattr(downloads, "_download_with_tfds", fake_download)
 
     dataset = load_dataset("mnist")
 
@@ -457,7 +457,7 @@ def test_tfds_failure_explains_how_to_work_offline_for_fashion_mnist(monkeypatch
     def fail_offline(tfds_name):
         raise OSError("no network")
 
-    monkeypatch.setattr(sources, "_download_with_tfds", fail_offline)
+    monkeypatch.setattr(downloads, "_download_with_tfds", fail_offline)
 
     message = _error_message("fashion_mnist")
 
@@ -473,7 +473,7 @@ def test_tfds_fashion_mnist_uses_its_tfds_name_and_class_names(monkeypatch):
         images = np.zeros((1, 28, 28, 1), dtype=np.uint8)
         return images, np.array([9], dtype=np.int64), images, np.array([0], dtype=np.int64)
 
-    monkeypatch.setattr(sources, "_download_with_tfds", fake_download)
+    monkeypatch.setattr(downloads, "_download_with_tfds", fake_download)
 
     dataset = load_dataset("fashion_mnist", image_size=64)
 
@@ -519,7 +519,7 @@ def test_tfds_failure_explains_how_to_work_offline_for_cats_vs_dogs(monkeypatch)
     def fail_offline(image_size):
         raise RuntimeError("checksum mismatch")
 
-    monkeypatch.setattr(sources, "_download_cats_vs_dogs_with_tfds", fail_offline)
+    monkeypatch.setattr(cats_vs_dogs, "_download_cats_vs_dogs_with_tfds", fail_offline)
 
     message = _error_message("cats_vs_dogs")
 
