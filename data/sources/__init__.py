@@ -8,11 +8,11 @@ one_class_folders (the train/ and test/ layout of mvtec and folder); registry na
 dataset, write its module with one `_load_<name>(data_dir, image_size)` function and register it
 in registry._LOADERS.
 
-Datasets whose files have arbitrary sizes (registry.DEFAULT_IMAGE_SIZES) are resized here instead, to
-image_size x image_size, so that they fit in memory: bilinear with antialiasing, aspect ratio not
-preserved. Their files are decoded in parallel by tf.data. A colour image is one stored with 3 or
-4 channels; if any image of a dataset has colour, every image gets 3 channels (grayscale repeated),
-else 1. Alpha is dropped, not composited, so a transparent pixel keeps its stored colour.
+Datasets whose files have arbitrary sizes (registry.DEFAULT_IMAGE_SIZES) are resized here
+instead, to image_size x image_size, so that they fit in memory: bilinear with antialiasing, aspect
+ratio not preserved. Their files are decoded in parallel by tf.data. A colour image is one stored
+with 3 or 4 channels; if any image of a dataset has colour, every image gets 3 channels (grayscale
+repeated), else 1. Alpha is dropped, not composited, so a transparent pixel keeps its stored colour.
 
 Datasets whose anomalies are defects rather than other classes (mvtec, folder) set
 ImageDataset.test_is_anomalous, and ImageDataset.test_masks when their defect masks are present.
