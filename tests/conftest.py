@@ -176,7 +176,7 @@ def run_reproduce(folders):
     return lambda arguments: reproduce.main(arguments + folder_flags(folders))
 
 
-# Dataset files in the layouts the loaders read (data/sources.py), written by the tests that need them.
+# Dataset files in the layouts the loaders read (data/sources/), written by the tests that need them.
 
 
 class MnistFiles:
