@@ -6,6 +6,7 @@ import pytest
 
 import reproduce
 from models.adcgan.score_functions import SCORES as ADCGAN_SCORES
+from models.registry import METHODS
 from utils.running.config import Config
 from utils.studies.comparison import (budget_lines, comparison_groups, comparison_rows, method_floors,
                                       write_comparison_table)
@@ -21,7 +22,7 @@ def fabricated_results(groups, classes):
 
 
 def bases(scheme="one_vs_all"):
-    return {method: Config(method=method, dataset="npz", scheme=scheme) for method in ("dgad", "adcgan")}
+    return {method: Config(method=method, dataset="npz", scheme=scheme) for method in METHODS}
 
 
 def table(tmp_path, named_dataset, scheme, paper_dataset="mnist"):
@@ -35,7 +36,9 @@ def table(tmp_path, named_dataset, scheme, paper_dataset="mnist"):
 def test_one_vs_all_puts_both_papers_values_beside_ours(tmp_path, named_dataset):
     rows, markdown = table(tmp_path, named_dataset, "one_vs_all")
     assert [row["method"] for row in rows] == ["DGAD (s_rec, Protocol 1)", "AD-CGAN (NS)", "AD-CGAN_LG",
-                                                "AD-CGAN_LFE", "AD-CGAN_LFL"]
+                                                "AD-CGAN_LFE", "AD-CGAN_LFL", "Autoencoder (s_rec)"]
+    # The baseline is in no paper.
+    assert "| Autoencoder (s_rec) | 0.9000 / — | 0.9000 / — | 0.9000 | — | — | — |" in markdown
     # DGAD paper, Table 1, MNIST P1: 0.9934 and 0.9981 (mean 0.99575, printed as 0.9957 in binary floating point);
     # printed mean 0.9864.
     assert ("| DGAD (s_rec, Protocol 1) | 0.9000 / 0.9934 | 0.9000 / 0.9981 | 0.9000 | 0.9957 | -0.0957 | 0.9864 "
@@ -80,7 +83,8 @@ def test_rows_are_named_by_each_method_with_its_protocol_or_score():
     rows = comparison_rows(groups, bases(), [0], fabricated_results(groups, [0]), "mnist")
     assert [(row["method"], row["score"], row["protocol"]) for row in rows] == [
         ("DGAD (s_rec, Protocol 1)", "rec", 1), ("DGAD (s_rec, Protocol 2)", "rec", 2), ("AD-CGAN (NS)", "gf", None),
-        ("AD-CGAN_LG", "lg", None), ("AD-CGAN_LFE", "lfe", None), ("AD-CGAN_LFL", "lfl", None)]
+        ("AD-CGAN_LG", "lg", None), ("AD-CGAN_LFE", "lfe", None), ("AD-CGAN_LFL", "lfl", None),
+        ("Autoencoder (s_rec)", "rec", None)]
     # DGAD paper, Table 1, MNIST P2, class 0.
     assert rows[1]["paper"] == [0.9966]
 
@@ -91,7 +95,7 @@ def test_all_vs_one_has_no_dgad_paper_values(tmp_path, named_dataset):
     assert "| AD-CGAN (NS) | 0.9000 / 0.9460 | 0.9000 / 0.8580 | 0.9000 | 0.9020 | -0.0020 | 0.8500 |" in markdown
     with open(tmp_path / "compare.csv") as file:
         csv_rows = list(csv.DictReader(file))
-    assert len(csv_rows) == 7 * 3  # two classes and a mean per row, five of ours and the two floors
+    assert len(csv_rows) == 8 * 3  # two classes and a mean per row, six of ours and the two floors
     mean = next(row for row in csv_rows if row["score"] == "gf" and row["class_index"] == "mean")
     assert float(mean["paper_auc"]) == pytest.approx(0.902) and float(mean["training_seconds"]) == 20.0
 
@@ -138,9 +142,10 @@ def test_the_comparison_runs_both_methods_and_resumes_without_redoing_them(run_r
     assert "s_rec AUC" in output and all(f"s_{score} AUC" in output for score in ADCGAN_SCORES)
     assert "| DGAD (s_rec, Protocol 1) | " in output and "| AD-CGAN (NS) | " in output
     assert "AD-CGAN: width 2, batch 32, 2 iterations" in output
+    assert "| Autoencoder (s_rec) | " in output and "Autoencoder: width 2, batch 32, 2 iterations" in output
 
     assert run_reproduce(TINY) == 0
     output = capsys.readouterr().out
-    assert output.count("already tested; skipping") == 2 and "AUC 0." not in output
+    assert output.count("already tested; skipping") == len(METHODS) and "AUC 0." not in output
     tables = list((tmp_path / "results/tables").glob("compare-digits-*.md"))
     assert len(tables) == 1 and tables[0].with_suffix(".csv").exists()

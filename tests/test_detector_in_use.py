@@ -22,9 +22,10 @@ from utils.running.detector import load_detector_state
 pytestmark = pytest.mark.slow
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-SCORES = {"dgad": ("rec", "dir"), "adcgan": ("gf",)}
+SCORES = {"dgad": ("rec", "dir"), "adcgan": ("gf",), "autoencoder": ("rec",)}
 TRAINING = {"dgad": ["--width", "4", "--iterations", "30", "--score", "both"],
-            "adcgan": ["--width", "4", "--iterations", "20", "--score", "gf"]}
+            "adcgan": ["--width", "4", "--iterations", "20", "--score", "gf"],
+            "autoencoder": ["--width", "4", "--iterations", "20"]}
 
 
 def read_csv(path) -> list[dict]:

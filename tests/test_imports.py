@@ -11,6 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from models.detector_model import DetectorModel
+from models.registry import METHODS
+
 REPOSITORY = Path(__file__).resolve().parent.parent
 PACKAGES = ("data", "losses", "models", "utils", "bench")
 SCRIPTS = ("main.py", "reproduce.py")
@@ -18,8 +21,10 @@ RANKS = {"data": 0, "losses": 0, "utils.scoring": 0, "utils.reporting": 0, "mode
          "utils.studies": 3, "main": 4, "reproduce": 4, "bench": 4}
 # Within rank 0, the parts that must not know each other: (importer, what it must not import).
 FORBIDDEN = (("data", "utils"), ("utils.scoring", "utils.reporting"), ("utils.reporting", "utils.scoring"))
-METHOD_NAMES = ("dgad", "adcgan")
-METHOD_CLASSES = ("DGAD", "ADCGAN")
+METHOD_NAMES = tuple(METHODS)
+METHOD_CLASSES = tuple(model.__name__ for model in DetectorModel.__subclasses__())
+# The modules that know no method at all: not even a method's name as a constant.
+GENERIC = ("data", "utils.scoring", "utils.reporting", "utils.running", "main")
 
 
 def module_name(path: Path) -> str:
@@ -152,3 +157,20 @@ def test_the_checks_catch_a_branch_on_a_method_name(tmp_path, monkeypatch):
 @pytest.mark.parametrize("module", [module for module in MODULES if not within(module, "models")])
 def test_no_module_outside_models_branches_on_a_method(module):
     assert method_branches(module) == []
+
+
+def method_names(module: str) -> list[str]:
+    """Where `module` holds a method's name or title as a constant."""
+    words = set(METHOD_NAMES) | {method.title for method in METHODS.values()}
+    return [f"{module}:{node.lineno} names {node.value!r}" for node in ast.walk(ast.parse(MODULES[module].read_text()))
+            if isinstance(node, ast.Constant) and node.value in words]
+
+
+def test_the_methods_are_known_to_the_checks():
+    assert {"dgad", "adcgan", "autoencoder"} <= set(METHOD_NAMES)
+    assert {"DGAD", "ADCGAN", "Autoencoder"} <= set(METHOD_CLASSES)
+
+
+@pytest.mark.parametrize("module", [module for module in MODULES if any(within(module, part) for part in GENERIC)])
+def test_no_generic_module_names_a_method(module):
+    assert method_names(module) == []

@@ -26,7 +26,7 @@ class Scorer:
         """s_rec of every test image; it learns nothing from the training images, so `fitted` is not read."""
         errors, seconds = timed(per_image_pass, self._errors, images.test, self.batch_size)
         raw_scores = errors["image_error"].astype(np.float64)
-        return {score: ScoreResult(raw_scores, {"image_error": raw_scores},
+        return {score: ScoreResult(raw_scores, {"s_rec": raw_scores},
                                    {"images_per_second": len(raw_scores) / seconds, "scoring_seconds": seconds})
                 for score in scores}
 

@@ -19,6 +19,7 @@ from data.pipeline import scaled_pixel_values, to_model_images, to_source_geomet
 from data.sources import find_image_files, read_images
 from models.method import ScoringImages
 from models.registry import get_method
+from models.settings import SCORING
 from utils.reporting.files import safe_file_name, write_text_atomically
 from utils.reporting.plots import plot_anomaly_maps
 from utils.reporting.reports import columns_csv
@@ -85,7 +86,7 @@ class TrainedDetector:
                                  f"{', '.join('s_' + s for s in self.state.scores)})")
         for score in config.scores:
             stored = self.state.scores[score].scoring_settings
-            method_fields = get_method(config.method).scoring_fields
+            method_fields = config.settings.names(SCORING)
             changed = [f"{name}: tested with {stored.get(name)!r}, now {getattr(config, name)!r}"
                        for name in method_fields if stored.get(name) != getattr(config, name)]
             if changed:

@@ -23,10 +23,15 @@ from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, MISSING, cov
 
 
 def comparison_groups(protocols=(1,), methods: tuple[str, ...] = tuple(METHODS)) -> list[RunGroup]:
-    """DGAD with s_rec for each protocol, and each other method of `methods` with its comparison_scores (AD-CGAN:
-    its full score and the three ablations; the autoencoder baseline: its reconstruction error)."""
-    return ([RunGroup("dgad", ("rec",), (("protocol", protocol),)) for protocol in protocols]
-            + [RunGroup(name, get_method(name).comparison_scores) for name in methods if name != "dgad"])
+    """Each method of `methods` with its comparison_scores (DGAD: s_rec; AD-CGAN: its full score and the three
+    ablations; the autoencoder baseline: its reconstruction error), once per protocol for a method that has one."""
+    groups = []
+    for name in methods:
+        method = get_method(name)
+        protocol_settings = ([(("protocol", protocol),) for protocol in protocols]
+                             if "protocol" in method.settings.names() else [()])
+        groups += [RunGroup(name, method.comparison_scores, settings) for settings in protocol_settings]
+    return groups
 
 
 def comparison_rows(groups: list[RunGroup], bases: dict[str, Config], classes: list[int], results: dict,
