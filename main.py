@@ -24,7 +24,7 @@ from models.settings import value_type  # noqa: E402
 from utils.running.cli import (OneLineErrorParser, UsageError, add_xla_flags, interrupt_on_terminate,  # noqa: E402
                                parse_bool, positive_int, seed_value, selected_classes)
 from utils.running import devices  # noqa: E402
-from utils.running.config import Config, config_for_dataset  # noqa: E402
+from utils.running.config import VALIDATION_FRACTIONS, Config, config_for_dataset  # noqa: E402
 from utils.running.devices import DISTRIBUTIONS, PRECISIONS  # noqa: E402
 
 PHASES = ("train", "test", "both", "predict", "export", "diagnose")
@@ -76,6 +76,17 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="test phase: the percentile of the normal test images' scores that is the threshold "
                              f"when the test split has no anomalies (default: {defaults.threshold_percentile:g}, so about "
                              f"{100 - defaults.threshold_percentile:g}%% of new normal images are flagged)")
+    parser.add_argument("--val_fraction", type=float, default=None,
+                        help="the share of each class's normal training images held out of training as its "
+                             "validation split; with one, the test phase sets the threshold at --target_fpr on its "
+                             "scores and fits the normalisation on them, so neither sees the test split, and "
+                             "training logs the validation / training reconstruction error (memorisation) "
+                             f"(default: {VALIDATION_FRACTIONS.get('folder'):g} for --dataset folder, 0 for the "
+                             "papers' datasets, whose protocols train on every normal image)")
+    parser.add_argument("--target_fpr", type=float, default=defaults.target_fpr,
+                        help="with a validation split: the share of new normal images the threshold may flag; "
+                             "the test phase reports the rate it measures on the normal test images beside it "
+                             f"(default: {defaults.target_fpr:g})")
     parser.add_argument("--dataset", choices=DATASET_NAMES, default=defaults.dataset,
                         help="digits is scikit-learn's embedded handwritten digits (no download); npz reads "
                              "--data_dir FILE.npz; folder reads --data_dir with train/ and test/good, test/<other> "

@@ -17,7 +17,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-from data.random_streams import DATA_ORDER_STREAM, TRAINING_INPUTS_STREAM, ZOOM_STREAM
+from data.random_streams import DATA_ORDER_STREAM, TRAINING_INPUTS_STREAM, VALIDATION_STREAM, ZOOM_STREAM
 from data.sources import DatasetError, ImageDataset
 
 ZERO_PAD_SIZES = {(28, 32): 2}
@@ -38,6 +38,8 @@ class OneClassSplit:
     test_paths: np.ndarray | None = None
     test_masks: np.ndarray | None = None
     test_kinds: np.ndarray | None = None
+    # Normal images held out of training (--val_fraction): thresholds and normalisation are fitted on them.
+    validation_images: np.ndarray | None = None
 
 
 def one_class_split(dataset: ImageDataset, target_class: int, scheme: str = "one_vs_all") -> OneClassSplit:
@@ -69,6 +71,26 @@ def one_class_split(dataset: ImageDataset, target_class: int, scheme: str = "one
         test_paths=_string_array(dataset.test_paths),
         test_masks=dataset.test_masks,
     )
+
+
+def validation_size(train_size: int, fraction: float) -> int:
+    """How many of train_size normal training images --val_fraction holds out (rounded, at least one)."""
+    return max(1, round(train_size * fraction)) if fraction > 0 else 0
+
+
+def hold_out_validation(split: OneClassSplit, fraction: float, seed: int) -> OneClassSplit:
+    """The split with a seeded `fraction` of its normal training images moved to validation_images.
+
+    Which images are held out depends on (seed, the training set's size) alone, and they keep their order.
+    """
+    count = validation_size(len(split.train_images), fraction)
+    if count == 0:
+        return split
+    order = np.random.default_rng([seed, VALIDATION_STREAM]).permutation(len(split.train_images))
+    held_out = np.zeros(len(split.train_images), bool)
+    held_out[order[:count]] = True
+    return dataclasses.replace(split, train_images=split.train_images[~held_out],
+                               validation_images=split.train_images[held_out])
 
 
 def defect_split(dataset: ImageDataset, target_class: int, scheme: str) -> OneClassSplit:

@@ -19,3 +19,5 @@ ZOOM_STREAM = 3
 SCORE_STREAM = 7
 # The random parts of TensorBoard's preview (a pretext transformation, a z).
 PREVIEW_STREAM = 8
+# Which normal training images are held out as the validation split (--val_fraction).
+VALIDATION_STREAM = 9

@@ -60,7 +60,8 @@ def test_help_lists_each_methods_own_flags_in_a_group_of_its_own(capsys):
     assert shared == [f"--{name}" for name, count in declared.items() if count > 1]
     own = []
     for method in METHODS.values():
-        section = sections[f"{method.title} only (--method {method.name})"]
+        # argparse leaves out a method's group when all its flags are shared.
+        section = sections.get(f"{method.title} only (--method {method.name})", [])
         assert section == [f"--{field.name}" for field in method.settings.flags() if declared[field.name] == 1]
         own += section
     assert not set(own + shared) & set(sections["options"])

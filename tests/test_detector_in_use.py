@@ -18,6 +18,7 @@ import main
 from data.sources import read_images
 from photo_folders import make_odd_images, make_photo_folder
 from utils.running.detector import load_detector_state
+from utils.scoring.thresholds import ORACLE_RULE
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +78,7 @@ def test_the_test_phase_stores_thresholds_maps_paths_and_pixel_auroc(trained):
         rows = read_csv(folder / "scores.csv")
         assert [row["path"] for row in rows] == [str(path) for path in photos["test_files"]]
         metrics = json.loads((folder / "metrics.json").read_text())
-        assert metrics["threshold"]["chosen_by"] == "F1-optimal on the test split"
+        assert metrics["threshold"]["chosen_by"] == ORACLE_RULE
         assert 0 <= metrics["pixel_auroc"] <= 1 and 0 <= metrics["f1"] <= 1
         flagged = [row["anomalous"] == "1" for row in rows]
         raw = trained.test_raw_scores(score)

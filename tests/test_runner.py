@@ -101,7 +101,7 @@ def save_results(experiment, class_index, score):
     iterations = experiment.schedule(class_index).iterations
     decision = decide(anomaly_scores, split.test_anomaly_labels, None, 95.0)
     experiment.store_detector_state(class_index, split, iterations,
-                                    {score: ScoreState(decision.normalisation, decision.threshold, {}, {})})
+                                    {score: ScoreState(decision.normalisation, decision.threshold, {}, {}, 0.05)})
     result = ScoreResult(anomaly_scores, {}, {"images_per_second": 100.0})
     return experiment.write_results(class_index, split, score, result, decision,
                                     {"trained_iterations": iterations})["auc"]

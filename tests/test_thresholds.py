@@ -13,7 +13,7 @@ from utils.running.detector import (DETECTOR_FILE, DetectorState, ScoreState, lo
                                     save_detector_state)
 from utils.running.evaluation import decide, overlay_captions, overlay_selection
 from utils.scoring.normalise import Normalisation, min_max_normalise
-from utils.scoring.thresholds import (NORMAL_PERCENTILE, Threshold, choose_threshold, decision_metrics,
+from utils.scoring.thresholds import (NORMAL_PERCENTILE, ORACLE_RULE, Threshold, choose_threshold, decision_metrics,
                                       f1_optimal_threshold)
 
 
@@ -182,7 +182,7 @@ def test_chosen_by_texts():
     scores = np.array([0.1, 0.2, 0.3, 0.4, 0.5, 0.6])
     normalisation = Normalisation.fit(scores)
     f1 = choose_threshold(SIX_LABELS, SIX_SCORES, normalisation)
-    assert f1.chosen_by == "F1-optimal on the test split"
+    assert f1.chosen_by == ORACLE_RULE
     # The F1-optimal score is 0.3; the threshold lies halfway to the next lower score, 0.2.
     assert (f1.raw, f1.normalised) == (pytest.approx(0.25), pytest.approx(0.3))
     assert choose_threshold(np.zeros(6), scores, normalisation).chosen_by == \
@@ -309,9 +309,9 @@ def test_overlay_captions_name_the_image_its_scores_the_decision_and_the_truth()
 
 def score_state(minimum=0.5, maximum=2.5, raw=1.5, fitted=None):
     normalisation = Normalisation(minimum, maximum)
-    return ScoreState(normalisation, Threshold(raw, float(normalisation(raw)), "F1-optimal on the test split"),
+    return ScoreState(normalisation, Threshold(raw, float(normalisation(raw)), ORACLE_RULE),
                       fitted if fitted is not None else {"alphas": [[0.25, 1.5, 3.0], [2.0, 0.125]]},
-                      {"batch_size": 64, "scores": ["rec", "dir"], "threshold": None})
+                      {"batch_size": 64, "scores": ["rec", "dir"], "threshold": None}, 0.05)
 
 
 def detector_state():

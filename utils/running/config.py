@@ -29,12 +29,21 @@ SETTING_RANGES = (
     (("beta_1", "beta_2", "max_zoom"), HALF_OPEN_UNIT_INTERVAL),
     (("threshold",), Allowed(lambda value: -math.inf < value < math.inf, "a finite number")),
     (("threshold_percentile",), Allowed(lambda value: 0 < value < 100, "in (0, 100)")),
+    (("val_fraction",), Allowed(lambda value: 0 <= value < 1, "in [0, 1) (the share of the normal training "
+                                                              "images held out for validation)")),
+    (("target_fpr",), Allowed(lambda value: 0 < value < 1, "in (0, 1) (the share of new normal images "
+                                                           "the threshold may flag)")),
 )
+# --val_fraction's default per dataset: the papers' protocols train on every normal training image, while a
+# folder of a practitioner's normal images holds some out, so that thresholds never see the test split.
+VALIDATION_FRACTIONS = {"folder": 0.1}
+# --target_fpr's default: the threshold flags as many new normal images as the percentile rule does.
+TARGET_FALSE_POSITIVE_RATE = (100 - NORMAL_PERCENTILE) / 100
 # The shared settings that change the trained model; a saved run is refused when one differs.
 TRAINING_FIELDS = ("method", "dataset", "data_dir", "scheme", "image_size", "max_zoom", "width", "batch_size",
-                   "iterations", "learning_rate", "beta_1", "beta_2", "seed", "precision")
+                   "iterations", "learning_rate", "beta_1", "beta_2", "seed", "precision", "val_fraction")
 # The settings that change decisions, not scores: a tested class is decided again when one differs.
-DECISION_FIELDS = ("threshold", "threshold_percentile")
+DECISION_FIELDS = ("threshold", "threshold_percentile", "target_fpr")
 
 
 @dataclasses.dataclass(frozen=True, init=False)
@@ -78,6 +87,11 @@ class Config:
     # (utils/scoring/thresholds.py), from threshold_percentile when it holds normal images only.
     threshold: float | None = None
     threshold_percentile: float = NORMAL_PERCENTILE
+    # The share of each class's normal training images held out as its validation split (data/pipeline.py);
+    # with one, the threshold is set at target_fpr on its scores and the normalisation is fitted on them, so
+    # that neither sees the test split. None: the dataset's default (VALIDATION_FRACTIONS, else 0).
+    val_fraction: float | None = None
+    target_fpr: float = TARGET_FALSE_POSITIVE_RATE
     # The method's own settings, an instance of its `settings` dataclass.
     settings: MethodSettings | None = None
 
@@ -102,6 +116,8 @@ class Config:
         for name, value in method_object.defaults.items():
             if flat[name] is None:
                 flat[name] = value
+        if flat["val_fraction"] is None:
+            flat["val_fraction"] = VALIDATION_FRACTIONS.get(flat["dataset"], 0.0)
         for name, choices in (("scheme", SCHEMES), ("score", tuple(method_object.score_choices))):
             if flat[name] not in choices:
                 raise ValueError(f"unknown {name} {flat[name]!r} for {method_object.name}; expected one of {choices}")
@@ -211,7 +227,7 @@ def unknown_settings_message(names: list[str], method) -> str:
     foreign = [name for name in names if owners[name]]
     if not foreign:
         return f"unknown setting{'s' if len(names) > 1 else ''} {', '.join(names)}"
-    titles = sorted({other.title for name in foreign for other in owners[name]})
+    titles = [other.title for other in METHODS.values() if any(other in owners[name] for name in foreign)]
     return (f"{', '.join('--' + name for name in foreign)} {'is a setting' if len(foreign) == 1 else 'are settings'} "
             f"of {' and '.join(titles)}, which {method.title} does not have (leave "
             f"{'it' if len(foreign) == 1 else 'them'} out, or pass --method {owners[foreign[0]][0].name})")

@@ -2,7 +2,8 @@
 
 The test phase stores, per score, eq 16's normalisation range, the decision threshold and what
 the score learned from the training images (ScoreResult.fitted), with the image geometry the
-model was trained on. Predicting and exporting read only this file, the config.json and the
+model was trained on. With a validation split, the normalisation and the threshold come from its
+scores, so a normalised score means the same for every new image. Predicting and exporting read only this file, the config.json and the
 checkpoint: neither needs the dataset.
 """
 
@@ -19,12 +20,14 @@ DETECTOR_FILE = "detector.json"
 
 @dataclasses.dataclass(frozen=True)
 class ScoreState:
-    """One score's stored state: its normalisation, its threshold, what it fitted, and the scoring settings used."""
+    """One score's stored state: its normalisation, its threshold, what it fitted, the scoring settings used, and
+    the share of normal images its threshold flagged on held-out normal images (predict's alarm-rate check)."""
 
     normalisation: Normalisation
     threshold: Threshold
     fitted: dict
     scoring_settings: dict
+    expected_false_positive_rate: float | None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -32,7 +35,7 @@ class ScoreState:
     @classmethod
     def from_dict(cls, saved: dict) -> "ScoreState":
         return cls(Normalisation(**saved["normalisation"]), Threshold(**saved["threshold"]), saved["fitted"],
-                   saved["scoring_settings"])
+                   saved["scoring_settings"], saved["expected_false_positive_rate"])
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 
-from data.pipeline import one_class_split
 from utils.running.config import save_config
 from utils.running.experiment import ExperimentError, class_folder_name
 from utils.reporting.files import write_text_atomically
@@ -73,7 +72,7 @@ def diagnose(experiment, class_index: int) -> dict:
     """The diagnosis of one trained class (refused, as --phase test is, when it is not trained)."""
     config = experiment.config
     description = experiment.describe(class_index)
-    split = one_class_split(experiment.dataset, class_index, config.scheme)
+    split = experiment.split(class_index)
     labels = split.test_anomaly_labels
     if len(np.unique(labels)) < 2:
         raise ExperimentError(f"--phase diagnose compares normal with anomalous test images, and {description}'s "

@@ -19,23 +19,45 @@ OVERLAY_IMAGES = 4
 
 @dataclasses.dataclass(frozen=True)
 class ScoreDecision:
-    """The test split's normalisation and threshold for one score, the decisions and how good they are."""
+    """One score's normalisation and threshold, the test split's decisions and how good they are, and the
+    share of normal images the threshold is expected to flag (expected_false_positive_rate, measured on the
+    held-out normal images: the validation split, else the normal test images)."""
 
     normalisation: Normalisation
     threshold: Threshold
     normalised_scores: np.ndarray
     flags: np.ndarray
     metrics: dict
+    expected_false_positive_rate: float | None
 
 
-def decide(raw_scores: np.ndarray, anomaly_labels: np.ndarray, given_threshold: float | None,
-           percentile: float) -> ScoreDecision:
-    """Normalise the test split's raw scores (eq 16), choose the threshold and measure its decisions."""
+def decide(raw_scores: np.ndarray, anomaly_labels: np.ndarray, given_threshold: float | None, percentile: float,
+           validation_scores: np.ndarray | None = None, target_fpr: float | None = None) -> ScoreDecision:
+    """Normalise the raw scores (eq 16), choose the threshold and measure its decisions on the test split.
+
+    With validation_scores (the held-out normal images'), the normalisation and the threshold are fitted on
+    them alone; the test split's F1-optimal threshold is then reported beside, as the oracle it is.
+    """
+    labels = np.asarray(anomaly_labels)
     normalisation = Normalisation.fit(raw_scores)
-    threshold = choose_threshold(anomaly_labels, raw_scores, normalisation, given_threshold, percentile)
+    if validation_scores is not None:
+        # Equal validation scores span no range: the test split's then keeps the scale defined.
+        fitted = Normalisation.fit(validation_scores)
+        normalisation = fitted if fitted.maximum > fitted.minimum else normalisation
+    threshold = choose_threshold(labels, raw_scores, normalisation, given_threshold, percentile, validation_scores,
+                                 target_fpr)
     flags = threshold.flags(raw_scores)
-    return ScoreDecision(normalisation, threshold, normalisation(raw_scores), flags,
-                         {"threshold": dataclasses.asdict(threshold), **decision_metrics(anomaly_labels, flags)})
+    metrics = {"threshold": dataclasses.asdict(threshold), **decision_metrics(labels, flags)}
+    if validation_scores is not None:
+        metrics["target_false_positive_rate"] = target_fpr
+        if labels.any() and not labels.all():
+            oracle = choose_threshold(labels, raw_scores, normalisation)
+            metrics["oracle"] = {"threshold": dataclasses.asdict(oracle),
+                                 **decision_metrics(labels, oracle.flags(raw_scores))}
+    held_out_normal = (np.asarray(validation_scores, np.float64) if validation_scores is not None
+                       else np.asarray(raw_scores, np.float64)[labels == 0])
+    expected = float(threshold.flags(held_out_normal).mean()) if held_out_normal.size else None
+    return ScoreDecision(normalisation, threshold, normalisation(raw_scores), flags, metrics, expected)
 
 
 def overlay_selection(raw_scores: np.ndarray, count: int = OVERLAY_IMAGES) -> dict[str, np.ndarray]:

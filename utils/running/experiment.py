@@ -8,12 +8,13 @@ import os
 import platform
 import time
 from pathlib import Path
+from typing import Callable
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from data.pipeline import one_class_split, to_model_images, training_batches
+from data.pipeline import OneClassSplit, hold_out_validation, one_class_split, to_model_images, training_batches
 from data.random_streams import PREVIEW_STREAM
 from data.sources import ImageDataset
 from models.method import Schedule, ScoringImages
@@ -25,6 +26,7 @@ from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_me
 from utils.running import devices
 from utils.running.detector import DetectorState, ScoreState, load_detector_state, save_detector_state
 from utils.running.evaluation import ClassMaps, decide, overlay_captions, overlay_selection
+from utils.running.memorisation import MEMORISATION_RATIO, MONITORED_IMAGES, memorisation
 from utils.running.config import Config, load_config_dict, save_config
 from utils.running.learning_curve import CURVE_FILE, LearningCurve, curve_point, refusal
 from utils.running.run_lock import RunLock, RunLocked
@@ -168,19 +170,24 @@ class Experiment:
     def checkpoint_folder(self, class_index: int) -> Path:
         return self.config.checkpoint_folder() / class_folder_name(self.dataset, class_index)
 
+    def split(self, class_index: int) -> OneClassSplit:
+        """The class's one-class split, with --val_fraction of its normal training images held out."""
+        return hold_out_validation(one_class_split(self.dataset, class_index, self.config.scheme),
+                                   self.config.val_fraction, self.config.seed)
+
     def schedule(self, class_index: int, train_size: int | None = None) -> Schedule:
         """The training length of one class, computed once from its training set size (train_size, or its
         split's) and the same for training, resuming and testing."""
         if class_index not in self._schedules:
             if train_size is None:
-                train_size = len(one_class_split(self.dataset, class_index, self.config.scheme).train_images)
+                train_size = len(self.split(class_index).train_images)
             self._schedules[class_index] = self.method.schedule(self.config, train_size)
         return self._schedules[class_index]
 
     def train_class(self, class_index: int) -> Path:
         """Train (or resume training) the model of one class; return its checkpoint folder."""
         config = self.config
-        split = one_class_split(self.dataset, class_index, config.scheme)
+        split = self.split(class_index)
         cannot_follow = config.eval_every and refusal(split.test_anomaly_labels, self.describe(class_index))
         if cannot_follow:
             raise ExperimentError(cannot_follow)
@@ -203,27 +210,41 @@ class Experiment:
               f"on {len(images)} normal images for {schedule.iterations} iterations{warmup}")
         batches = training_batches(images, config.batch_size, config.seed, start, schedule.iterations,
                                    config.max_zoom, training_inputs=model.training_inputs)
+        monitor = self.memorisation_monitor(split, images)
         tensorboard = TensorBoardLog(folder / TENSORBOARD_FOLDER, images[:PREVIEW_IMAGES],
                                      tf.constant([config.seed, PREVIEW_STREAM], tf.int64), start, schedule.iterations,
-                                     config.checkpoint_every)
+                                     config.checkpoint_every, monitor=monitor)
         callbacks = [tensorboard]
         if config.eval_every:
-            callbacks.append(self.learning_curve(class_index, split, start, schedule.iterations))
+            callbacks.append(self.learning_curve(class_index, split, start, schedule.iterations, monitor))
         started = time.perf_counter()
         train_for_iterations(model, batches, checkpoints, schedule.iterations, config.checkpoint_every,
                              callbacks=tuple(callbacks))
         print(f"{self.describe(class_index)}: trained in {time.perf_counter() - started:.0f} s; checkpoint in {folder}")
         return folder
 
-    def learning_curve(self, class_index: int, split, start_iteration: int, iterations: int) -> LearningCurve:
-        """--eval_every's callback for one class: the test split scored with config.scores, beside the floors."""
+    def memorisation_monitor(self, split: OneClassSplit, train_images) -> Callable[[keras.Model], dict] | None:
+        """With a validation split: a function of the model that measures memorisation() on a fixed sample of
+        each split, for training's logs; None without one."""
+        if split.validation_images is None:
+            return None
+        validation_images = to_model_images(split.validation_images[:MONITORED_IMAGES], self.config.image_size)
+        return lambda model: memorisation(self.map_pass(model), train_images[:MONITORED_IMAGES], validation_images)
+
+    def learning_curve(self, class_index: int, split, start_iteration: int, iterations: int,
+                       monitor: Callable[[keras.Model], dict] | None = None) -> LearningCurve:
+        """--eval_every's callback for one class: the test split scored with config.scores, beside the floors
+        (and the memorisation `monitor` measures, with a validation split)."""
         images = self.scoring_images(split)
         labels = split.test_anomaly_labels
         floors = {name: value for name, value in self.floors(class_index, images, labels).items()
                   if name in FLOOR_METRICS.values()}
 
         def evaluate(model):
-            return {**curve_point(self.scorer(model).score(images, self.config.scores), labels), **floors}
+            monitored = {} if monitor is None else {name: value for name, value in monitor(model).items()
+                                                    if value is not None}
+            return {**curve_point(self.scorer(model).score(images, self.config.scores), labels), **floors,
+                    **monitored}
         path = self.config.learning_curve_folder() / class_folder_name(self.dataset, class_index) / CURVE_FILE
         return LearningCurve(evaluate, path, f"{self.describe(class_index)}, {self.method.run_label(self.config)}",
                              start_iteration, iterations, self.config.eval_every)
@@ -290,7 +311,7 @@ class Experiment:
         {score: its metrics (auc, pixel_auroc, f1, ...)}."""
         config = self.config
         scores = scores or config.scores
-        split = one_class_split(self.dataset, class_index, config.scheme)
+        split = self.split(class_index)
         if split.test_anomaly_labels.all():
             raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: its test split has no normal "
                                   "images, so neither an AUC nor a threshold can be found; add normal test images")
@@ -301,21 +322,37 @@ class Experiment:
         try:
             run.update(self.floors(class_index, images, split.test_anomaly_labels))
             results = self.scorer(model).score(images, scores)
+            validation_results = self.validation_results(model, split, results)
+            if split.validation_images is not None:
+                run.update(memorisation(self.map_pass(model), images.train,
+                                        to_model_images(split.validation_images, config.image_size)))
             maps = ClassMaps(self.map_pass(model), images.test, split.test_images)
             if split.test_masks is not None:
                 run["pixel_auroc"] = pixel_auroc(maps.all(), split.test_masks)
             metrics, states = {}, {}
             for score, result in results.items():
+                validation_scores = None if validation_results is None else validation_results[score].anomaly_scores
                 decision = decide(result.anomaly_scores, split.test_anomaly_labels, config.threshold,
-                                  config.threshold_percentile)
+                                  config.threshold_percentile, validation_scores, config.target_fpr)
                 self.write_overlays(class_index, score, split, maps, result.anomaly_scores, decision)
                 metrics[score] = self.write_results(class_index, split, score, result, decision, run)
                 states[score] = ScoreState(decision.normalisation, decision.threshold, result.fitted,
-                                           {name: getattr(config, name) for name in config.scoring_fields})
+                                           {name: getattr(config, name) for name in config.scoring_fields},
+                                           decision.expected_false_positive_rate)
         except ValueError as error:
             raise ExperimentError(f"cannot evaluate {self.describe(class_index)}: {error}") from error
         self.store_detector_state(class_index, split, model.iterations_done(), states)
         return metrics
+
+    def validation_results(self, model: keras.Model, split: OneClassSplit, test_results: dict) -> dict | None:
+        """{score: ScoreResult} of the class's validation images, scored with what each score fitted for the test
+        split; None without a validation split."""
+        if split.validation_images is None:
+            return None
+        images = ScoringImages(to_model_images(split.validation_images, self.config.image_size), None,
+                               np.ones(len(split.validation_images), bool))
+        return self.scorer(model).score(images, tuple(test_results),
+                                        {score: result.fitted for score, result in test_results.items()})
 
     def map_pass(self, model: keras.Model) -> MapPass:
         if self._map_pass is None:
@@ -350,8 +387,10 @@ class Experiment:
         metrics = {**result.metrics, **decision.metrics, **run}
         auc = write_class_results(folder, split.test_anomaly_labels, decision.normalised_scores,
                                   self.dataset.class_names[class_index], extra_columns=columns, metrics=metrics)
-        floors = ", ".join(f"{title} {metrics[key]:.4f}" for title, key in FLOOR_METRICS.items()
-                           if metrics.get(key) is not None)
+        floors = ", ".join([f"{title} {metrics[key]:.4f}" for title, key in FLOOR_METRICS.items()
+                            if metrics.get(key) is not None]
+                           + ([f"validation / training error {metrics[MEMORISATION_RATIO]:.2f}x"]
+                              if metrics.get(MEMORISATION_RATIO) is not None else []))
         auc_text = ("no AUC (normal test images only)" if auc is None
                     else f"AUC {auc:.4f}" + (f" ({floors})" if floors else ""))
         pixel = "" if metrics.get("pixel_auroc") is None else f", pixel AUROC {metrics['pixel_auroc']:.4f}"
@@ -360,9 +399,15 @@ class Experiment:
             print(f"warning: {self.describe(class_index)}: s_{score}'s threshold ({decision.threshold.chosen_by}) flags "
                   "every test image: the scores do not separate anomalies well enough to gain F1 over flagging all; "
                   "pass --threshold to choose one")
+        measured = ""
+        if metrics.get("target_false_positive_rate") is not None:
+            rates = [f"false-positive rate {metrics['false_positive_rate']:.3f} on the normal test images (target "
+                     f"{metrics['target_false_positive_rate']:g})" if metrics["false_positive_rate"] is not None
+                     else None, None if metrics["recall"] is None else f"recall {metrics['recall']:.3f}"]
+            measured = "; " + ", ".join(rate for rate in rates if rate) if any(rates) else ""
         print(f"{self.describe(class_index)}: s_{score} {auc_text}{pixel}{f1} at threshold "
               f"{decision.threshold.normalised:.3f} ({decision.threshold.chosen_by}; "
-              f"{metrics['flagged_fraction']:.0%} flagged), {metrics['images_per_second']:.0f} images/s; "
+              f"{metrics['flagged_fraction']:.0%} flagged{measured}), {metrics['images_per_second']:.0f} images/s; "
               f"results in {folder}")
         return {"auc": auc, **metrics}
 

@@ -127,6 +127,11 @@ def _no_training_images():
     raise AssertionError("a stored score read the training images; its fitted state should have been used")
 
 
+# Predict's alarm-rate check: the fewest images it judges, and the p-value below which it warns.
+ALARM_CHECK_IMAGES = 20
+ALARM_P_VALUE = 0.01
+
+
 def predict(detector: TrainedDetector, images_spec: str, save_maps: bool) -> Path:
     """Score the image files `images_spec` names (a file, a folder or a glob); write predictions.csv (and with
     save_maps an overlay per image) into a new folder of the run's predictions; print a summary; return the CSV."""
@@ -151,6 +156,11 @@ def predict(detector: TrainedDetector, images_spec: str, save_maps: bool) -> Pat
         print(f"s_{score}: {int(flags.sum())} of {len(flags)} anomalous at threshold {threshold.normalised:.3f} "
               f"(normalised; {threshold.chosen_by}); highest: "
               + ", ".join(f"{paths[index].name} {normalised[index]:.3f}" for index in highest))
+        if config.threshold is None:
+            warning = alarm_rate_warning(score, int(flags.sum()), len(flags),
+                                         state.scores[score].expected_false_positive_rate)
+            if warning:
+                print(warning)
     write_text_atomically(folder / "predictions.csv", columns_csv(columns))
     save_config(config, folder)
     if save_maps:
@@ -158,6 +168,23 @@ def predict(detector: TrainedDetector, images_spec: str, save_maps: bool) -> Pat
         print(f"anomaly maps in {folder / 'maps'}")
     print(f"predictions in {folder / 'predictions.csv'}")
     return folder / "predictions.csv"
+
+
+def alarm_rate_warning(score: str, flagged: int, total: int, expected_rate: float | None) -> str | None:
+    """A warning when far more of `total` images are flagged than the stored threshold flags of held-out normal
+    images (a one-sided binomial test at ALARM_P_VALUE), or None; too few images, or no expected rate, warn of
+    nothing."""
+    from scipy.stats import binomtest
+
+    if expected_rate is None or total < ALARM_CHECK_IMAGES:
+        return None
+    p_value = float(binomtest(flagged, total, expected_rate, alternative="greater").pvalue)
+    if p_value >= ALARM_P_VALUE:
+        return None
+    return (f"warning: s_{score} flagged {flagged} of {total} images ({flagged / total:.0%}), far more than the "
+            f"{expected_rate:.1%} of held-out normal images its threshold flags (binomial test p = {p_value:.2g}): "
+            "these images hold many anomalies, or differ from the training images (another camera, lighting, "
+            "size), or the threshold is stale; if they are normal, retrain or test again on images like them")
 
 
 def save_prediction_maps(detector, paths, source_images, model_images, original_sizes, raw, folder: Path):

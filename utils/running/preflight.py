@@ -1,17 +1,19 @@
 """Checks that can fail before any training starts, so that a run at paper scale does not stop
 hours in on something that was already known: folders that cannot be written, images the
-networks cannot take, classes with nothing to train on, fewer images than one batch, or a learning
-curve (--eval_every) on a test split without both normal and anomalous images.
+networks cannot take, classes with nothing to train on, fewer images than one batch (or too few held out
+to set a threshold on), or a learning curve (--eval_every) on a test split without both normal and anomalous images.
 """
 
+import math
 import tempfile
 from pathlib import Path
 
-from data.pipeline import one_class_split
+from data.pipeline import one_class_split, validation_size
 from data.sources import DatasetError, ImageDataset
 from models.registry import get_method
 from utils.running.config import Config
 from utils.running.learning_curve import refusal
+from utils.scoring.thresholds import minimum_validation_images
 
 
 class PreflightError(Exception):
@@ -31,21 +33,25 @@ def check_writable(folder: str, flag: str):
 
 
 def check_classes_trainable(config: Config, dataset: ImageDataset, classes: list[int], flag: str):
-    """Every class has normal training images under config.scheme, at least one batch of them."""
-    empty, too_few = [], []
+    """Every class has normal training images under config.scheme, at least one batch of them once
+    --val_fraction's share is held out, and enough held-out images to set a threshold on."""
+    empty, too_few, too_few_to_validate = [], [], []
+    needed = minimum_validation_images(config.target_fpr)
     for index in classes:
         name = f"{index} ({dataset.class_names[index]})"
         try:
-            count = len(one_class_split(dataset, index, config.scheme).train_images)
+            split = one_class_split(dataset, index, config.scheme)
         except DatasetError as error:
             if "no normal training images" not in str(error):
                 raise PreflightError(str(error)) from error
             empty.append(name)
             continue
-        if count < config.batch_size:
-            too_few.append((name, count))
-        cannot_follow = config.eval_every and refusal(one_class_split(dataset, index, config.scheme).test_anomaly_labels,
-                                                      f"{dataset.name} class {name}")
+        held_out = validation_size(len(split.train_images), config.val_fraction)
+        if len(split.train_images) - held_out < config.batch_size:
+            too_few.append((name, len(split.train_images) - held_out))
+        if 0 < held_out < needed:
+            too_few_to_validate.append((name, held_out, len(split.train_images)))
+        cannot_follow = config.eval_every and refusal(split.test_anomaly_labels, f"{dataset.name} class {name}")
         if cannot_follow:
             raise PreflightError(cannot_follow)
     if empty:
@@ -54,9 +60,18 @@ def check_classes_trainable(config: Config, dataset: ImageDataset, classes: list
                              f"images); choose the classes to train with {flag}")
     if too_few:
         smallest = min(count for _, count in too_few)
-        raise PreflightError(f"fewer training images than the batch size {config.batch_size} for "
+        held_out = f" after --val_fraction {config.val_fraction:g} holds some out" if config.val_fraction else ""
+        raise PreflightError(f"fewer training images than the batch size {config.batch_size}{held_out} for "
                              + ", ".join(f"class {name}, which has {count}" for name, count in too_few)
-                             + f"; pass --batch_size {smallest} or smaller")
+                             + f"; pass --batch_size {max(smallest, 1)} or smaller"
+                             + (" (or a smaller --val_fraction)" if config.val_fraction else ""))
+    if too_few_to_validate:
+        name, held_out, total = min(too_few_to_validate, key=lambda entry: entry[2])
+        raise PreflightError(f"--val_fraction {config.val_fraction:g} holds out only {held_out} of the {total} normal "
+                             f"training images of class {name}, and a threshold at --target_fpr "
+                             f"{config.target_fpr:g} needs at least {needed}; pass --val_fraction "
+                             f"{math.ceil(needed / total * 100) / 100:g} or more, a larger --target_fpr, or "
+                             "--val_fraction 0 (thresholds then come from the test split)")
 
 
 def check_before_run(configs: list[Config], dataset: ImageDataset, train_classes: list[int], flag: str,

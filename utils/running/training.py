@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Callable
 
 import keras
 import tensorflow as tf
@@ -25,6 +26,8 @@ class TrainingDiverged(RuntimeError):
 UNREADABLE_FOLDER = "unreadable"
 # Every this many iterations TensorBoard gets the losses: often enough for a curve, rarely enough to cost nothing.
 TENSORBOARD_EVERY = 10
+# Every this many iterations training prints a progress line (and TensorBoard gets the monitored values).
+LOG_EVERY = 100
 # The name the training time is saved under in a checkpoint.
 TRAINING_SECONDS_KEY = "training_seconds/.ATTRIBUTES/VARIABLE_VALUE"
 # What a damaged checkpoint raises: IndexError for a truncated data file, a plain OpError for an empty
@@ -268,7 +271,8 @@ class TensorBoardLog(keras.callbacks.Callback):
     the last iteration a grid of model.preview_images (one row per image, one column per named batch)."""
 
     def __init__(self, folder, preview_images: tf.Tensor, preview_seed: tf.Tensor, start_iteration: int,
-                 last_iteration: int, image_every: int, every: int = TENSORBOARD_EVERY):
+                 last_iteration: int, image_every: int, every: int = TENSORBOARD_EVERY,
+                 monitor: Callable[[keras.Model], dict] | None = None, monitor_every: int = LOG_EVERY):
         super().__init__()
         self.folder = Path(folder)
         self.preview_images = preview_images
@@ -277,12 +281,14 @@ class TensorBoardLog(keras.callbacks.Callback):
         self.last_iteration = last_iteration
         self.image_every = image_every
         self.every = every
+        self.monitor = monitor
+        self.monitor_every = monitor_every
         self.writer = None
 
     @property
-    def cadences(self) -> tuple[int, int]:
+    def cadences(self) -> tuple[int, ...]:
         """How often it writes: the iterations it acts on are multiples of these (and the last)."""
-        return self.every, self.image_every
+        return (self.every, self.image_every) + ((self.monitor_every,) if self.monitor else ())
 
     def on_train_begin(self, logs=None):
         self.writer = tf.summary.create_file_writer(str(self.folder))
@@ -292,12 +298,17 @@ class TensorBoardLog(keras.callbacks.Callback):
         last = iteration == self.last_iteration
         losses_due = iteration % self.every == 0 or last
         grid_due = iteration % self.image_every == 0 or last
-        if not (losses_due or grid_due):
+        monitor_due = self.monitor is not None and (iteration % self.monitor_every == 0 or last)
+        if not (losses_due or grid_due or monitor_due):
             return
         with self.writer.as_default(step=iteration):
             if losses_due:
                 for name, value in (logs or {}).items():
                     tf.summary.scalar(f"loss/{name}", value)
+            if monitor_due:
+                for name, value in self.monitor(self.model).items():
+                    if value is not None:
+                        tf.summary.scalar(f"monitor/{name}", value)
             if grid_due:
                 named = self.model.preview_images(self.preview_images, self.preview_seed)
                 tf.summary.image(" | ".join(named), preview_grid(list(named.values())), max_outputs=1)
@@ -314,7 +325,7 @@ def preview_grid(batches: list[tf.Tensor]) -> tf.Tensor:
 
 
 def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoints: Checkpoints,
-                         iterations: int, checkpoint_every: int, log_every: int = 100,
+                         iterations: int, checkpoint_every: int, log_every: int = LOG_EVERY,
                          callbacks: tuple[keras.callbacks.Callback, ...] = ()) -> None:
     """Run model.train_step from model.iterations up to `iterations`, with `callbacks` (TensorBoardLog) too.
 

@@ -1,24 +1,34 @@
 """The decision an anomaly score leads to: a stored threshold, how it was chosen, and how good it is.
 
 An image is anomalous when its raw anomaly score is at or above the threshold. The threshold is
-chosen on the test split, once, and stored with the run, halfway between the lowest score it flags
-and the next lower one:
-- when the test split has anomalies, the one that maximises F1 (anomalous = positive) on it;
-- when it holds normal images only (a folder of normal images), the NORMAL_PERCENTILE-th
-  percentile of their scores, so that about (100 - NORMAL_PERCENTILE)% of new normal images are
-  flagged. These images were held out of training. Never the minimum: that flags every image.
-- a threshold given by the user (--threshold, on the normalised scale of eq 16) replaces both.
-The F1-optimal threshold is chosen on the very images it is then measured on, so its F1 is an
-upper bound of what new images will see.
+chosen once, by the test phase, and stored with the run:
+- a threshold given by the user (--threshold, on the normalised scale of eq 16) comes first;
+- with a validation split (--val_fraction: normal training images held out of training), the
+  (1 - target_fpr) quantile of its scores, so that about target_fpr of new normal images are
+  flagged; the test split is then only measured, never fitted on;
+- without one, when the test split has anomalies, the threshold that maximises F1 (anomalous =
+  positive) on it: an oracle, chosen on the very images and labels it is then measured on, so its
+  F1 is an upper bound of what new images will see;
+- when the test split holds normal images only, the NORMAL_PERCENTILE-th percentile of their
+  scores. Never the minimum: that flags every image.
+The test-split thresholds lie halfway between the lowest score they flag and the next lower one.
 """
 
 import dataclasses
+import math
 
 import numpy as np
 
 from utils.scoring.normalise import Normalisation
 
 NORMAL_PERCENTILE = 95.0
+# A validation split smaller than this sets no threshold: its quantile would rest on a handful of images.
+MINIMUM_VALIDATION_IMAGES = 10
+
+
+def minimum_validation_images(target_fpr: float) -> int:
+    """The fewest validation images whose (1 - target_fpr) quantile lies below their highest score."""
+    return max(MINIMUM_VALIDATION_IMAGES, math.ceil(1 / target_fpr))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,16 +71,31 @@ def f1_optimal_threshold(anomaly_labels, raw_scores) -> float:
     return float(thresholds[int(np.argmax(f1[:-1]))])
 
 
+ORACLE_RULE = "F1-optimal on the test split (an oracle: fitted on the test labels)"
+
+
+def validation_threshold(validation_scores, target_fpr: float, normalisation: Normalisation) -> Threshold:
+    """The (1 - target_fpr) quantile of the held-out normal images' scores: about target_fpr of new normal
+    images score at or above it."""
+    raw = float(np.quantile(np.asarray(validation_scores, np.float64), 1 - target_fpr))
+    return Threshold(raw, float(normalisation(raw)),
+                     f"{1 - target_fpr:g} quantile of the validation images' scores (--target_fpr {target_fpr:g})")
+
+
 def choose_threshold(anomaly_labels, raw_scores, normalisation: Normalisation, given: float | None = None,
-                     percentile: float = NORMAL_PERCENTILE) -> Threshold:
-    """The test phase's threshold: `given` (normalised), else F1-optimal, else the normal images' percentile."""
+                     percentile: float = NORMAL_PERCENTILE, validation_scores=None,
+                     target_fpr: float | None = None) -> Threshold:
+    """The test phase's threshold: `given` (normalised), else the validation split's quantile, else F1-optimal
+    on the test split, else the normal test images' percentile."""
     labels = np.asarray(anomaly_labels)
     raw_scores = np.asarray(raw_scores, np.float64)
     if given is not None:
         return Threshold.given(normalisation, given)
+    if validation_scores is not None:
+        return validation_threshold(validation_scores, target_fpr, normalisation)
     if labels.any():
         raw = between_scores(raw_scores, f1_optimal_threshold(labels, raw_scores))
-        rule = "F1-optimal on the test split"
+        rule = ORACLE_RULE
     else:
         percentile_score = float(np.percentile(raw_scores, percentile))
         flagged = raw_scores[raw_scores >= percentile_score]
