@@ -36,7 +36,7 @@ SETTING_RANGES = (
 )
 # --val_fraction's default per dataset: the papers' protocols train on every normal training image, while a
 # folder of a practitioner's normal images holds some out, so that thresholds never see the test split.
-VALIDATION_FRACTIONS = {"folder": 0.1}
+VALIDATION_FRACTIONS = {"folder": 0.2}
 # --target_fpr's default: the threshold flags as many new normal images as the percentile rule does.
 TARGET_FALSE_POSITIVE_RATE = (100 - NORMAL_PERCENTILE) / 100
 # The shared settings that change the trained model; a saved run is refused when one differs.

@@ -13,7 +13,7 @@ from data.sources import DatasetError, ImageDataset
 from models.registry import get_method
 from utils.running.config import Config
 from utils.running.learning_curve import refusal
-from utils.scoring.thresholds import minimum_validation_images
+from utils.scoring.thresholds import MINIMUM_VALIDATION_IMAGES
 
 
 class PreflightError(Exception):
@@ -36,7 +36,7 @@ def check_classes_trainable(config: Config, dataset: ImageDataset, classes: list
     """Every class has normal training images under config.scheme, at least one batch of them once
     --val_fraction's share is held out, and enough held-out images to set a threshold on."""
     empty, too_few, too_few_to_validate = [], [], []
-    needed = minimum_validation_images(config.target_fpr)
+    needed = MINIMUM_VALIDATION_IMAGES
     for index in classes:
         name = f"{index} ({dataset.class_names[index]})"
         try:
@@ -68,10 +68,9 @@ def check_classes_trainable(config: Config, dataset: ImageDataset, classes: list
     if too_few_to_validate:
         name, held_out, total = min(too_few_to_validate, key=lambda entry: entry[2])
         raise PreflightError(f"--val_fraction {config.val_fraction:g} holds out only {held_out} of the {total} normal "
-                             f"training images of class {name}, and a threshold at --target_fpr "
-                             f"{config.target_fpr:g} needs at least {needed}; pass --val_fraction "
-                             f"{math.ceil(needed / total * 100) / 100:g} or more, a larger --target_fpr, or "
-                             "--val_fraction 0 (thresholds then come from the test split)")
+                             f"training images of class {name}, and a threshold needs at least {needed}; pass "
+                             f"--val_fraction {math.ceil(needed / total * 100) / 100:g} or more, or --val_fraction 0 "
+                             "(thresholds then come from the test split)")
 
 
 def check_before_run(configs: list[Config], dataset: ImageDataset, train_classes: list[int], flag: str,

@@ -15,20 +15,16 @@ The test-split thresholds lie halfway between the lowest score they flag and the
 """
 
 import dataclasses
-import math
 
 import numpy as np
 
 from utils.scoring.normalise import Normalisation
 
 NORMAL_PERCENTILE = 95.0
-# A validation split smaller than this sets no threshold: its quantile would rest on a handful of images.
+# A validation split smaller than this sets no threshold: its quantile would rest on a handful of images. Below
+# 1 / target_fpr images the quantile lies between the highest scores, and the expected false-positive rate
+# stored with the threshold (measured on these images) says how coarse it is.
 MINIMUM_VALIDATION_IMAGES = 10
-
-
-def minimum_validation_images(target_fpr: float) -> int:
-    """The fewest validation images whose (1 - target_fpr) quantile lies below their highest score."""
-    return max(MINIMUM_VALIDATION_IMAGES, math.ceil(1 / target_fpr))
 
 
 @dataclasses.dataclass(frozen=True)
