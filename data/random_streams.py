@@ -19,3 +19,7 @@ ZOOM_STREAM = 3
 SCORE_STREAM = 7
 # The random parts of TensorBoard's preview (a pretext transformation, a z).
 PREVIEW_STREAM = 8
+# The test images each bootstrap resample of an image-level AUC draws (utils/scoring/bootstrap.py).
+IMAGE_BOOTSTRAP_STREAM = 9
+# The test images each bootstrap resample of a pixel-level AUROC draws.
+PIXEL_BOOTSTRAP_STREAM = 10
