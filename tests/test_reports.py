@@ -16,7 +16,9 @@ from models.adcgan.paper_results import ADCGAN_ABLATION_MEAN_AUC, ADCGAN_AUC, ad
 from models.dgad.paper_results import DGAD_AUC, DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
 from models.registry import get_method
 from utils.reporting.plots import plot_roc
-from utils.reporting.reports import read_class_metrics, roc_auc, write_class_results, write_summary
+from utils.reporting.reports import (read_class_metrics, read_resampled, roc_auc, write_class_results,
+                                    write_summary)
+from utils.scoring.bootstrap import RESAMPLES, mean_interval, percentile_interval
 from utils.running.config import Config
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -92,9 +94,14 @@ def test_write_class_results_writes_scores_and_both_figures(tmp_path):
 
     assert auc == pytest.approx(roc_auc(labels, scores))
     run_dir = tmp_path / "run"
-    assert read_class_metrics(run_dir) == {"auc": auc, "images_per_second": 12.5}
+    metrics = read_class_metrics(run_dir)
+    assert metrics == {"auc": auc, "auc_interval": metrics["auc_interval"], "images_per_second": 12.5,
+                       "bootstrap_resamples": 1000}
+    low, high = metrics["auc_interval"]
+    assert low <= auc <= high
     assert read_class_metrics(tmp_path / "never_tested") is None
     assert sorted(path.name for path in run_dir.iterdir()) == [
+        "bootstrap_resamples.csv",
         "metrics.json",
         "roc.png",
         "score_distribution.png",
@@ -251,6 +258,47 @@ def test_write_summary_rejects_a_class_list_that_does_not_match_the_paper(tmp_pa
     assert list(tmp_path.iterdir()) == []
 
 
+def test_the_summary_shows_each_auc_and_pixel_auroc_with_its_interval_and_the_means(tmp_path):
+    rng = np.random.default_rng(0)
+    folders, aucs = {}, {}
+    for index, name in enumerate(("1", "8")):
+        labels = (np.arange(200) % 4 == 0).astype(int)
+        folders[name] = tmp_path / name
+        pixel = np.full(RESAMPLES, 0.6 + 0.1 * index)
+        aucs[name] = write_class_results(folders[name], labels, rng.normal(size=200) + labels, name,
+                                         metrics={"pixel_auroc": 0.6 + 0.1 * index}, bootstrap_seed=(0, index),
+                                         resampled={"pixel_auroc": pixel})
+    metrics = read_class_metrics(folders["8"])
+    assert metrics["pixel_auroc_interval"] == pytest.approx([0.7, 0.7])
+    resampled = {name: read_resampled(folder) for name, folder in folders.items()}
+
+    json_path, markdown_path = write_summary(
+        tmp_path / "summary", aucs, MNIST_CLASSES, {}, None,
+        per_class_columns={"Pixel AUROC": {"1": 0.6, "8": 0.7}}, class_folders=folders)
+
+    summary = json.loads(json_path.read_text())["intervals"]
+    assert summary["resamples"] == RESAMPLES and summary["confidence"] == 0.95
+    assert summary["auc"]["per_class"]["8"] == pytest.approx(metrics["auc_interval"])
+    mean_low, mean_high = summary["auc"]["mean"]
+    assert (mean_low, mean_high) == pytest.approx(mean_interval([resampled["1"]["auc"], resampled["8"]["auc"]]))
+    low, high = percentile_interval(resampled["8"]["auc"])
+    markdown = markdown_path.read_text()
+    assert f"| 8 | {aucs['8']:.4f} [{low:.4f}, {high:.4f}] | — | — | 0.7000 [0.7000, 0.7000] |" in markdown
+    mean = (aucs["1"] + aucs["8"]) / 2
+    assert (f"| Mean (2 classes) | {mean:.4f} [{mean_low:.4f}, {mean_high:.4f}] | — | — | 0.6500 [0.6500, 0.6500] |"
+            in markdown)
+    assert f"<td>{aucs['8']:.4f} [{low:.4f}, {high:.4f}]</td>" in (tmp_path / "summary/summary.html").read_text()
+
+
+def test_a_mean_over_classes_of_which_one_has_no_resamples_has_no_interval(tmp_path):
+    labels = np.array([0, 1] * 20)
+    folders = {"1": tmp_path / "1"}
+    auc = write_class_results(folders["1"], labels, labels + np.linspace(0, 2, 40), "1")
+    _, markdown_path = write_summary(tmp_path / "summary", {"1": auc, "8": 0.9}, MNIST_CLASSES, {}, None,
+                                     class_folders=folders)
+    assert f"| Mean (2 classes) | {(auc + 0.9) / 2:.4f} | — | — |" in markdown_path.read_text()
+
+
 def test_write_summary_rejects_a_tested_class_missing_from_the_class_list(tmp_path):
     with pytest.raises(ValueError, match="not in class_names_in_order"):
         write_summary(tmp_path, {"11": 0.5}, MNIST_CLASSES, {}, None)
@@ -367,7 +415,7 @@ def test_there_is_no_paper_row_where_the_paper_has_none():
 
 
 def test_lookups_reject_misspelt_choices():
-    with pytest.raises(ValueError, match="unknown method 'ad-cgan'; expected one of \\('dgad', 'adcgan'\\)"):
+    with pytest.raises(ValueError, match="unknown method 'ad-cgan'; expected one of \\('dgad', 'adcgan', "):
         get_method("ad-cgan")
     with pytest.raises(ValueError, match="unknown scheme"):
         adcgan_row("mnist", "one-vs-all")

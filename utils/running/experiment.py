@@ -19,6 +19,7 @@ from data.sources import ImageDataset
 from models.method import Schedule, ScoringImages
 from models.registry import get_method
 from utils.reporting.files import safe_file_name
+from utils.reporting.markdown import interval_cell
 from utils.reporting.plots import plot_anomaly_maps
 from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_metrics, write_class_results,
                                     write_summary)
@@ -30,6 +31,7 @@ from utils.running.learning_curve import CURVE_FILE, LearningCurve, curve_point,
 from utils.running.run_lock import RunLock, RunLocked
 from utils.running.training import Checkpoints, NoReadableCheckpoint, TensorBoardLog, train_for_iterations
 from utils.scoring.floors import FLOOR_METRICS, floor_metrics
+from utils.scoring.bootstrap import resampled_pixel_aurocs
 from utils.scoring.maps import MapPass, pixel_auroc
 
 
@@ -302,14 +304,18 @@ class Experiment:
             run.update(self.floors(class_index, images, split.test_anomaly_labels))
             results = self.scorer(model).score(images, scores)
             maps = ClassMaps(self.map_pass(model), images.test, split.test_images)
+            resampled = {}
             if split.test_masks is not None:
                 run["pixel_auroc"] = pixel_auroc(maps.all(), split.test_masks)
+                if run["pixel_auroc"] is not None:
+                    resampled["pixel_auroc"] = resampled_pixel_aurocs(maps.all(), split.test_masks,
+                                                                      (config.seed, class_index))
             metrics, states = {}, {}
             for score, result in results.items():
                 decision = decide(result.anomaly_scores, split.test_anomaly_labels, config.threshold,
                                   config.threshold_percentile)
                 self.write_overlays(class_index, score, split, maps, result.anomaly_scores, decision)
-                metrics[score] = self.write_results(class_index, split, score, result, decision, run)
+                metrics[score] = self.write_results(class_index, split, score, result, decision, run, resampled)
                 states[score] = ScoreState(decision.normalisation, decision.threshold, result.fitted,
                                            {name: getattr(config, name) for name in config.scoring_fields})
         except ValueError as error:
@@ -342,19 +348,24 @@ class Experiment:
                                   trained_iterations, {})
         save_detector_state(folder, saved.with_scores(states))
 
-    def write_results(self, class_index, split, score, result, decision, run) -> dict:
+    def write_results(self, class_index, split, score, result, decision, run, resampled=None) -> dict:
+        """Write one score's results of one class (resampled: the pixel AUROC's bootstrap resamples, if any);
+        return its metrics.json."""
         folder = self.class_results_folder(class_index, score)
         save_config(self.config, folder)
         paths = {} if split.test_paths is None else {"path": np.asarray(split.test_paths)}
         columns = {"class_label": split.test_class_labels, **paths, **result.columns, "anomalous": decision.flags}
         metrics = {**result.metrics, **decision.metrics, **run}
         auc = write_class_results(folder, split.test_anomaly_labels, decision.normalised_scores,
-                                  self.dataset.class_names[class_index], extra_columns=columns, metrics=metrics)
+                                  self.dataset.class_names[class_index], extra_columns=columns, metrics=metrics,
+                                  bootstrap_seed=(self.config.seed, class_index), resampled=resampled)
+        metrics = read_class_metrics(folder)
         floors = ", ".join(f"{title} {metrics[key]:.4f}" for title, key in FLOOR_METRICS.items()
                            if metrics.get(key) is not None)
         auc_text = ("no AUC (normal test images only)" if auc is None
-                    else f"AUC {auc:.4f}" + (f" ({floors})" if floors else ""))
-        pixel = "" if metrics.get("pixel_auroc") is None else f", pixel AUROC {metrics['pixel_auroc']:.4f}"
+                    else f"AUC {interval_cell(auc, metrics['auc_interval'])}" + (f" ({floors})" if floors else ""))
+        pixel = ("" if metrics.get("pixel_auroc") is None
+                 else f", pixel AUROC {interval_cell(metrics['pixel_auroc'], metrics.get('pixel_auroc_interval'))}")
         f1 = "" if metrics["f1"] is None else f", F1 {metrics['f1']:.3f} (flagging all: {metrics['f1_flag_all']:.3f})"
         if metrics["flagged_fraction"] == 1.0:
             print(f"warning: {self.describe(class_index)}: s_{score}'s threshold ({decision.threshold.chosen_by}) flags "
@@ -364,7 +375,7 @@ class Experiment:
               f"{decision.threshold.normalised:.3f} ({decision.threshold.chosen_by}; "
               f"{metrics['flagged_fraction']:.0%} flagged), {metrics['images_per_second']:.0f} images/s; "
               f"results in {folder}")
-        return {"auc": auc, **metrics}
+        return metrics
 
     def test_classes(self, classes: list[int]) -> list[Path]:
         """Test each class, then write summary.json / summary.md / summary.html of each score beside its
