@@ -14,7 +14,6 @@ from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import interval_cell, known_mean
 from utils.reporting.html import write_summary_html
 from utils.reporting.plots import plot_roc, plot_score_distribution
-from utils.scoring.bootstrap import CONFIDENCE, RESAMPLES, mean_interval, percentile_interval, resampled_aucs
 
 _SCORE_COLUMNS = ("index", "anomaly_label", "score")
 # Where a class's anomaly-map overlays go, inside its results folder, and their names, most anomalous first.
@@ -24,10 +23,6 @@ OVERLAY_FIGURES = ("most_anomalous", "least_anomalous")
 # summary's interval of the mean over classes pairs the classes' rows.
 RESAMPLED_FILE = "bootstrap_resamples.csv"
 _SUMMARY_KEYS = ("per_class_auc", "mean_auc", "config", "paper", "intervals")
-# What the brackets of a summary's cells are.
-_INTERVAL_NOTE = (f"In brackets: the {CONFIDENCE:.0%} bootstrap interval over the test images ({RESAMPLES} resamples "
-                 "stratified by label, seeded by the run's seed; utils/scoring/bootstrap.py). The mean's pairs the "
-                 "classes' resamples.")
 
 # The settings that tell runs apart at a glance (those a method does not have are None and left out);
 # the full config is in summary.json.
@@ -62,27 +57,23 @@ def write_class_results(
     class_name: str,
     extra_columns: dict[str, np.ndarray] | None = None,
     metrics: dict | None = None,
-    bootstrap_seed: tuple[int, int] = (0, 0),
     resampled: dict[str, np.ndarray] | None = None,
+    intervals: dict[str, tuple[float, float] | None] | None = None,
 ) -> float | None:
     """Write scores.csv, roc.png, score_distribution.png, bootstrap_resamples.csv and metrics.json into run_dir;
     return the AUC.
 
     A test set of normal images only (a folder of normal images) has no AUC: it is None, and there is
-    no roc.png and no interval. metrics.json holds the AUC, its 95% bootstrap interval over the test images
-    ("auc_interval", utils.scoring.bootstrap, seeded by bootstrap_seed: (run seed, class index)), `metrics`,
-    and the interval of each of `resampled` ({metrics key: its resampled values}, e.g. the pixel AUROC's) as
-    "<key>_interval"; it is written last, so its presence means the class's results are complete (see
-    read_class_metrics).
+    no roc.png. metrics.json holds the AUC, `metrics`, and `intervals` ({metrics key: its bootstrap interval},
+    utils.scoring.bootstrap) as "<key>_interval"; it is written last, so its presence means the class's results
+    are complete (see read_class_metrics). `resampled` ({metrics key: its bootstrap resamples}) goes to
+    RESAMPLED_FILE.
     """
     labels = np.asarray(anomaly_labels).ravel()
     scores = np.asarray(anomaly_scores, dtype=np.float64).ravel()
     # Computing the AUC first means a test set that cannot be scored leaves no files behind.
     auc = None if (labels == 0).all() else roc_auc(labels, scores)
     labels = labels.astype(np.int64)
-    resampled = {**({} if auc is None else {"auc": resampled_aucs(labels, scores, bootstrap_seed)}),
-                 **(resampled or {})}
-    intervals = {f"{key}_interval": percentile_interval(values) for key, values in resampled.items()}
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomically(run_dir / "scores.csv", _scores_csv(labels, scores, extra_columns or {}))
@@ -93,10 +84,12 @@ def write_class_results(
     )
     if resampled:
         write_text_atomically(run_dir / RESAMPLED_FILE, columns_csv(resampled))
-    bootstrap = {"bootstrap_resamples": RESAMPLES} if resampled else {}
+    bootstrap = {"bootstrap_resamples": len(next(iter(resampled.values())))} if resampled else {}
+    named_intervals = {f"{key}_interval": interval for key, interval in (intervals or {}).items()}
     write_text_atomically(
         run_dir / "metrics.json",
-        json.dumps({"auc": auc, **intervals, **(metrics or {}), **bootstrap}, indent=2, default=_to_json) + "\n",
+        json.dumps({"auc": auc, **named_intervals, **(metrics or {}), **bootstrap}, indent=2, default=_to_json)
+        + "\n",
     )
     return auc
 
@@ -127,6 +120,7 @@ def write_summary(
     extra: dict | None = None,
     per_class_columns: dict[str, dict[str, float | None]] | None = None,
     class_folders: dict[str, Path] | None = None,
+    intervals: dict | None = None,
 ) -> tuple[Path, Path]:
     """Write summary.json, summary.md and summary.html for the tested classes; return the first two paths.
 
@@ -136,9 +130,8 @@ def write_summary(
     columns after the paper's ({column: {class: value}}, e.g. the pixel AUROC, F1 at the threshold);
     summary.html shows each class's figures from class_folders ({class: its results folder}).
 
-    The AUC and pixel AUROC cells carry their 95% bootstrap intervals where class_folders hold their resamples
-    (RESAMPLED_FILE); the mean's interval pairs the classes' resamples (utils.scoring.bootstrap.mean_interval).
-    summary.json has them under "intervals".
+    intervals (utils.scoring.bootstrap.summary_intervals: confidence, resamples, and per metrics key its
+    per-class and mean intervals) puts each interval in brackets beside its value, and goes to summary.json.
     """
     if not per_class_auc:
         raise ValueError("per_class_auc is empty: no class was tested")
@@ -157,18 +150,16 @@ def write_summary(
     ours = {name: None if per_class_auc[name] is None else float(per_class_auc[name]) for name in tested}
     mean_auc = known_mean(ours.values())
     columns = per_class_columns or {}
-    resampled = {name: read_resampled(folder) for name, folder in (class_folders or {}).items() if name in ours}
-    intervals = _intervals({"auc": ours, **{SUMMARY_COLUMNS[title]: values for title, values in columns.items()
-                                            if title in SUMMARY_COLUMNS}}, resampled)
+    intervals = intervals or {}
     summary = {
         "per_class_auc": ours, "mean_auc": mean_auc, "config": config, "paper": paper,
         **({"per_class": {name: {column: values.get(name) for column, values in columns.items()}
                           for name in tested}} if columns else {}),
-        **({"intervals": {"confidence": CONFIDENCE, "resamples": RESAMPLES, **intervals}} if intervals else {}),
+        **({"intervals": intervals} if intervals else {}),
         **extra,
     }
     header, rows = _summary_table(ours, mean_auc, paper_auc, columns, intervals)
-    paper_notes, settings = _paper_notes(paper) + ([_INTERVAL_NOTE] if intervals else []), _key_settings(config)
+    paper_notes, settings = _paper_notes(paper) + _interval_notes(intervals), _key_settings(config)
 
     summary_dir = Path(summary_dir)
     summary_dir.mkdir(parents=True, exist_ok=True)
@@ -242,23 +233,12 @@ def _paper_auc_by_class(paper: dict | None, class_names_in_order: list[str]) -> 
     return dict(zip(class_names_in_order, paper["per_class"]))
 
 
-def _intervals(values_by_key: dict[str, dict[str, float | None]],
-               resampled: dict[str, dict[str, np.ndarray]]) -> dict[str, dict]:
-    """{metrics key: {"per_class": {class: interval}, "mean": interval}} for the keys some class has resamples of.
-
-    The mean's interval only where every class with a value has its resamples: otherwise it would be the
-    interval of another mean.
-    """
-    intervals = {}
-    for key, values in values_by_key.items():
-        known = [name for name, value in values.items() if value is not None]
-        per_class = {name: percentile_interval(resampled[name][key]) for name in known
-                     if key in resampled.get(name, {})}
-        if per_class:
-            complete = len(per_class) == len(known)
-            intervals[key] = {"per_class": per_class, "mean": mean_interval(
-                [resampled[name][key] for name in known]) if complete else None}
-    return intervals
+def _interval_notes(intervals: dict) -> list[str]:
+    if not intervals:
+        return []
+    return [f"In brackets: the {intervals['confidence']:.0%} bootstrap interval over the test images "
+            f"({intervals['resamples']} resamples stratified by label, seeded by the run's seed; "
+            "utils/scoring/bootstrap.py). The mean's pairs the classes' resamples."]
 
 
 def _number(value: float | None) -> str:

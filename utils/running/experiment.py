@@ -21,8 +21,8 @@ from models.registry import get_method
 from utils.reporting.files import safe_file_name
 from utils.reporting.markdown import interval_cell
 from utils.reporting.plots import plot_anomaly_maps
-from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_metrics, write_class_results,
-                                    write_summary)
+from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_metrics, read_resampled,
+                                    write_class_results, write_summary)
 from utils.running import devices
 from utils.running.detector import DetectorState, ScoreState, load_detector_state, save_detector_state
 from utils.running.evaluation import ClassMaps, decide, overlay_captions, overlay_selection
@@ -31,7 +31,7 @@ from utils.running.learning_curve import CURVE_FILE, LearningCurve, curve_point,
 from utils.running.run_lock import RunLock, RunLocked
 from utils.running.training import Checkpoints, NoReadableCheckpoint, TensorBoardLog, train_for_iterations
 from utils.scoring.floors import FLOOR_METRICS, floor_metrics
-from utils.scoring.bootstrap import resampled_pixel_aurocs
+from utils.scoring.bootstrap import percentile_interval, resampled_aucs, resampled_pixel_aurocs, summary_intervals
 from utils.scoring.maps import MapPass, pixel_auroc
 
 
@@ -356,9 +356,15 @@ class Experiment:
         paths = {} if split.test_paths is None else {"path": np.asarray(split.test_paths)}
         columns = {"class_label": split.test_class_labels, **paths, **result.columns, "anomalous": decision.flags}
         metrics = {**result.metrics, **decision.metrics, **run}
-        auc = write_class_results(folder, split.test_anomaly_labels, decision.normalised_scores,
+        labels = split.test_anomaly_labels
+        # No AUC, so no resamples of it, on a test split of normal images only.
+        resampled = {**({} if (labels == 0).all() else
+                        {"auc": resampled_aucs(labels, decision.normalised_scores, (self.config.seed, class_index))}),
+                     **(resampled or {})}
+        auc = write_class_results(folder, labels, decision.normalised_scores,
                                   self.dataset.class_names[class_index], extra_columns=columns, metrics=metrics,
-                                  bootstrap_seed=(self.config.seed, class_index), resampled=resampled)
+                                  resampled=resampled,
+                                  intervals={key: percentile_interval(values) for key, values in resampled.items()})
         metrics = read_class_metrics(folder)
         floors = ", ".join(f"{title} {metrics[key]:.4f}" for title, key in FLOOR_METRICS.items()
                            if metrics.get(key) is not None)
@@ -405,11 +411,14 @@ class Experiment:
         columns = {title: {names[index]: metrics.get(key) for index, metrics in per_class.items()}
                    for title, key in {**FLOOR_METRICS, **SUMMARY_COLUMNS}.items()
                    if any(metrics.get(key) is not None for metrics in per_class.values())}
+        folders = {names[index]: self.class_results_folder(index, score) for index in per_class}
         json_path, markdown_path = write_summary(
             config.results_folder(score), {names[index]: metrics["auc"] for index, metrics in per_class.items()},
             list(self.dataset.class_names), {**config.to_dict(), "score": score, "run_id": config.run_id}, paper,
-            per_class_columns=columns,
-            class_folders={names[index]: self.class_results_folder(index, score) for index in per_class})
+            per_class_columns=columns, class_folders=folders, intervals=summary_intervals(
+                {"auc": {names[index]: metrics["auc"] for index, metrics in per_class.items()},
+                 **{SUMMARY_COLUMNS[title]: values for title, values in columns.items() if title in SUMMARY_COLUMNS}},
+                {name: read_resampled(folder) for name, folder in folders.items()}))
         aucs = [metrics["auc"] for metrics in per_class.values() if metrics["auc"] is not None]
         mean = f"mean AUC over {len(aucs)} classes: {np.mean(aucs):.4f}" if aucs else "no AUC (normal test images only)"
         print(f"s_{score}: {mean}; summary in {markdown_path}, {markdown_path.with_suffix('.html')} and {json_path}")

@@ -106,3 +106,31 @@ def mean_interval(resampled_per_class: list[np.ndarray]) -> tuple[float, float] 
     if not resampled_per_class:
         return None
     return percentile_interval(np.mean(np.stack(resampled_per_class), axis=0))
+
+
+def summary_intervals(values_by_key: dict[str, dict[str, float | None]],
+                      resampled: dict[str, dict[str, np.ndarray]]) -> dict:
+    """A summary's intervals: {"confidence", "resamples", and per metrics key {"per_class": {class: interval},
+    "mean": interval}} for the keys some class has resamples of; {} if none has. values_by_key: {key: {class:
+    value}}; resampled: {class: {key: its resamples}}."""
+    intervals = _per_key_intervals(values_by_key, resampled)
+    return {"confidence": CONFIDENCE, "resamples": RESAMPLES, **intervals} if intervals else {}
+
+
+def _per_key_intervals(values_by_key: dict[str, dict[str, float | None]],
+                       resampled: dict[str, dict[str, np.ndarray]]) -> dict[str, dict]:
+    """{metrics key: {"per_class": {class: interval}, "mean": interval}} for the keys some class has resamples of.
+
+    The mean's interval only where every class with a value has its resamples: otherwise it would be the
+    interval of another mean.
+    """
+    intervals = {}
+    for key, values in values_by_key.items():
+        known = [name for name, value in values.items() if value is not None]
+        per_class = {name: percentile_interval(resampled[name][key]) for name in known
+                     if key in resampled.get(name, {})}
+        if per_class:
+            complete = len(per_class) == len(known)
+            intervals[key] = {"per_class": per_class, "mean": mean_interval(
+                [resampled[name][key] for name in known]) if complete else None}
+    return intervals

@@ -31,8 +31,8 @@ def seeds_line(seeds: tuple[int, ...]) -> str | None:
     if len(seeds) == 1:
         return ("Our cells carry, in brackets, the 95% bootstrap interval over the run's test images "
                 "(metrics.json); the means' intervals are in each run's summary.md.")
-    return (f"Our cells: mean ± standard deviation (sample, n - 1) over {len(seeds)} seeds ({', '.join(map(str, seeds))}),"
-            " one trained model per seed and class; a mean's is over the seeds' means over classes.")
+    return (f"Our cells: mean ± standard deviation (sample, n - 1) over {len(seeds)} seeds "
+            f"({', '.join(map(str, seeds))}), one trained model per seed and class; a mean's is over the seeds' means over classes.")
 
 
 def spread_text(values: list) -> str:
