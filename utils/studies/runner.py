@@ -55,9 +55,10 @@ def with_seed(bases: dict[str, Config], seed: int) -> dict[str, Config]:
 
 def across_seeds(results_by_seed: list[dict[tuple, dict | None]]) -> dict[tuple, dict | None]:
     """One seed's results as they are; over several seeds of the same grid, {key: metrics over seeds}: each
-    number (AUC, pixel AUROC, times) is the mean over seeds, and "<key>_per_seed" lists each seed's value (the tables' standard deviations read
-    them); the per-run bootstrap intervals are left out, being of one seed each. None where a seed's run has
-    not finished; a value is None where a seed has none (an AUC of normal test images only)."""
+    number (AUC, pixel AUROC, times) is the mean over seeds, and "<key>_per_seed" lists each seed's value (the
+    tables' standard deviations read them); the per-run bootstrap intervals are left out, being of one seed
+    each. None where a seed's run has not finished; a value is None where a seed has none (an AUC of normal
+    test images only)."""
     if len(results_by_seed) == 1:
         return results_by_seed[0]
     combined = {}
