@@ -6,6 +6,7 @@
     python reproduce.py --table 5 --budget cpu --iterations 300   # s_rec vs s_dir scoring speed
     python reproduce.py --table compare --budget cpu --dataset npz --data_dir ../shared/data/mnist-subset.npz \\
         --paper_dataset mnist --scheme all_vs_one --classes 0 1 2   # DGAD and AD-CGAN side by side
+    python reproduce.py --table 1 --budget cpu --seeds 0,1,2   # the grid once per seed: mean ± sd per cell
 
 Runs that finished earlier (same settings) are reused, so an interrupted command resumes when it
 is started again. Tables go to <results_dir>/tables/ as Markdown and CSV.
@@ -52,6 +53,22 @@ def shard_value(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+def seed_list(text: str) -> tuple[int, ...]:
+    """--seeds 0,1,2: two or more distinct seeds, in the order given."""
+    parts = text.split(",")
+    try:
+        seeds = tuple(seed_value(part.strip()) for part in parts)
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(f"expected two or more comma-separated seeds from 0 to 2**32 - 1, e.g. "
+                                         f"0,1,2; got {text!r}") from None
+    if len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(f"each seed once, got {text}")
+    if len(seeds) < 2:
+        raise argparse.ArgumentTypeError(f"a standard deviation needs two or more seeds, got {text} "
+                                         "(one seed: --seed)")
+    return seeds
+
+
 def without_flag(argv: list[str], flag: str, takes_value: bool) -> list[str]:
     """argv without flag and its value, however argparse accepted it (--flag V, --flag=V, a prefix of it)."""
     kept, skip_value = [], False
@@ -94,7 +111,11 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--iterations", type=positive_int, default=None, help="override the budget's iterations")
     parser.add_argument("--rounds", type=positive_int, default=None, help="Table 5: timed rounds per score (default: 3)")
     parser.add_argument("--scheme", choices=SCHEMES, default="one_vs_all", help="(default: one_vs_all)")
-    parser.add_argument("--seed", type=seed_value, default=0, help="(default: 0)")
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=seed_value, default=0, help="(default: 0)")
+    seeds.add_argument("--seeds", type=seed_list, default=None, metavar="S1,S2,...",
+                       help="run the table's grid once per seed (separate runs, each reused when finished) and "
+                            "show mean ± standard deviation over them in each cell")
     add_xla_flags(parser)
     parser.add_argument("--distribute", choices=DISTRIBUTIONS, default="none",
                         help="train each run on several devices (see main.py --help) (default: none)")
@@ -116,7 +137,7 @@ def parse_arguments(argv: list[str] | None = None) -> argparse.Namespace:
     # not be comparable.
     whole = " (Table 5 times its scores on one machine: run it whole)"
     only_for = {"same_classes_as_paper": (("1", "2", "3", "4", "5"), " (compare takes --paper_dataset)"),
-                "paper_dataset": (("compare",), ""), "rounds": (("5",), ""),
+                "paper_dataset": (("compare",), ""), "rounds": (("5",), ""), "seeds": (GRID_TABLES, ""),
                 "shard": (GRID_TABLES, whole), "collect": (GRID_TABLES, whole)}
     for name, (tables, note) in only_for.items():
         if getattr(arguments, name) not in (None, False) and arguments.table not in tables:
@@ -171,16 +192,18 @@ def print_table(markdown_path) -> None:
 
 
 def run_shard(shard: tuple[int, int], bases: dict[str, Config], dataset, groups: list, classes: list[int],
-              collect_command: str):
-    """Run one shard of the grid of groups x classes, then say what it ran and how the table is written."""
-    from utils.studies.runner import pairs_text, run_grid, shard_pairs
+              collect_command: str, seeds: tuple[int, ...]):
+    """Run one shard of the grid of groups x classes (of each seed's grid), then say what it ran and how the
+    table is written."""
+    from utils.studies.runner import pairs_text, run_grid, shard_pairs, with_seed
 
     index, count = shard
     pairs = shard_pairs(len(groups), classes, index, count)
     total = len(groups) * len(classes)
-    print(f"shard {index}/{count}: {len(pairs)} of the table's {total} runs (run group x class)")
-    if pairs:
-        run_grid(bases, dataset, groups, classes, pairs)
+    print(f"shard {index}/{count}: {len(pairs)} of the table's {total} runs (run group x class)"
+          + (f", for each of seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""))
+    for seed in seeds if pairs else ():
+        run_grid(with_seed(bases, seed), dataset, groups, classes, pairs)
     ran = (f": {pairs_text(bases, dataset, groups, pairs)}" if pairs
            else f" (the table has fewer runs than {count} shards)")
     print(f"shard {index}/{count} ran {len(pairs)} of the table's {total} runs{ran}")
@@ -205,6 +228,7 @@ def run_comparison(arguments: argparse.Namespace, command: str, grid_command: st
     paper_dataset = arguments.paper_dataset or (dataset_name if dataset_name in PAPER_DATASETS else None)
     # Sorted and once each: the grid, and so every shard's slice of it, must not depend on how the flag was written.
     protocols = tuple(sorted(set(arguments.protocols or (1,))))
+    seeds = arguments.seeds or (arguments.seed,)
 
     def work():
         # Each method sees the images at its own paper's size (MNIST: 32 for DGAD, 28 for AD-CGAN), as
@@ -213,14 +237,14 @@ def run_comparison(arguments: argparse.Namespace, command: str, grid_command: st
         dataset = load_dataset(dataset_name, arguments.data_dir, bases["dgad"].image_size)
         if arguments.collect:
             print_table(collect_comparison(bases, dataset, selected_class_indices(arguments.classes, dataset),
-                                           protocols, paper_dataset, command, grid_command))
+                                           protocols, paper_dataset, command, grid_command, seeds))
             return
         classes = checked_classes(arguments, list(bases.values()), dataset)
         if arguments.shard:
             run_shard(arguments.shard, bases, dataset, comparison_groups(protocols), classes,
-                      f"{grid_command} --collect")
+                      f"{grid_command} --collect", seeds)
         else:
-            print_table(compare(bases, dataset, classes, protocols, paper_dataset, command))
+            print_table(compare(bases, dataset, classes, protocols, paper_dataset, command, seeds))
 
     return reporting_errors(work)
 
@@ -251,18 +275,21 @@ def main(argv: list[str] | None = None) -> int:
     from data.sources import load_dataset
     from utils.studies.tables import collect, regenerate
 
+    seeds = arguments.seeds or (arguments.seed,)
+
     def work():
         base = base_config(arguments, dataset_name)
         dataset = load_dataset(base.dataset, base.data_dir, base.image_size)
         if arguments.collect:
             print_table(collect(spec, base, dataset, selected_class_indices(arguments.classes, dataset), command,
-                                grid_command))
+                                grid_command, seeds))
             return
         classes = checked_classes(arguments, [base], dataset, spec.number == 5)
         if arguments.shard:
-            run_shard(arguments.shard, {"dgad": base}, dataset, list(spec.groups), classes, f"{grid_command} --collect")
+            run_shard(arguments.shard, {"dgad": base}, dataset, list(spec.groups), classes, f"{grid_command} --collect",
+                      seeds)
         else:
-            print_table(regenerate(spec, base, dataset, classes, command, arguments.rounds or 3))
+            print_table(regenerate(spec, base, dataset, classes, command, arguments.rounds or 3, seeds))
 
     return reporting_errors(work)
 

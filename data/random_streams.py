@@ -21,3 +21,7 @@ SCORE_STREAM = 7
 PREVIEW_STREAM = 8
 # Which normal training images are held out as the validation split (--val_fraction).
 VALIDATION_STREAM = 9
+# The test images each bootstrap resample of an image-level AUC draws (utils/scoring/bootstrap.py).
+IMAGE_BOOTSTRAP_STREAM = 10
+# The test images each bootstrap resample of a pixel-level AUROC draws.
+PIXEL_BOOTSTRAP_STREAM = 11

@@ -17,7 +17,9 @@ from models.adcgan.paper_results import ADCGAN_ABLATION_MEAN_AUC, ADCGAN_AUC, ad
 from models.dgad.paper_results import DGAD_AUC, DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
 from models.registry import METHODS, get_method
 from utils.reporting.plots import plot_roc
-from utils.reporting.reports import read_class_metrics, roc_auc, write_class_results, write_summary
+from utils.reporting.reports import (read_class_metrics, read_resampled, roc_auc, write_class_results,
+                                    write_summary)
+from utils.scoring.bootstrap import RESAMPLES, mean_interval, percentile_interval, resampled_aucs, summary_intervals
 from utils.running.config import Config
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -86,16 +88,24 @@ def test_write_class_results_writes_scores_and_both_figures(tmp_path):
     scores = np.array([0.1 + 0.2, 1 / 3, float(np.float32(0.7)), 2.5e-17, 123456.78901234567, 0.0])
     class_labels = np.array([3, 5, 3, 7, 0, 3])
 
+    resampled = resampled_aucs(labels, scores, (0, 3))
     auc = write_class_results(
         tmp_path / "run", labels, scores, "3", extra_columns={"class_label": class_labels},
-        metrics={"images_per_second": 12.5},
+        metrics={"images_per_second": 12.5}, resampled={"auc": resampled},
+        intervals={"auc": percentile_interval(resampled)},
     )
 
     assert auc == pytest.approx(roc_auc(labels, scores))
     run_dir = tmp_path / "run"
-    assert read_class_metrics(run_dir) == {"auc": auc, "images_per_second": 12.5}
+    metrics = read_class_metrics(run_dir)
+    assert metrics == {"auc": auc, "auc_interval": metrics["auc_interval"], "images_per_second": 12.5,
+                       "bootstrap_resamples": 1000}
+    low, high = metrics["auc_interval"]
+    assert low <= auc <= high
+    assert np.array_equal(read_resampled(run_dir)["auc"], resampled)
     assert read_class_metrics(tmp_path / "never_tested") is None
     assert sorted(path.name for path in run_dir.iterdir()) == [
+        "bootstrap_resamples.csv",
         "metrics.json",
         "roc.png",
         "score_distribution.png",
@@ -250,6 +260,54 @@ def test_write_summary_rejects_a_class_list_that_does_not_match_the_paper(tmp_pa
     with pytest.raises(ValueError, match="every class of the dataset"):
         write_summary(tmp_path, {"cat": 0.7}, ["cat"], {}, paper)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_summary_shows_each_auc_and_pixel_auroc_with_its_interval_and_the_means(tmp_path):
+    rng = np.random.default_rng(0)
+    folders, aucs = {}, {}
+    for index, name in enumerate(("1", "8")):
+        labels = (np.arange(200) % 4 == 0).astype(int)
+        folders[name] = tmp_path / name
+        scores = rng.normal(size=200) + labels
+        resampled = {"auc": resampled_aucs(labels, scores, (0, index)),
+                     "pixel_auroc": np.full(RESAMPLES, 0.6 + 0.1 * index)}
+        aucs[name] = write_class_results(folders[name], labels, scores, name,
+                                         metrics={"pixel_auroc": 0.6 + 0.1 * index}, resampled=resampled,
+                                         intervals={key: percentile_interval(values)
+                                                    for key, values in resampled.items()})
+    metrics = read_class_metrics(folders["8"])
+    assert metrics["pixel_auroc_interval"] == pytest.approx([0.7, 0.7])
+    resampled = {name: read_resampled(folder) for name, folder in folders.items()}
+    pixel = {"1": 0.6, "8": 0.7}
+
+    json_path, markdown_path = write_summary(
+        tmp_path / "summary", aucs, MNIST_CLASSES, {}, None, per_class_columns={"Pixel AUROC": pixel},
+        class_folders=folders, intervals=summary_intervals({"auc": aucs, "pixel_auroc": pixel}, resampled))
+
+    summary = json.loads(json_path.read_text())["intervals"]
+    assert summary["resamples"] == RESAMPLES and summary["confidence"] == 0.95
+    assert summary["auc"]["per_class"]["8"] == pytest.approx(metrics["auc_interval"])
+    mean_low, mean_high = summary["auc"]["mean"]
+    assert (mean_low, mean_high) == pytest.approx(mean_interval([resampled["1"]["auc"], resampled["8"]["auc"]]))
+    low, high = percentile_interval(resampled["8"]["auc"])
+    markdown = markdown_path.read_text()
+    assert f"| 8 | {aucs['8']:.4f} [{low:.4f}, {high:.4f}] | — | — | 0.7000 [0.7000, 0.7000] |" in markdown
+    mean = (aucs["1"] + aucs["8"]) / 2
+    assert (f"| Mean (2 classes) | {mean:.4f} [{mean_low:.4f}, {mean_high:.4f}] | — | — | 0.6500 [0.6500, 0.6500] |"
+            in markdown)
+    assert f"<td>{aucs['8']:.4f} [{low:.4f}, {high:.4f}]</td>" in (tmp_path / "summary/summary.html").read_text()
+
+
+def test_a_mean_over_classes_of_which_one_has_no_resamples_has_no_interval(tmp_path):
+    labels = np.array([0, 1] * 20)
+    scores = labels + np.linspace(0, 2, 40)
+    auc = write_class_results(tmp_path / "1", labels, scores, "1",
+                              resampled={"auc": resampled_aucs(labels, scores, (0, 1))})
+    aucs = {"1": auc, "8": 0.9}
+    intervals = summary_intervals({"auc": aucs}, {"1": read_resampled(tmp_path / "1"), "8": {}})
+    assert intervals["auc"]["mean"] is None and intervals["auc"]["per_class"]["1"] is not None
+    _, markdown_path = write_summary(tmp_path / "summary", aucs, MNIST_CLASSES, {}, None, intervals=intervals)
+    assert f"| Mean (2 classes) | {(auc + 0.9) / 2:.4f} | — | — |" in markdown_path.read_text()
 
 
 def test_write_summary_rejects_a_tested_class_missing_from_the_class_list(tmp_path):

@@ -9,7 +9,8 @@ import pytest
 import reproduce
 from utils.running.config import Config
 from utils.running.experiment import Experiment
-from utils.studies.runner import class_floors, run_grid
+from utils.studies.runner import across_seeds, class_floors, run_grid
+from utils.studies.table_parts import seeds_line
 from utils.studies.tables import (TABLES, accuracy_section, auc_rows, dgad_group, pixel_auroc_section, table_path,
                                   write_auc_table, write_speed_table)
 
@@ -193,3 +194,60 @@ def test_the_cpu_budget_is_the_learning_curves_length_and_each_flag_overrides_on
     assert (cpu.width, cpu.batch_size, cpu.iterations) == (8, 32, 8000)
     shortened = config("--budget", "cpu", "--iterations", "300")
     assert (shortened.width, shortened.batch_size, shortened.iterations) == (8, 32, 300)
+
+
+def test_a_cell_of_one_seed_carries_its_bootstrap_interval(tmp_path, named_dataset):
+    spec = TABLES[1]
+    dataset = named_dataset("mnist", tuple("0123456789"))
+    results = fabricated_results(spec, [0, 1])
+    results[spec.groups[0].key("rec", 0)]["auc_interval"] = [0.85, 0.95]
+    markdown = write_auc_table(tmp_path / "t1", spec, dataset, [0, 1], auc_rows(spec, dataset, [0, 1], results),
+                               ["# header"], class_floors(results, [0, 1]))
+    # MNIST digits 0 and 1 of the paper's Table 1, Protocol 1: 0.9934 and 0.9981.
+    assert "| 1 | DGAD | 0.9000 [0.8500, 0.9500] / 0.9934 | 0.9000 / 0.9981 | 0.9000 |" in markdown
+
+
+def test_several_seeds_give_mean_and_standard_deviation_per_cell_and_for_the_mean(tmp_path, named_dataset):
+    spec = TABLES[1]
+    dataset = named_dataset("mnist", tuple("0123456789"))
+    per_seed = []
+    for auc in (0.8, 0.9, 1.0):
+        results = fabricated_results(spec, [0, 1], auc=auc)
+        results[spec.groups[0].key("rec", 1)]["auc"] = auc - 0.1
+        for metrics in results.values():
+            metrics["auc_interval"] = [auc - 0.05, auc + 0.05]
+        per_seed.append(results)
+    combined = across_seeds(per_seed)
+    metrics = combined[spec.groups[0].key("rec", 0)]
+    assert metrics["auc"] == pytest.approx(0.9) and metrics["auc_per_seed"] == [0.8, 0.9, 1.0]
+    assert "auc_interval" not in metrics
+    markdown = write_auc_table(tmp_path / "t1", spec, dataset, [0, 1], auc_rows(spec, dataset, [0, 1], combined),
+                               ["# header"], class_floors(combined, [0, 1]))
+    # Class 0: 0.8, 0.9, 1.0; class 1: 0.7, 0.8, 0.9; the seeds' means over classes 0.75, 0.85, 0.95.
+    assert "| 1 | DGAD | 0.9000 ± 0.1000 / 0.9934 | 0.8000 ± 0.1000 / 0.9981 | 0.8500 ± 0.1000 |" in markdown
+    # A seed whose run has not finished leaves the cell missing.
+    per_seed[2][spec.groups[0].key("rec", 0)] = None
+    assert across_seeds(per_seed)[spec.groups[0].key("rec", 0)] is None
+    assert "over 3 seeds (0, 1, 2)" in seeds_line((0, 1, 2)) and seeds_line((0,)).startswith("Our cells carry")
+    assert table_path("results", spec, Config(dataset="mnist"), (0, 1, 2)).name.endswith("-seeds0-1-2")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("", "expected two or more comma-separated seeds"), ("a,b", "expected two or more comma-separated seeds"),
+    ("0,-1", "expected two or more comma-separated seeds"), ("1,2,1", "each seed once"),
+    ("3", "two or more seeds"),
+])
+def test_bad_seed_lists_are_one_line_errors_before_any_run(value, message, capsys):
+    with pytest.raises(SystemExit):
+        reproduce.parse_arguments(["--table", "1", "--seeds", value])
+    error = capsys.readouterr().err
+    assert message in error and error.count("\n") == 1
+
+
+def test_seed_and_seeds_together_or_seeds_for_table_5_are_refused(capsys):
+    for arguments in (["--table", "1", "--seed", "1", "--seeds", "0,1"], ["--table", "5", "--seeds", "0,1"]):
+        with pytest.raises(SystemExit):
+            reproduce.parse_arguments(arguments)
+    first, second = capsys.readouterr().err.splitlines()
+    assert "not allowed with argument --seed" in first and "--seeds applies to --table" in second
+    assert reproduce.parse_arguments(["--table", "1", "--seeds", "2, 0"]).seeds == (2, 0)

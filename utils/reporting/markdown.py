@@ -16,6 +16,14 @@ def cell_text(value: float | None, digits: int = 4) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def interval_cell(value: float | None, interval: tuple[float, float] | None, digits: int = 4) -> str:
+    """A value and its 95% bootstrap interval, "0.9571 [0.9502, 0.9633]"; the value alone where it has none."""
+    if value is None or interval is None:
+        return cell_text(value, digits)
+    low, high = interval
+    return f"{value:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
 def csv_text(header: list[str], rows: list[list]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

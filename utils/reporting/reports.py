@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from utils.reporting.files import write_text_atomically
-from utils.reporting.markdown import known_mean
+from utils.reporting.markdown import interval_cell, known_mean
 from utils.reporting.html import write_summary_html
 from utils.reporting.plots import plot_roc, plot_score_distribution
 
@@ -19,7 +19,10 @@ _SCORE_COLUMNS = ("index", "anomaly_label", "score")
 # Where a class's anomaly-map overlays go, inside its results folder, and their names, most anomalous first.
 MAPS_FOLDER = "maps"
 OVERLAY_FIGURES = ("most_anomalous", "least_anomalous")
-_SUMMARY_KEYS = ("per_class_auc", "mean_auc", "config", "paper")
+# Each bootstrap resample's AUC (and pixel AUROC), one row per resample, in a class's results folder: the
+# summary's interval of the mean over classes pairs the classes' rows.
+RESAMPLED_FILE = "bootstrap_resamples.csv"
+_SUMMARY_KEYS = ("per_class_auc", "mean_auc", "config", "paper", "intervals")
 
 # The settings that tell runs apart at a glance (those a method does not have are None and left out);
 # the full config is in summary.json.
@@ -54,12 +57,17 @@ def write_class_results(
     class_name: str,
     extra_columns: dict[str, np.ndarray] | None = None,
     metrics: dict | None = None,
+    resampled: dict[str, np.ndarray] | None = None,
+    intervals: dict[str, tuple[float, float] | None] | None = None,
 ) -> float | None:
-    """Write scores.csv, roc.png, score_distribution.png and metrics.json into run_dir; return the AUC.
+    """Write scores.csv, roc.png, score_distribution.png, bootstrap_resamples.csv and metrics.json into run_dir;
+    return the AUC.
 
     A test set of normal images only (a folder of normal images) has no AUC: it is None, and there is
-    no roc.png. metrics.json holds the AUC and `metrics`; it is written last, so its presence means the
-    class's results are complete (see read_class_metrics).
+    no roc.png. metrics.json holds the AUC, `metrics`, and `intervals` ({metrics key: its bootstrap interval},
+    utils.scoring.bootstrap) as "<key>_interval"; it is written last, so its presence means the class's results
+    are complete (see read_class_metrics). `resampled` ({metrics key: its bootstrap resamples}) goes to
+    RESAMPLED_FILE.
     """
     labels = np.asarray(anomaly_labels).ravel()
     scores = np.asarray(anomaly_scores, dtype=np.float64).ravel()
@@ -74,9 +82,14 @@ def write_class_results(
     plot_score_distribution(
         labels, scores, run_dir / "score_distribution.png", f"{class_name}: anomaly scores"
     )
+    if resampled:
+        write_text_atomically(run_dir / RESAMPLED_FILE, columns_csv(resampled))
+    bootstrap = {"bootstrap_resamples": len(next(iter(resampled.values())))} if resampled else {}
+    named_intervals = {f"{key}_interval": interval for key, interval in (intervals or {}).items()}
     write_text_atomically(
         run_dir / "metrics.json",
-        json.dumps({"auc": auc, **(metrics or {})}, indent=2, default=_to_json) + "\n",
+        json.dumps({"auc": auc, **named_intervals, **(metrics or {}), **bootstrap}, indent=2, default=_to_json)
+        + "\n",
     )
     return auc
 
@@ -85,6 +98,17 @@ def read_class_metrics(run_dir: str | os.PathLike) -> dict | None:
     """metrics.json of a tested class, or None if its results were never completed."""
     path = Path(run_dir) / "metrics.json"
     return json.loads(path.read_text()) if path.exists() else None
+
+
+def read_resampled(run_dir: str | os.PathLike) -> dict[str, np.ndarray]:
+    """{metrics key: its bootstrap resamples} of a tested class; empty if it has none (no AUC, or tested before
+    intervals existed)."""
+    path = Path(run_dir) / RESAMPLED_FILE
+    if not path.exists():
+        return {}
+    with path.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    return {key: np.array([float(row[key]) for row in rows]) for key in (rows[0] if rows else {})}
 
 
 def write_summary(
@@ -96,6 +120,7 @@ def write_summary(
     extra: dict | None = None,
     per_class_columns: dict[str, dict[str, float | None]] | None = None,
     class_folders: dict[str, Path] | None = None,
+    intervals: dict | None = None,
 ) -> tuple[Path, Path]:
     """Write summary.json, summary.md and summary.html for the tested classes; return the first two paths.
 
@@ -104,6 +129,9 @@ def write_summary(
     An AUC is None for a class whose test set has normal images only. per_class_columns adds
     columns after the paper's ({column: {class: value}}, e.g. the pixel AUROC, F1 at the threshold);
     summary.html shows each class's figures from class_folders ({class: its results folder}).
+
+    intervals (utils.scoring.bootstrap.summary_intervals: confidence, resamples, and per metrics key its
+    per-class and mean intervals) puts each interval in brackets beside its value, and goes to summary.json.
     """
     if not per_class_auc:
         raise ValueError("per_class_auc is empty: no class was tested")
@@ -122,14 +150,16 @@ def write_summary(
     ours = {name: None if per_class_auc[name] is None else float(per_class_auc[name]) for name in tested}
     mean_auc = known_mean(ours.values())
     columns = per_class_columns or {}
+    intervals = intervals or {}
     summary = {
         "per_class_auc": ours, "mean_auc": mean_auc, "config": config, "paper": paper,
         **({"per_class": {name: {column: values.get(name) for column, values in columns.items()}
                           for name in tested}} if columns else {}),
+        **({"intervals": intervals} if intervals else {}),
         **extra,
     }
-    header, rows = _summary_table(ours, mean_auc, paper_auc, columns)
-    paper_notes, settings = _paper_notes(paper), _key_settings(config)
+    header, rows = _summary_table(ours, mean_auc, paper_auc, columns, intervals)
+    paper_notes, settings = _paper_notes(paper) + _interval_notes(intervals), _key_settings(config)
 
     summary_dir = Path(summary_dir)
     summary_dir.mkdir(parents=True, exist_ok=True)
@@ -203,17 +233,33 @@ def _paper_auc_by_class(paper: dict | None, class_names_in_order: list[str]) -> 
     return dict(zip(class_names_in_order, paper["per_class"]))
 
 
+def _interval_notes(intervals: dict) -> list[str]:
+    if not intervals:
+        return []
+    return [f"In brackets: the {intervals['confidence']:.0%} bootstrap interval over the test images "
+            f"({intervals['resamples']} resamples stratified by label, seeded by the run's seed; "
+            "utils/scoring/bootstrap.py). The mean's pairs the classes' resamples."]
+
+
 def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.4f}"
 
 
 def _summary_table(ours: dict[str, float | None], mean_auc: float | None, paper_auc: dict[str, float],
-                   columns: dict[str, dict[str, float | None]]) -> tuple[list[str], list[list[str]]]:
-    def row(label, auc, paper, extra):
-        difference = "—" if auc is None or paper is None else f"{auc - paper:+.4f}"
-        return [label, _number(auc), _number(paper), difference, *(_number(value) for value in extra)]
+                   columns: dict[str, dict[str, float | None]],
+                   intervals: dict[str, dict]) -> tuple[list[str], list[list[str]]]:
+    column_keys = [SUMMARY_COLUMNS.get(title) for title in columns]
 
-    rows = [row(name, auc, paper_auc.get(name), [values.get(name) for values in columns.values()])
+    def interval(key, name):
+        of_key = intervals.get(key, {})
+        return of_key.get("mean") if name is None else of_key.get("per_class", {}).get(name)
+
+    def row(label, name, auc, paper, extra):
+        difference = "—" if auc is None or paper is None else f"{auc - paper:+.4f}"
+        return [label, interval_cell(auc, interval("auc", name)), _number(paper), difference,
+                *(interval_cell(value, interval(key, name)) for key, value in zip(column_keys, extra))]
+
+    rows = [row(name, name, auc, paper_auc.get(name), [values.get(name) for values in columns.values()])
             for name, auc in ours.items()]
     # The paper's mean is only comparable when it covers exactly the classes our mean does.
     with_auc = [name for name, auc in ours.items() if auc is not None]
@@ -222,7 +268,7 @@ def _summary_table(ours: dict[str, float | None], mean_auc: float | None, paper_
         if with_auc and all(name in paper_auc for name in with_auc)
         else None
     )
-    rows.append(row(f"Mean ({len(ours)} classes)", mean_auc, paper_mean,
+    rows.append(row(f"Mean ({len(ours)} classes)", None, mean_auc, paper_mean,
                     [known_mean(values.get(name) for name in ours) for values in columns.values()]))
     return ["Class", "Our AUC", "Paper AUC", "Difference", *columns], rows
 

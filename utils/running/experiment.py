@@ -20,9 +20,10 @@ from data.sources import ImageDataset
 from models.method import Schedule, ScoringImages
 from models.registry import get_method
 from utils.reporting.files import safe_file_name
+from utils.reporting.markdown import interval_cell
 from utils.reporting.plots import plot_anomaly_maps
-from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_metrics, write_class_results,
-                                    write_summary)
+from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_metrics, read_resampled,
+                                    write_class_results, write_summary)
 from utils.running import devices
 from utils.running.detector import DetectorState, ScoreState, load_detector_state, save_detector_state
 from utils.running.evaluation import ClassMaps, decide, overlay_captions, overlay_selection
@@ -32,6 +33,7 @@ from utils.running.learning_curve import CURVE_FILE, LearningCurve, curve_point,
 from utils.running.run_lock import RunLock, RunLocked
 from utils.running.training import Checkpoints, NoReadableCheckpoint, TensorBoardLog, train_for_iterations
 from utils.scoring.floors import FLOOR_METRICS, floor_metrics
+from utils.scoring.bootstrap import percentile_interval, resampled_aucs, resampled_pixel_aurocs, summary_intervals
 from utils.scoring.maps import MapPass, pixel_auroc
 
 
@@ -327,15 +329,19 @@ class Experiment:
                 run.update(memorisation(self.map_pass(model), images.train,
                                         to_model_images(split.validation_images, config.image_size)))
             maps = ClassMaps(self.map_pass(model), images.test, split.test_images)
+            resampled = {}
             if split.test_masks is not None:
                 run["pixel_auroc"] = pixel_auroc(maps.all(), split.test_masks)
+                if run["pixel_auroc"] is not None:
+                    resampled["pixel_auroc"] = resampled_pixel_aurocs(maps.all(), split.test_masks,
+                                                                      (config.seed, class_index))
             metrics, states = {}, {}
             for score, result in results.items():
                 validation_scores = None if validation_results is None else validation_results[score].anomaly_scores
                 decision = decide(result.anomaly_scores, split.test_anomaly_labels, config.threshold,
                                   config.threshold_percentile, validation_scores, config.target_fpr)
                 self.write_overlays(class_index, score, split, maps, result.anomaly_scores, decision)
-                metrics[score] = self.write_results(class_index, split, score, result, decision, run)
+                metrics[score] = self.write_results(class_index, split, score, result, decision, run, resampled)
                 states[score] = ScoreState(decision.normalisation, decision.threshold, result.fitted,
                                            {name: getattr(config, name) for name in config.scoring_fields},
                                            decision.expected_false_positive_rate)
@@ -379,21 +385,32 @@ class Experiment:
                                   trained_iterations, {})
         save_detector_state(folder, saved.with_scores(states))
 
-    def write_results(self, class_index, split, score, result, decision, run) -> dict:
+    def write_results(self, class_index, split, score, result, decision, run, resampled=None) -> dict:
+        """Write one score's results of one class (resampled: the pixel AUROC's bootstrap resamples, if any);
+        return its metrics.json."""
         folder = self.class_results_folder(class_index, score)
         save_config(self.config, folder)
         paths = {} if split.test_paths is None else {"path": np.asarray(split.test_paths)}
         columns = {"class_label": split.test_class_labels, **paths, **result.columns, "anomalous": decision.flags}
         metrics = {**result.metrics, **decision.metrics, **run}
-        auc = write_class_results(folder, split.test_anomaly_labels, decision.normalised_scores,
-                                  self.dataset.class_names[class_index], extra_columns=columns, metrics=metrics)
+        labels = split.test_anomaly_labels
+        # No AUC, so no resamples of it, on a test split of normal images only.
+        resampled = {**({} if (labels == 0).all() else
+                        {"auc": resampled_aucs(labels, decision.normalised_scores, (self.config.seed, class_index))}),
+                     **(resampled or {})}
+        auc = write_class_results(folder, labels, decision.normalised_scores,
+                                  self.dataset.class_names[class_index], extra_columns=columns, metrics=metrics,
+                                  resampled=resampled,
+                                  intervals={key: percentile_interval(values) for key, values in resampled.items()})
+        metrics = read_class_metrics(folder)
         floors = ", ".join([f"{title} {metrics[key]:.4f}" for title, key in FLOOR_METRICS.items()
                             if metrics.get(key) is not None]
                            + ([f"validation / training error {metrics[MEMORISATION_RATIO]:.2f}x"]
                               if metrics.get(MEMORISATION_RATIO) is not None else []))
         auc_text = ("no AUC (normal test images only)" if auc is None
-                    else f"AUC {auc:.4f}" + (f" ({floors})" if floors else ""))
-        pixel = "" if metrics.get("pixel_auroc") is None else f", pixel AUROC {metrics['pixel_auroc']:.4f}"
+                    else f"AUC {interval_cell(auc, metrics['auc_interval'])}" + (f" ({floors})" if floors else ""))
+        pixel = ("" if metrics.get("pixel_auroc") is None
+                 else f", pixel AUROC {interval_cell(metrics['pixel_auroc'], metrics.get('pixel_auroc_interval'))}")
         f1 = "" if metrics["f1"] is None else f", F1 {metrics['f1']:.3f} (flagging all: {metrics['f1_flag_all']:.3f})"
         if metrics["flagged_fraction"] == 1.0:
             print(f"warning: {self.describe(class_index)}: s_{score}'s threshold ({decision.threshold.chosen_by}) flags "
@@ -409,7 +426,7 @@ class Experiment:
               f"{decision.threshold.normalised:.3f} ({decision.threshold.chosen_by}; "
               f"{metrics['flagged_fraction']:.0%} flagged{measured}), {metrics['images_per_second']:.0f} images/s; "
               f"results in {folder}")
-        return {"auc": auc, **metrics}
+        return metrics
 
     def test_classes(self, classes: list[int]) -> list[Path]:
         """Test each class, then write summary.json / summary.md / summary.html of each score beside its
@@ -439,11 +456,14 @@ class Experiment:
         columns = {title: {names[index]: metrics.get(key) for index, metrics in per_class.items()}
                    for title, key in {**FLOOR_METRICS, **SUMMARY_COLUMNS}.items()
                    if any(metrics.get(key) is not None for metrics in per_class.values())}
+        folders = {names[index]: self.class_results_folder(index, score) for index in per_class}
         json_path, markdown_path = write_summary(
             config.results_folder(score), {names[index]: metrics["auc"] for index, metrics in per_class.items()},
             list(self.dataset.class_names), {**config.to_dict(), "score": score, "run_id": config.run_id}, paper,
-            per_class_columns=columns,
-            class_folders={names[index]: self.class_results_folder(index, score) for index in per_class})
+            per_class_columns=columns, class_folders=folders, intervals=summary_intervals(
+                {"auc": {names[index]: metrics["auc"] for index, metrics in per_class.items()},
+                 **{SUMMARY_COLUMNS[title]: values for title, values in columns.items() if title in SUMMARY_COLUMNS}},
+                {name: read_resampled(folder) for name, folder in folders.items()}))
         aucs = [metrics["auc"] for metrics in per_class.values() if metrics["auc"] is not None]
         mean = f"mean AUC over {len(aucs)} classes: {np.mean(aucs):.4f}" if aucs else "no AUC (normal test images only)"
         print(f"s_{score}: {mean}; summary in {markdown_path}, {markdown_path.with_suffix('.html')} and {json_path}")

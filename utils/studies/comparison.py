@@ -17,9 +17,10 @@ from models.registry import METHODS, get_method
 from utils.reporting.files import write_text_atomically
 from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
-from utils.studies.runner import RunGroup, class_floors, finished_results, missing_runs_note, run_grid
-from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, MISSING, coverage_text, floor_csv_rows,
-                                      floor_lines, wall_time_line)
+from utils.studies.runner import (RunGroup, across_seeds, class_floors, finished_results, missing_runs_note, run_grid,
+                                  with_seed)
+from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, coverage_text, floor_csv_rows, floor_lines,
+                                      mean_cell, result_cell, seeds_line, seeds_tag, seeds_text, wall_time_line)
 
 
 def comparison_groups(protocols=(1,), methods: tuple[str, ...] = tuple(METHODS)) -> list[RunGroup]:
@@ -54,6 +55,7 @@ def comparison_rows(groups: list[RunGroup], bases: dict[str, Config], classes: l
                 "protocol": dict(group.settings).get("protocol"),
                 "ours": [entry.get("auc") for entry in metrics], "paper": paper,
                 "finished": [entry is not None for entry in saved],
+                "cells": [result_cell(entry) for entry in saved], "mean_cell": mean_cell(saved),
                 "mean": known_mean(entry.get("auc") for entry in metrics),
                 "paper_mean_same_classes": _paper_mean_where_ours(paper, [entry.get("auc") for entry in metrics]),
                 "paper_printed_mean": None if row is None else row.mean,
@@ -95,11 +97,10 @@ def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, 
     for row in rows:
         difference = (None if row["paper_mean_same_classes"] is None or row["mean"] is None
                       else row["mean"] - row["paper_mean_same_classes"])
-        cells = [f"{cell_text(ours) if finished else MISSING} / {cell_text(paper)}"
-                 for ours, finished, paper in zip(row["ours"], row["finished"], row["paper"])]
+        cells = [f"{ours} / {cell_text(paper)}" for ours, paper in zip(row["cells"], row["paper"])]
         training, scoring = _total(row["training_seconds"]), cell_text(_total(row["scoring_seconds"]), 1)
         lines.append(f"| {row['method']} | " + " | ".join(cells)
-                     + f" | {cell_text(row['mean'])}{coverage_text(row['ours'])} | "
+                     + f" | {row['mean_cell']} | "
                      + f"{cell_text(row['paper_mean_same_classes'])} | "
                      + ("—" if difference is None else f"{difference:+.4f}")
                      + f" | {cell_text(row['paper_printed_mean'])} | {cell_text(training, 0)} | {scoring} |")
@@ -118,29 +119,36 @@ def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, 
     return "\n".join(lines) + "\n"
 
 
-def comparison_path(results_dir: str, bases: dict[str, Config]) -> Path:
+def comparison_path(results_dir: str, bases: dict[str, Config], seeds: tuple[int, ...] | None = None) -> Path:
+    """The comparison's file name, of its runs' names; over several seeds, those of the first seed and the seeds."""
     runs = "-vs-".join(config.run_id for config in bases.values())
-    return Path(results_dir) / "tables" / f"compare-{bases['dgad'].dataset}-{runs}"
+    over_seeds = "" if seeds is None or len(seeds) == 1 else f"-{seeds_tag(seeds)}"
+    return Path(results_dir) / "tables" / f"compare-{bases['dgad'].dataset}-{runs}{over_seeds}"
 
 
 def compare(bases: dict[str, Config], dataset: ImageDataset, classes: list[int], protocols: tuple[int, ...],
-            paper_dataset: str | None, command: str) -> Path:
-    """Run DGAD and AD-CGAN where missing, write the comparison's Markdown and CSV; return the Markdown's path."""
+            paper_dataset: str | None, command: str, seeds: tuple[int, ...] | None = None) -> Path:
+    """Run every method where missing, once per seed of `seeds` (default: the bases' seed alone), write the
+    comparison's Markdown and CSV; return the Markdown's path."""
     started = time.perf_counter()
+    seeds = seeds or (bases["dgad"].seed,)
     groups = comparison_groups(protocols, tuple(bases))
-    results = run_grid(bases, dataset, groups, classes)
-    return _write(bases, dataset, classes, groups, results, paper_dataset, command, wall_time_line(started))
+    results = across_seeds([run_grid(with_seed(bases, seed), dataset, groups, classes) for seed in seeds])
+    return _write(bases, dataset, classes, groups, results, paper_dataset, command, wall_time_line(started),
+                  seeds=seeds)
 
 
 def collect_comparison(bases: dict[str, Config], dataset: ImageDataset, classes: list[int],
-                       protocols: tuple[int, ...], paper_dataset: str | None, command: str, grid_command: str) -> Path:
+                       protocols: tuple[int, ...], paper_dataset: str | None, command: str, grid_command: str,
+                       seeds: tuple[int, ...] | None = None) -> Path:
     """The comparison from the runs that exist, training and testing nothing: each missing run is marked in
     its cells, and a line under the table counts them and names grid_command, which runs them. Returns the
     Markdown's path."""
+    seeds = seeds or (bases["dgad"].seed,)
     groups = comparison_groups(protocols, tuple(bases))
-    results = finished_results(bases, dataset, groups, classes)
+    results = across_seeds([finished_results(with_seed(bases, seed), dataset, groups, classes) for seed in seeds])
     note = missing_runs_note(groups, classes, results, grid_command)
-    return _write(bases, dataset, classes, groups, results, paper_dataset, command, COLLECTED_LINE, note)
+    return _write(bases, dataset, classes, groups, results, paper_dataset, command, COLLECTED_LINE, note, seeds)
 
 
 def method_floors(bases: dict[str, Config], results: dict, classes: list[int]) -> dict[str, list]:
@@ -157,16 +165,18 @@ def method_floors(bases: dict[str, Config], results: dict, classes: list[int]) -
 
 
 def _write(bases: dict[str, Config], dataset: ImageDataset, classes: list[int], groups: list[RunGroup],
-           results: dict, paper_dataset: str | None, command: str, how_made: str, note: str | None = None) -> Path:
+           results: dict, paper_dataset: str | None, command: str, how_made: str, note: str | None = None,
+           seeds: tuple[int, ...] | None = None) -> Path:
     """The comparison's Markdown (note, if any, under the table) and CSV; returns the Markdown's path."""
     scheme = bases["dgad"].scheme
-    path = comparison_path(bases["dgad"].results_dir, bases)
+    seeds = seeds or (bases["dgad"].seed,)
+    path = comparison_path(bases["dgad"].results_dir, bases, seeds)
     path.parent.mkdir(parents=True, exist_ok=True)
     data = bases["dgad"].dataset + (f" ({bases['dgad'].data_dir})" if bases["dgad"].data_dir else "")
     header = [
         f"# DGAD and AD-CGAN on {bases['dgad'].dataset}, {scheme.replace('_', '-')}", "",
         f"Command: `{command}`", "",
-        f"Our runs: dataset {data}, seed {bases['dgad'].seed}. Budgets:",
+        f"Our runs: dataset {data}, {seeds_text(seeds)}. {seeds_line(seeds)} Budgets:",
         *budget_lines(bases), "",
         "Paper values: " + (f"{paper_dataset}, from the DGAD paper (one-vs-all only) and the AD-CGAN paper "
                             "(Table 3 per class, Table 4 means of its score ablations)." if paper_dataset

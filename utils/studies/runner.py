@@ -14,6 +14,9 @@ trains or tests it (utils.running.run_lock), and shards never share a pair.
 
 import dataclasses
 import itertools
+import numbers
+
+import numpy as np
 
 from data.sources import ImageDataset
 from models.registry import get_method
@@ -43,6 +46,36 @@ class RunGroup:
     def key(self, score: str, class_index: int) -> tuple:
         """The key of one (score, class) result in run_grid's answer."""
         return self.method, self.settings, score, class_index
+
+
+def with_seed(bases: dict[str, Config], seed: int) -> dict[str, Config]:
+    """Each method's base configuration with another seed: a separate run (the seed is in the run's name)."""
+    return {method: config.replace(seed=seed) for method, config in bases.items()}
+
+
+def across_seeds(results_by_seed: list[dict[tuple, dict | None]]) -> dict[tuple, dict | None]:
+    """One seed's results as they are; over several seeds of the same grid, {key: metrics over seeds}: each
+    number (AUC, pixel AUROC, times) is the mean over seeds, and "<key>_per_seed" lists each seed's value (the
+    tables' standard deviations read them); the per-run bootstrap intervals are left out, being of one seed
+    each. None where a seed's run has not finished; a value is None where a seed has none (an AUC of normal
+    test images only)."""
+    if len(results_by_seed) == 1:
+        return results_by_seed[0]
+    combined = {}
+    for key in results_by_seed[0]:
+        runs = [results[key] for results in results_by_seed]
+        if any(run is None for run in runs):
+            combined[key] = None
+            continue
+        metrics = {}
+        for name, value in runs[0].items():
+            values = [run.get(name) for run in runs]
+            if all(isinstance(each, numbers.Real) and not isinstance(each, bool) for each in values):
+                metrics[name], metrics[f"{name}_per_seed"] = float(np.mean(values)), values
+            elif not name.endswith("_interval"):
+                metrics[name] = None if any(each is None for each in values) else value
+        combined[key] = metrics
+    return combined
 
 
 def class_floors(results: dict, classes: list[int]) -> dict[str, list[float | None]]:

@@ -24,9 +24,11 @@ from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
 from utils.running.experiment import Experiment
 from utils.scoring.batching import timed
-from utils.studies.runner import RunGroup, class_floors, finished_results, missing_runs_note, run_grid
+from utils.studies.runner import (RunGroup, across_seeds, class_floors, finished_results, missing_runs_note, run_grid,
+                                  with_seed)
 from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, MISSING, coverage_text, floor_csv_rows,
-                                      floor_lines, wall_time_line)
+                                      floor_lines, mean_cell, result_cell, seeds_line, seeds_tag, seeds_text,
+                                      wall_time_line)
 
 # The order of the paper's Table 4 rows.
 TABLE_4_VARIANTS = ("gan", "no_compactness", "zero_padding", "coordconv", "dgad")
@@ -63,14 +65,15 @@ TABLES = {
 }
 
 
-def budget_text(config: Config) -> str:
-    return f"width {config.width}, batch {config.batch_size}, {length_words(config)} per class, seed {config.seed}"
+def budget_text(config: Config, seeds: tuple[int, ...] | None = None) -> str:
+    return (f"width {config.width}, batch {config.batch_size}, {length_words(config)} per class, "
+            f"{seeds_text(seeds or (config.seed,))}")
 
 
-def table_path(results_dir: str, spec: TableSpec, config: Config) -> Path:
+def table_path(results_dir: str, spec: TableSpec, config: Config, seeds: tuple[int, ...] | None = None) -> Path:
     return (Path(results_dir) / "tables"
             / f"table{spec.number}-{config.dataset}-{config.scheme}-w{config.width}-b{config.batch_size}-"
-              f"{length_text(config)}-seed{config.seed}")
+              f"{length_text(config)}-{seeds_tag(seeds or (config.seed,))}")
 
 
 def _paper_value(per_class, spec: TableSpec, dataset: ImageDataset, class_index: int) -> float | None:
@@ -87,14 +90,16 @@ def _paper_value(per_class, spec: TableSpec, dataset: ImageDataset, class_index:
     return per_class[class_index] if class_index < len(per_class) else None
 
 
-def _header(spec: TableSpec, config: Config, command: str, how_made: str) -> list[str]:
+def _header(spec: TableSpec, config: Config, command: str, how_made: str,
+            seeds: tuple[int, ...] | None = None) -> list[str]:
+    seeds = seeds or (config.seed,)
     return [
         f"# DGAD paper, Table {spec.number}: {spec.title}", "",
         f"Command: `{command}`", "",
         f"Our runs: dataset {config.dataset}" + (f" ({config.data_dir})" if config.data_dir else "")
-        + f", budget: {budget_text(config)}. The paper: width 64, batch 64 (MVTec AD: 8), 10000 iterations "
+        + f", budget: {budget_text(config, seeds)}. The paper: width 64, batch 64 (MVTec AD: 8), 10000 iterations "
           f"(MVTec AD: 6000 epochs), on {spec.paper_dataset}.",
-        how_made, "",
+        *([seeds_line(seeds)] if spec.number != 5 else []), how_made, "",
     ]
 
 
@@ -120,6 +125,7 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
             rows.append({
                 "protocol": protocol, "variant": variant, "score": score, "ours": ours,
                 "finished": [entry is not None for entry in metrics],
+                "cells": [result_cell(entry) for entry in metrics], "mean_cell": mean_cell(metrics),
                 "paper": paper_values, "mean": known_mean(ours),
                 "paper_mean_same_classes": float(np.mean(paper_values_with_auc)) if comparable else None,
                 "paper_printed_mean": row.mean if row is not None and spec.paper_scheme_matches else None,
@@ -141,10 +147,9 @@ def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes:
         method = VARIANT_NAMES[row["variant"]] + (" (sdir)" if row["score"] == "dir" else "")
         difference = (None if row["paper_mean_same_classes"] is None or row["mean"] is None
                       else row["mean"] - row["paper_mean_same_classes"])
-        cells = [f"{cell_text(ours) if finished else MISSING} / {cell_text(paper)}"
-                 for ours, finished, paper in zip(row["ours"], row["finished"], row["paper"])]
+        cells = [f"{ours} / {cell_text(paper)}" for ours, paper in zip(row["cells"], row["paper"])]
         lines.append(f"| {row['protocol']} | {method} | " + " | ".join(cells)
-                     + f" | {cell_text(row['mean'])}{coverage_text(row['ours'])} | "
+                     + f" | {row['mean_cell']} | "
                      + f"{cell_text(row['paper_mean_same_classes'])} | "
                      + ("—" if difference is None else f"{difference:+.4f}")
                      + f" | {cell_text(row['paper_printed_mean'])} |")
@@ -209,9 +214,9 @@ def pixel_auroc_section(path: Path, spec: TableSpec, dataset: ImageDataset, clas
         protocol, variant = group.setting("protocol"), group.setting("variant")
         metrics = [results[group.key(group.scores[0], index)] for index in classes]
         values = [None if entry is None else entry.get("pixel_auroc") for entry in metrics]
-        cells = [MISSING if entry is None else cell_text(value) for entry, value in zip(metrics, values)]
+        cells = [result_cell(entry, "pixel_auroc") for entry in metrics]
         lines.append(f"| {protocol} | {VARIANT_NAMES[variant]} | " + " | ".join(cells)
-                     + f" | {cell_text(known_mean(values))}{coverage_text(values)} |")
+                     + f" | {mean_cell(metrics, 'pixel_auroc')} |")
         csv_rows += [[protocol, variant, index, name, value] for index, name, value in zip(classes, names, values)]
     write_text_atomically(path.with_name(path.name + "-pixel-auroc.csv"), csv_text(
         ["protocol", "variant", "class_index", "class_name", "pixel_auroc"], csv_rows))
@@ -261,10 +266,12 @@ def write_speed_table(path: Path, rows: list[dict], header: list[str], rounds: i
 
 
 def regenerate(spec: TableSpec, base: Config, dataset: ImageDataset, classes: list[int], command: str,
-               rounds: int = 3) -> Path:
-    """Run what the table needs (resuming), then write its Markdown and CSV; return the Markdown's path."""
+               rounds: int = 3, seeds: tuple[int, ...] | None = None) -> Path:
+    """Run what the table needs (resuming), once per seed of `seeds` (default: base.seed's alone), then write its
+    Markdown and CSV; return the Markdown's path."""
     started = time.perf_counter()
-    path = table_path(base.results_dir, spec, base)
+    seeds = seeds or (base.seed,)
+    path = table_path(base.results_dir, spec, base, seeds)
     path.parent.mkdir(parents=True, exist_ok=True)
     if spec.number == 5:
         rows = speed_rows(spec, base, dataset, classes[0], rounds)
@@ -272,23 +279,26 @@ def regenerate(spec: TableSpec, base: Config, dataset: ImageDataset, classes: li
         header.insert(-1, f"Class: {dataset.class_names[classes[0]]} (index {classes[0]}).")
         markdown = write_speed_table(path, rows, header, rounds)
     else:
-        results = run_grid({"dgad": base}, dataset, list(spec.groups), classes)
-        header = _header(spec, base, command, wall_time_line(started))
+        results = across_seeds([run_grid(with_seed({"dgad": base}, seed), dataset, list(spec.groups), classes)
+                               for seed in seeds])
+        header = _header(spec, base, command, wall_time_line(started), seeds)
         markdown = _grid_tables(path, spec, dataset, classes, results, header)
     return _written(path, markdown)
 
 
 def collect(spec: TableSpec, base: Config, dataset: ImageDataset, classes: list[int], command: str,
-            grid_command: str) -> Path:
+            grid_command: str, seeds: tuple[int, ...] | None = None) -> Path:
     """Tables 1-4 from the runs that exist, training and testing nothing: each missing run is marked in its
     cells, and a line under the table counts them and names grid_command, which runs them. Returns the
     Markdown's path."""
-    path = table_path(base.results_dir, spec, base)
+    seeds = seeds or (base.seed,)
+    path = table_path(base.results_dir, spec, base, seeds)
     path.parent.mkdir(parents=True, exist_ok=True)
-    results = finished_results({"dgad": base}, dataset, list(spec.groups), classes)
+    results = across_seeds([finished_results(with_seed({"dgad": base}, seed), dataset, list(spec.groups), classes)
+                           for seed in seeds])
     note = missing_runs_note(list(spec.groups), classes, results, grid_command)
     return _written(path, _grid_tables(path, spec, dataset, classes, results,
-                                       _header(spec, base, command, COLLECTED_LINE), note))
+                                       _header(spec, base, command, COLLECTED_LINE, seeds), note))
 
 
 def _grid_tables(path: Path, spec: TableSpec, dataset: ImageDataset, classes: list[int], results: dict,
