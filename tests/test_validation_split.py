@@ -2,6 +2,7 @@
 that never see the test split, the memorisation monitor, and predict's alarm-rate check."""
 
 import csv
+import dataclasses
 import json
 
 import numpy as np
@@ -61,6 +62,10 @@ def test_too_few_images_to_train_or_to_validate_are_refused_before_training(digi
                                              f"{MINIMUM_VALIDATION_IMAGES}; pass --val_fraction 0.1 or more"):
         check_classes_trainable(Config(dataset="digits", batch_size=32, val_fraction=0.05), digits, [3], "--x")
     check_classes_trainable(Config(dataset="digits", batch_size=32, val_fraction=0.2), digits, [3], "--x")
+    # Where no share could hold out enough and still train, only --val_fraction 0 is suggested.
+    tiny = dataclasses.replace(digits, x_train=digits.x_train[:15], y_train=np.full(15, 3))
+    with pytest.raises(PreflightError, match=r"holds out only 2 of the 15 .*needs at least 10; pass --val_fraction 0 "):
+        check_classes_trainable(Config(dataset="digits", batch_size=8, val_fraction=0.1), tiny, [3], "--x")
 
 
 def test_with_a_validation_split_the_threshold_and_the_normalisation_come_from_it_alone():

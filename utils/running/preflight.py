@@ -16,6 +16,10 @@ from utils.running.learning_curve import refusal
 from utils.scoring.thresholds import MINIMUM_VALIDATION_IMAGES
 
 
+# A validation split larger than this share of the training images is not suggested: too little would train.
+MAXIMUM_SUGGESTED_FRACTION = 0.5
+
+
 class PreflightError(Exception):
     """A run would fail after it started; the message names the problem and the flag that fixes it."""
 
@@ -67,10 +71,12 @@ def check_classes_trainable(config: Config, dataset: ImageDataset, classes: list
                              + (" (or a smaller --val_fraction)" if config.val_fraction else ""))
     if too_few_to_validate:
         name, held_out, total = min(too_few_to_validate, key=lambda entry: entry[2])
+        fraction = math.ceil(needed / total * 100) / 100
         raise PreflightError(f"--val_fraction {config.val_fraction:g} holds out only {held_out} of the {total} normal "
                              f"training images of class {name}, and a threshold needs at least {needed}; pass "
-                             f"--val_fraction {math.ceil(needed / total * 100) / 100:g} or more, or --val_fraction 0 "
-                             "(thresholds then come from the test split)")
+                             + (f"--val_fraction {fraction:g} or more, or " if fraction < MAXIMUM_SUGGESTED_FRACTION
+                                else "")
+                             + "--val_fraction 0 (thresholds then come from the test split)")
 
 
 def check_before_run(configs: list[Config], dataset: ImageDataset, train_classes: list[int], flag: str,
