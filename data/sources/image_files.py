@@ -1,5 +1,6 @@
-"""Finding and decoding image files, for the datasets read from them (cats_vs_dogs, mvtec, folder)
-and for prediction's new images (find_image_files, read_images), so that both read a file alike.
+"""Finding and decoding image files, for the datasets read from them (cats_vs_dogs, mvtec, folder),
+for prediction's new images (find_image_files, read_images) and for the encoded files an exported
+model takes (decode_image_bytes, to_source_image), so that all of them read a file alike.
 Files of arbitrary sizes are resized to a square (bilinear with antialiasing, aspect ratio not
 preserved) and decoded in parallel by tf.data; a colour image is one stored with 3 or 4 channels,
 and if any image of a dataset has colour every image gets 3 channels (grayscale repeated), else 1.
