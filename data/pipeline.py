@@ -135,8 +135,14 @@ def scaled_pixel_values() -> tf.Tensor:
 
 def to_model_images(images: np.ndarray, image_size: int) -> tf.Tensor:
     """uint8 NHWC images -> float32 in [-1, 1] at image_size x image_size."""
-    scaled = scale_pixels(images)
-    height, width = images.shape[1:3]
+    return to_model_geometry(scale_pixels(images), image_size)
+
+
+def to_model_geometry(scaled, image_size: int) -> tf.Tensor:
+    """Scaled NHWC images of a dataset's geometry (static height and width) -> image_size x image_size: kept,
+    zero padded (ZERO_PAD_SIZES) or resized. The second step of to_model_images, on its own for a graph that
+    scales by scaled_pixel_values."""
+    height, width = scaled.shape[1:3]
     if (height, width) == (image_size, image_size):
         return scaled
     pad = ZERO_PAD_SIZES.get((height, image_size))

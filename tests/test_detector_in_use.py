@@ -1,5 +1,6 @@
 """The detector in use, end to end on a folder of real photographs with exact defect masks: train and test
-through main.py, then predict new files, export a SavedModel and load it in a fresh process.
+through main.py, then predict new files, export a SavedModel and load it in a fresh process, where its
+signatures (uint8 images, encoded files) score as the checkpoint and as predict do.
 
 One tiny run per method is trained once for the module; every test reads or scores it.
 """
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 import main
 from data.sources import read_images
@@ -135,9 +137,25 @@ def test_predict_reads_every_image_mode_and_size_and_saves_maps_at_each_files_si
     assert sorted(path.stem for path in maps[-len(odd):]) == sorted(path.stem for path in odd.values())
 
 
-def test_the_export_loaded_in_a_fresh_process_scores_as_the_checkpoint(trained, tmp_path):
-    assert trained.run("--phase", "export") == 0
+def exported(trained) -> Path:
+    """The export folder of the run's class, written once for the module."""
     export = trained.checkpoint_folder() / "export"
+    if not (export / "saved_model.pb").exists():
+        assert trained.run("--phase", "export") == 0
+    return export
+
+
+def in_fresh_process(program: str, *arguments: str, cwd: Path) -> dict:
+    """What `program` prints last as JSON, run by a new Python with `arguments`: no state of this process (a
+    traced function, an imported module of this project) can make the SavedModel work."""
+    result = subprocess.run([sys.executable, "-c", program, *arguments], capture_output=True, text=True, cwd=cwd,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_the_export_loaded_in_a_fresh_process_scores_as_the_checkpoint(trained, tmp_path):
+    export = exported(trained)
     assert json.loads((export / "config.json").read_text())["method"] == trained.method
     assert set(json.loads((export / "detector.json").read_text())["scores"]) == set(SCORES[trained.method])
     paths = trained.photos["test_files"]
@@ -149,10 +167,7 @@ def test_the_export_loaded_in_a_fresh_process_scores_as_the_checkpoint(trained, 
         "outputs = detector.serve(tf.constant(np.load(sys.argv[2])))\n"
         "print(json.dumps({name: value.numpy().tolist() for name, value in outputs.items()}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", program, str(export), str(tmp_path / "images.npy")],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=300)
-    assert result.returncode == 0, result.stderr[-2000:]
-    outputs = json.loads(result.stdout.strip().splitlines()[-1])
+    outputs = in_fresh_process(program, str(export), str(tmp_path / "images.npy"), cwd=tmp_path)
     state = load_detector_state(trained.checkpoint_folder())
     for score in SCORES[trained.method]:
         expected = trained.test_raw_scores(score)
@@ -163,6 +178,44 @@ def test_the_export_loaded_in_a_fresh_process_scores_as_the_checkpoint(trained, 
         assert outputs[f"anomalous_{score}"] == [value >= state.scores[score].threshold.raw
                                                  for value in outputs[f"score_{score}"]]
     assert np.array(outputs["anomaly_map"]).shape == (len(paths), 32, 32)
+
+
+def test_the_bytes_signature_scores_files_as_predict_does_and_refuses_a_corrupt_one(trained, tmp_path):
+    """Files of every mode and size, among them colour and grayscale JPEGs written here and decoded by nothing
+    before: the export's serve_bytes, in a fresh process, gives predict's scores and decisions on them."""
+    files = tmp_path / "files"
+    odd = make_odd_images(files)
+    Image.fromarray(np.asarray(Image.open(odd["gray"]))[:, ::-1]).save(files / "gray_jpeg.jpg")
+    for path in trained.photos["test_files"][::6]:
+        shutil.copy(path, files / f"tile_{path.parent.name}_{path.name}")
+    assert trained.run("--phase", "predict", "--images", str(files)) == 0
+    predictions = trained.latest_predictions()
+    paths = [row["path"] for row in predictions]
+    assert {Path(path).suffix for path in paths} == {".png", ".jpg", ".bmp"}
+    program = (
+        "import json, sys, tensorflow as tf\n"
+        "detector = tf.saved_model.load(sys.argv[1])\n"
+        "files = [open(path, 'rb').read() for path in json.loads(sys.argv[2])]\n"
+        "outputs = {name: value.numpy().tolist() for name, value in detector.serve_bytes(tf.constant(files)).items()}\n"
+        "try:\n"
+        "    detector.serve_bytes(tf.constant([files[0], b'not an image']))\n"
+        "    outputs['refusal'] = None\n"
+        "except tf.errors.InvalidArgumentError as error:\n"
+        "    outputs['refusal'] = error.message\n"
+        "print(json.dumps(outputs))\n"
+    )
+    outputs = in_fresh_process(program, str(exported(trained)), json.dumps(paths), cwd=tmp_path)
+    state = load_detector_state(trained.checkpoint_folder())
+    for score in SCORES[trained.method]:
+        np.testing.assert_allclose(outputs[f"score_{score}"], [float(row[f"raw_score_{score}"]) for row in predictions],
+                                   rtol=1e-5, atol=1e-5)
+        # On the raw score's last digits a narrow normalisation range magnifies, so compared through the raw.
+        np.testing.assert_allclose(outputs[f"normalised_score_{score}"],
+                                   state.scores[score].normalisation(np.array(outputs[f"score_{score}"])), atol=1e-6)
+        assert ["yes" if flag else "no" for flag in outputs[f"anomalous_{score}"]] == [
+            row[f"anomalous_{score}"] for row in predictions]
+    assert np.array(outputs["anomaly_map"]).shape == (len(paths), 32, 32)
+    assert "Unknown image file format" in outputs["refusal"]
 
 
 def test_predict_and_export_name_what_is_missing(trained, tmp_path, capsys):

@@ -19,7 +19,8 @@ ImageDataset.test_is_anomalous, and ImageDataset.test_masks when their defect ma
 Datasets read from image files record the file of each test image in ImageDataset.test_paths.
 
 find_image_files and read_images read new images for prediction exactly as the loaders read
-a dataset's files.
+a dataset's files; decode_image_bytes and to_source_image are their decoding and resizing, which an
+exported model's graph repeats on encoded files.
 
 tensorflow, tensorflow_datasets and scikit-learn are imported inside the functions that need
 them, so that importing this package stays fast. The names the rest of the program imports are
@@ -27,7 +28,7 @@ re-exported here, so that it imports them from data.sources.
 """
 
 from .dataset import DatasetError, ImageDataset
-from .image_files import find_image_files, read_images
+from .image_files import decode_image_bytes, find_image_files, read_images, to_source_image
 from .mvtec import MVTEC_CATEGORIES, mvtec_category_index
 from .registry import DATASET_NAMES, DATASETS_WITHOUT_FILES, load_dataset
 
@@ -37,8 +38,10 @@ __all__ = [
     "MVTEC_CATEGORIES",
     "DatasetError",
     "ImageDataset",
+    "decode_image_bytes",
     "find_image_files",
     "load_dataset",
     "mvtec_category_index",
     "read_images",
+    "to_source_image",
 ]

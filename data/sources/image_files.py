@@ -1,5 +1,6 @@
-"""Finding and decoding image files, for the datasets read from them (cats_vs_dogs, mvtec, folder)
-and for prediction's new images (find_image_files, read_images), so that both read a file alike.
+"""Finding and decoding image files, for the datasets read from them (cats_vs_dogs, mvtec, folder),
+for prediction's new images (find_image_files, read_images) and for the encoded files an exported
+model takes (decode_image_bytes, to_source_image), so that all of them read a file alike.
 Files of arbitrary sizes are resized to a square (bilinear with antialiasing, aspect ratio not
 preserved) and decoded in parallel by tf.data; a colour image is one stored with 3 or 4 channels,
 and if any image of a dataset has colour every image gets 3 channels (grayscale repeated), else 1.
@@ -74,8 +75,8 @@ def read_images(
         return np.zeros((0, height, width, channels), np.uint8), np.zeros((0, 2), np.int64)
 
     def decode(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image = _decode_image(path)
-        return _resize(_with_channels(image, channels), height, width), tf.shape(image)[:2]
+        image = decode_image_bytes(tf.io.read_file(path))
+        return to_source_image(image, height, width, channels), tf.shape(image)[:2]
 
     (images, sizes), readable = _decode_in_parallel(paths, decode)
     if not readable.all():
@@ -173,7 +174,7 @@ def _decode_image_files(paths: list[Path], image_size: int) -> tuple[np.ndarray,
     import tensorflow as tf
 
     def decode(path: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        image = _decode_image(path)
+        image = decode_image_bytes(tf.io.read_file(path))
         rgb = _with_channels(image, 3)
         return _resize(rgb, image_size, image_size), tf.shape(image)[-1] >= 3
 
@@ -212,12 +213,24 @@ def _decode_in_parallel(
     return outputs, readable
 
 
-def _decode_image(path: tf.Tensor) -> tf.Tensor:
-    """The file's pixels as stored: uint8 HWC with 1 (gray), 2 (gray, alpha), 3 (RGB) or 4 (RGBA)
-    channels; palette images come out as RGB(A)."""
+def decode_image_bytes(encoded: tf.Tensor) -> tf.Tensor:
+    """A file's contents (a scalar tf.string) -> its pixels as stored: uint8 HWC with 1 (gray),
+    2 (gray, alpha), 3 (RGB) or 4 (RGBA) channels; palette images come out as RGB(A). TensorFlow's
+    decoder, also inside an exported model's graph: another JPEG decoder gives other pixels."""
     import tensorflow as tf
 
-    return tf.io.decode_image(tf.io.read_file(path), expand_animations=False)
+    return tf.io.decode_image(encoded, expand_animations=False)
+
+
+def to_source_image(image: tf.Tensor, height: int, width: int, channels: int) -> tf.Tensor:
+    """A decoded image (decode_image_bytes) as a dataset's loader gives it: uint8 height x width x
+    channels, alpha dropped, the channels made 3 or 1 as read_images describes, resized by _resize.
+    read_images and the exported model's bytes signature both bring files to a dataset's geometry
+    with it, so that they give one image the same pixels."""
+    import tensorflow as tf
+
+    resized = _resize(_with_channels(image, channels), height, width)
+    return tf.ensure_shape(resized, (height, width, channels))
 
 
 def _with_channels(image: tf.Tensor, channels: int) -> tf.Tensor:

@@ -13,14 +13,13 @@ from .dataset import DatasetError
 from .image_files import (
     IMAGE_FILE_EXTENSIONS,
     _count,
-    _decode_image,
     _decode_in_parallel,
     _find_images,
     _first_files,
     _is_image_file,
-    _resize,
     _unreadable_message,
-    _with_channels,
+    decode_image_bytes,
+    to_source_image,
 )
 
 NORMAL_TEST_FOLDER = "good"
@@ -121,7 +120,7 @@ def _read_masks(mask_paths: list[Path | None], image_size: int) -> np.ndarray:
     files = [mask_paths[index] for index in present]
 
     def decode(path: tf.Tensor) -> tuple[tf.Tensor]:
-        gray = _resize(_with_channels(_decode_image(path), 1), image_size, image_size)[..., 0]
+        gray = to_source_image(decode_image_bytes(tf.io.read_file(path)), image_size, image_size, 1)[..., 0]
         return (tf.cast(gray > MASK_THRESHOLD, tf.uint8),)
 
     (decoded,), readable = _decode_in_parallel(files, decode)

@@ -15,8 +15,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from data.pipeline import scaled_pixel_values, to_model_images, to_source_geometry
-from data.sources import find_image_files, read_images
+from data.pipeline import scaled_pixel_values, to_model_geometry, to_model_images, to_source_geometry
+from data.sources import decode_image_bytes, find_image_files, read_images, to_source_image
 from models.method import ScoringImages
 from models.registry import get_method
 from models.settings import SCORING
@@ -219,19 +219,22 @@ def _unique_name(path: Path, used: set) -> str:
 
 
 def export(detector: TrainedDetector) -> Path:
-    """Write the class's model as a SavedModel whose `serve` signature takes uint8 images at the model's size and
-    returns, per score s, score_s (raw), normalised_score_s and anomalous_s, and anomaly_map; config.json and
-    detector.json go into the same folder."""
+    """Write the class's model as a SavedModel with two signatures that return, per score s, score_s (raw),
+    normalised_score_s and anomalous_s, and anomaly_map: `serve_bytes` takes encoded image files and reads them
+    exactly as predict does, `serve` takes uint8 images at the model's size. config.json and detector.json go
+    into the same folder."""
     config, state = detector.config, detector.state
     raw_scores = detector.scorer.serving_scores(config.scores, {score: state.scores[score].fitted
                                                                 for score in config.scores})
     model = detector.model
     decisions = {score: (state.scores[score].normalisation, detector.threshold(score)) for score in config.scores}
-
+    height, width, channels = state.source_shape
     pixel_values = scaled_pixel_values()
 
-    def serve(images):
-        model_images = tf.gather(pixel_values, tf.cast(images, tf.int32))
+    def scaled(images):
+        return tf.gather(pixel_values, tf.cast(images, tf.int32))
+
+    def scored(model_images):
         outputs = {"anomaly_map": anomaly_maps(model_images, model.reconstruction(model_images))}
         for score, raw in raw_scores(model_images).items():
             normalisation, threshold = decisions[score]
@@ -240,9 +243,21 @@ def export(detector: TrainedDetector) -> Path:
             outputs[f"anomalous_{score}"] = raw >= threshold.raw
         return outputs
 
+    def serve(images):
+        return scored(scaled(images))
+
+    def serve_bytes(encoded_files):
+        # File by file: files of different sizes and modes become one batch of the dataset's geometry, as
+        # read_images makes it; then predict's steps (detector.model_images).
+        source_images = tf.map_fn(
+            lambda encoded: to_source_image(decode_image_bytes(encoded), height, width, channels), encoded_files,
+            fn_output_signature=tf.TensorSpec((height, width, channels), tf.uint8))
+        return scored(to_model_geometry(scaled(source_images), config.image_size))
+
     archive = keras.export.ExportArchive()
     archive.track(model)
     archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec((None, *state.image_shape), tf.uint8)])
+    archive.add_endpoint("serve_bytes", serve_bytes, input_signature=[tf.TensorSpec((None,), tf.string)])
     folder = detector.folder / EXPORT_FOLDER
     try:
         archive.write_out(str(folder), verbose=False)
@@ -252,7 +267,8 @@ def export(detector: TrainedDetector) -> Path:
     exported = dataclasses.replace(state, scores={score: dataclasses.replace(
         state.scores[score], threshold=detector.threshold(score)) for score in config.scores})
     write_text_atomically(folder / DETECTOR_FILE, json.dumps(exported.to_dict(), indent=2) + "\n")
-    print(f"exported the model of class {state.class_name} to {folder}: its `serve` signature takes uint8 images of "
-          f"shape [batch, {', '.join(map(str, state.image_shape))}] and returns "
-          f"{', '.join(f'score_{s}, normalised_score_{s}, anomalous_{s}' for s in config.scores)} and anomaly_map")
+    outputs = ", ".join(f"score_{s}, normalised_score_{s}, anomalous_{s}" for s in config.scores)
+    print(f"exported the model of class {state.class_name} to {folder}: its `serve_bytes` signature takes encoded "
+          f"PNG, JPEG or BMP files (a 1-D string tensor, any size and mode), its `serve` signature uint8 images of "
+          f"shape [batch, {', '.join(map(str, state.image_shape))}]; both return {outputs} and anomaly_map")
     return folder
