@@ -80,7 +80,10 @@ def test_the_test_phase_stores_thresholds_maps_paths_and_pixel_auroc(trained):
         rows = read_csv(folder / "scores.csv")
         assert [row["path"] for row in rows] == [str(path) for path in photos["test_files"]]
         metrics = json.loads((folder / "metrics.json").read_text())
-        assert metrics["threshold"]["chosen_by"] == ORACLE_RULE
+        # A folder holds out a validation split by default: the threshold is set on it, the oracle reported beside.
+        assert metrics["threshold"]["chosen_by"].startswith("0.95 quantile of the validation images' scores")
+        assert metrics["oracle"]["threshold"]["chosen_by"] == ORACLE_RULE
+        assert metrics["target_false_positive_rate"] == 0.05 and 0 <= metrics["false_positive_rate"] <= 1
         assert 0 <= metrics["pixel_auroc"] <= 1 and 0 <= metrics["f1"] <= 1
         flagged = [row["anomalous"] == "1" for row in rows]
         raw = trained.test_raw_scores(score)
@@ -238,8 +241,9 @@ def test_a_folder_of_normal_images_only_gets_a_percentile_threshold_that_flags_f
     # Held out of both training and the test split: the new normal images the threshold is for.
     for path in sorted(good.glob("*.png"))[::3]:
         shutil.move(path, new / path.name)
+    # Without a validation split, the held-out normal test images set the threshold.
     flags = ["--dataset", "folder", "--data_dir", str(photos["data_dir"]), "--batch_size", "16", "--no_xla",
-             "--width", "4", "--iterations", "30", "--results_dir", str(tmp_path / "results"),
+             "--val_fraction", "0", "--width", "4", "--iterations", "30", "--results_dir", str(tmp_path / "results"),
              "--checkpoint_dir", str(tmp_path / "checkpoints")]
     assert main.main(flags + ["--phase", "both"]) == 0
     metrics = json.loads(next((tmp_path / "results").glob("folder/*/s_rec/*/metrics.json")).read_text())
