@@ -333,6 +333,29 @@ def test_phase_test_with_only_train_object_tests_that_class(digit_0_trained, cop
 
 
 @pytest.mark.slow
+def test_retesting_one_class_keeps_every_tested_class_in_the_summary(digit_0_trained, copy_checkpoints, run_main,
+                                                                     tmp_path, capsys):
+    copy_checkpoints(digit_0_trained)
+    run = TINY + ["--run_name", "tiny"]
+    assert run_main(run + ["--phase", "both", "--train_object", "1"]) == 0
+    assert run_main(run + ["--phase", "test", "--test_object", "0"]) == 0
+    folder = tmp_path / "results/digits/tiny/s_rec"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert list(summary["per_class_auc"]) == ["0", "1"]
+    assert "| Mean (2 classes) |" in (folder / "summary.md").read_text()
+    assert (folder / "summary.html").read_text().count("<h2>") == 2
+
+    # Class 1's results are of the default threshold: a summary of class 0 alone goes to a file of its own.
+    capsys.readouterr()
+    assert run_main(run + ["--phase", "test", "--test_object", "0", "--threshold", "0.5"]) == 0
+    assert "this summary of 1 classes goes to partial_summary.*" in capsys.readouterr().out
+    assert list(json.loads((folder / "partial_summary.json").read_text())["per_class_auc"]) == ["0"]
+    assert "| Mean (1 classes) |" in (folder / "partial_summary.md").read_text()
+    assert (folder / "partial_summary.html").exists()
+    assert json.loads((folder / "summary.json").read_text()) == summary
+
+
+@pytest.mark.slow
 def test_a_failed_training_still_tests_and_summarises_the_classes_trained_before_it(digit_0_trained, copy_checkpoints,
                                                                                     run_main, tmp_path, capsys,
                                                                                     monkeypatch):

@@ -19,8 +19,8 @@ from models.method import Schedule, ScoringImages
 from models.registry import get_method
 from utils.reporting.files import safe_file_name
 from utils.reporting.plots import plot_anomaly_maps
-from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_metrics, write_class_results,
-                                    write_summary)
+from utils.reporting.reports import (MAPS_FOLDER, PARTIAL_SUMMARY_NAME, SUMMARY_COLUMNS, SUMMARY_NAME,
+                                    read_class_metrics, write_class_results, write_summary)
 from utils.running import devices
 from utils.running.detector import DetectorState, ScoreState, load_detector_state, save_detector_state
 from utils.running.evaluation import ClassMaps, decide, overlay_captions, overlay_selection
@@ -270,6 +270,11 @@ class Experiment:
     def class_results_folder(self, class_index: int, score: str) -> Path:
         return self.config.results_folder(score) / class_folder_name(self.dataset, class_index)
 
+    def finished_classes(self, score: str) -> dict[int, dict]:
+        """{class index: its saved metrics} of every class of the run tested with these settings (class_metrics)."""
+        metrics = {index: self.class_metrics(index, score) for index in range(len(self.dataset.class_names))}
+        return {index: values for index, values in metrics.items() if values is not None}
+
     def class_metrics(self, class_index: int, score: str) -> dict | None:
         """The saved metrics of one class and score (AUC, speed, ...), or None if it was not tested yet
         (or was tested with other settings, or on a model whose training had not finished)."""
@@ -386,9 +391,21 @@ class Experiment:
             raise
         return [self.write_score_summary(score, metrics) for score, metrics in per_class.items()]
 
-    def write_score_summary(self, score: str, per_class: dict[int, dict]) -> Path:
-        """summary.json, summary.md and summary.html of one score over {class index: its metrics}."""
+    def write_score_summary(self, score: str, tested: dict[int, dict]) -> Path:
+        """summary.json, summary.md and summary.html of one score over the classes `tested` ({class index: its
+        metrics}) and every other class of the run whose results are of these settings; if some class of the run
+        has results of other settings, partial_summary.* instead, so that the run's summary is never replaced
+        by one of fewer classes."""
         config = self.config
+        per_class = {**self.finished_classes(score), **tested}
+        others = [index for index in range(len(self.dataset.class_names))
+                  if index not in per_class and read_class_metrics(self.class_results_folder(index, score))]
+        name = PARTIAL_SUMMARY_NAME if others else SUMMARY_NAME
+        if others:
+            print(f"note: s_{score}: classes {', '.join(map(str, others))} of this run were tested with other "
+                  f"settings (or on a model whose training had not finished), so this summary of "
+                  f"{len(per_class)} classes goes to {name}.*, beside the run's {SUMMARY_NAME}.*; test them again "
+                  "with these settings for a summary of every class")
         row = self.method.paper_row(config.dataset, config, score)
         paper = None if row is None or row.per_class is None else row.reference()
         names = {index: self.dataset.class_names[index] for index in per_class}
@@ -399,7 +416,8 @@ class Experiment:
             config.results_folder(score), {names[index]: metrics["auc"] for index, metrics in per_class.items()},
             list(self.dataset.class_names), {**config.to_dict(), "score": score, "run_id": config.run_id}, paper,
             per_class_columns=columns,
-            class_folders={names[index]: self.class_results_folder(index, score) for index in per_class})
+            class_folders={names[index]: self.class_results_folder(index, score) for index in sorted(per_class)},
+            name=name)
         aucs = [metrics["auc"] for metrics in per_class.values() if metrics["auc"] is not None]
         mean = f"mean AUC over {len(aucs)} classes: {np.mean(aucs):.4f}" if aucs else "no AUC (normal test images only)"
         print(f"s_{score}: {mean}; summary in {markdown_path}, {markdown_path.with_suffix('.html')} and {json_path}")
