@@ -28,7 +28,7 @@ from utils.running.config import Config, load_config_dict, save_config
 from utils.running.learning_curve import CURVE_FILE, LearningCurve, curve_point, refusal
 from utils.running.run_lock import RunLock, RunLocked
 from utils.running.training import Checkpoints, NoReadableCheckpoint, TensorBoardLog, train_for_iterations
-from utils.scoring.floors import FLOOR_METRICS, floor_metrics
+from utils.scoring.floors import FLOOR_METRICS, FLOORS_LEFT_OUT, floor_metrics
 from utils.scoring.maps import MapPass, pixel_auroc
 
 
@@ -233,6 +233,8 @@ class Experiment:
         """floor_metrics of one class's split, computed once: the learning curve and the test phase share them."""
         if class_index not in self._floors:
             self._floors[class_index] = floor_metrics(images.train, images.test, anomaly_labels)
+            if FLOORS_LEFT_OUT in self._floors[class_index]:
+                print(f"note: {self.describe(class_index)}: {self._floors[class_index][FLOORS_LEFT_OUT]}")
         return self._floors[class_index]
 
     def scoring_images(self, split) -> ScoringImages:
