@@ -19,7 +19,7 @@ from utils.reporting.files import write_text_atomically
 from utils.running.experiment import Experiment, ExperimentError
 from utils.running.run_lock import LOCK_FILE, RunLock, RunLocked
 from utils.running.training import (LEGACY_TIME_FILE, TRAINING_SECONDS_KEY, UNREADABLE_FOLDER, Checkpoints,
-                                    NoReadableCheckpoint)
+                                    NoReadableCheckpoint, tensorflow_message)
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -115,6 +115,23 @@ def test_no_readable_checkpoint_is_a_one_line_error_that_says_what_to_do(tiny_co
     experiment = Experiment(tiny_config(checkpoint_dir=str(tmp_path / "run")), digits)
     with pytest.raises(ExperimentError, match="no checkpoint in .* can be read"):
         experiment.restore(Checkpoints(Weights(), tmp_path))
+
+
+def test_a_checkpoint_error_names_the_folder_without_tensorflows_internals(tmp_path, monkeypatch):
+    checkpoints = Checkpoints(Weights(), tmp_path)
+
+    def full_disk(checkpoint_number):
+        raise tf.errors.ResourceExhaustedError(None, None, (
+            "{{function_node __wrapped__SaveV2_dtypes_3_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+            f"{tmp_path}/ckpt-5_temp/part-00000-of-00001.data-00000-of-00001.tempstate42; No space left on device "
+            "[Op:SaveV2]"))
+
+    monkeypatch.setattr(checkpoints.manager, "save", full_disk)
+    with pytest.raises(OSError) as raised:
+        checkpoints.save(5, 1.0)
+    assert str(raised.value) == (f"cannot save a checkpoint in {tmp_path}: {tmp_path}/ckpt-5_temp/part-00000-of-00001"
+                                 ".data-00000-of-00001.tempstate42; No space left on device")
+    assert tensorflow_message(tf.errors.NotFoundError(None, None, "plain")) == "plain"
 
 
 def test_checkpoints_from_before_the_time_was_saved_report_the_old_total_or_nothing(tmp_path):

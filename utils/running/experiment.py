@@ -104,11 +104,21 @@ def software_and_machine() -> dict:
 
 def missing_model_message(config: Config, class_index: int, folder: Path) -> str:
     message = f"no trained model for class {class_index} in {folder}. "
-    runs = sorted(path.name for path in folder.parent.parent.glob("*") if path.is_dir())
+    runs = existing_runs_note(config)
     if runs:
-        message += f"Runs that exist for {config.dataset}: {', '.join(runs)} (pass the flags they were trained with). "
+        message += runs + ". "
     return message + (f"Train it first: python main.py --method {config.method} --dataset {config.dataset} "
                       f"--train_object {class_index} with the same {get_method(config.method).run_flags}")
+
+
+def existing_runs_note(config: Config) -> str | None:
+    """The runs of config.dataset in its checkpoint folder, and that a run is named by its flags; None if none."""
+    dataset_folder = config.checkpoint_folder().parent
+    runs = sorted(path.name for path in dataset_folder.glob("*") if path.is_dir() and path.name != config.run_id)
+    if not runs:
+        return None
+    return (f"Runs that exist for {config.dataset} in {dataset_folder}: {', '.join(runs)} (the flags that name a "
+            f"run, {get_method(config.method).run_flags} or --run_name, must be those it was trained with)")
 
 
 class Experiment:

@@ -10,6 +10,7 @@ import glob
 import json
 import math
 import os
+import re
 import sys
 import time
 import uuid
@@ -37,6 +38,13 @@ _READ_ERRORS = (tf.errors.OpError, IndexError)
 # full memory): it must not be set aside for them.
 _NOT_DAMAGE = (tf.errors.PermissionDeniedError, tf.errors.UnavailableError, tf.errors.AbortedError,
                tf.errors.ResourceExhaustedError, tf.errors.DeadlineExceededError, tf.errors.CancelledError)
+
+
+def tensorflow_message(error: tf.errors.OpError) -> str:
+    """error's message without TensorFlow's internals: the `{{function_node __wrapped__SaveV2...}}` it starts with
+    and the `[Op:SaveV2]` it ends with."""
+    message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", error.message)
+    return re.sub(r"\s*\[Op:[^\]]*\](\s*name:.*)?$", "", message.strip())
 
 
 class NoReadableCheckpoint(RuntimeError):
@@ -93,7 +101,7 @@ class Checkpoints:
             self.manager.save(checkpoint_number=iteration)
         except tf.errors.OpError as error:
             # A full disk reaches us as TensorFlow's error, not as the OSError the callers handle.
-            raise OSError(f"cannot save a checkpoint in {self.folder}: {error.message}") from error
+            raise OSError(f"cannot save a checkpoint in {self.folder}: {tensorflow_message(error)}") from error
 
     def restore_latest(self) -> int:
         """Restore the newest readable checkpoint; return the iteration it was taken at (0 if there is none).
@@ -106,7 +114,7 @@ class Checkpoints:
             try:
                 seconds = self._restore(path)
             except _NOT_DAMAGE as error:
-                raise OSError(f"cannot read checkpoint {path}: {error.message}") from error
+                raise OSError(f"cannot read checkpoint {path}: {tensorflow_message(error)}") from error
             except _READ_ERRORS as error:
                 unreadable.append(path)
                 self._set_aside(path)
