@@ -14,10 +14,13 @@ import re
 import sys
 import time
 import uuid
+import warnings
 from pathlib import Path
 
 import keras
 import tensorflow as tf
+
+from utils.running.stopping import stop_requested, stoppable
 
 
 class TrainingDiverged(RuntimeError):
@@ -197,6 +200,22 @@ def iteration_after(batch: int, start_iteration: int, last_iteration: int) -> in
     return min(start_iteration + batch + 1, last_iteration)
 
 
+class StopOnRequest(keras.callbacks.Callback):
+    """End fit() after a stop request (stopping.py); runs first, so that the callbacks after it, which check
+    model.stop_training or stop_requested(), skip the call the request cut short: fit() numbers its steps as a
+    full call's, not as the steps it ran."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if stop_requested():
+            self.model.stop_training = True
+
+
+def until_stopped(batches: tf.data.Dataset, stop: tf.Variable) -> tf.data.Dataset:
+    """batches, ending once `stop` is set: a compiled call of several steps (steps_per_execution_for) takes
+    one batch per step, so it returns after the step under way, not after its last one."""
+    return batches.take_while(lambda *_: tf.logical_not(stop))
+
+
 class StopOnNonFinite(keras.callbacks.Callback):
     """Stop at the first non-finite loss seen and remember where (runs before IterationCheckpoint).
 
@@ -269,6 +288,8 @@ class ProgressLog(keras.callbacks.Callback):
         self.last_line = (self.start_iteration, time.perf_counter())
 
     def on_train_batch_end(self, batch, logs=None):
+        if stop_requested():
+            return
         iteration = iteration_after(batch, self.start_iteration, self.last_iteration)
         losses = (logs or {}).items()
         if self.progress_bar is not None:
@@ -306,6 +327,8 @@ class TensorBoardLog(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(self.folder))
 
     def on_train_batch_end(self, batch, logs=None):
+        if stop_requested():
+            return
         iteration = iteration_after(batch, self.start_iteration, self.last_iteration)
         last = iteration == self.last_iteration
         losses_due = iteration % self.every == 0 or last
@@ -337,7 +360,8 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoin
     """Run model.train_step from model.iterations up to `iterations`, with `callbacks` (TensorBoardLog) too.
 
     Raises TrainingDiverged (after keeping the last good checkpoint) if a loss or a weight stops
-    being finite; on KeyboardInterrupt the finished steps are saved before the interrupt propagates.
+    being finite. SIGTERM or Ctrl-C stops it after the step under way (stopping.py): the finished steps are
+    saved, then KeyboardInterrupt is raised.
     """
     start_iteration = model.iterations_done()
     # A callback that does not say how often it acts may act on any iteration.
@@ -355,13 +379,23 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoin
     checkpointing = IterationCheckpoint(checkpoints, start_iteration, iterations, checkpoint_every,
                                         tuple(callback for callback in callbacks if hasattr(callback, "seconds")))
     progress = ProgressLog(start_iteration, iterations, log_every)
+    stop = tf.Variable(False, trainable=False)
+    if steps_per_execution > 1:
+        batches = until_stopped(batches, stop)
     try:
-        model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,
-                  callbacks=[divergence, checkpointing, progress, *callbacks])
+        with stoppable(lambda: stop.assign(True)), warnings.catch_warnings():
+            # A stop request between two calls ends the input before the next call's first step.
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,
+                      callbacks=[StopOnRequest(), divergence, checkpointing, progress, *callbacks])
     except KeyboardInterrupt:
         if divergence.diverged_at is None and model.iterations_done() > start_iteration:
             checkpointing.save(model.iterations_done())
         raise
+    if stop_requested() and divergence.diverged_at is None:
+        if model.iterations_done() > start_iteration:
+            checkpointing.save(model.iterations_done())
+        raise KeyboardInterrupt
     if divergence.diverged_at is not None or checkpointing.refused_at is not None:
         if divergence.diverged_at is not None:
             what = ", ".join(f"{name}={value}" for name, value in divergence.bad_values.items())
