@@ -263,6 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if config.threshold is not None and not 0 <= config.threshold <= 1:
+        print(f"note: --threshold {config.threshold:g} is outside [0, 1], the test split's range of normalised scores: "
+              f"valid, since new images can score outside it, but it flags "
+              f"{'none' if config.threshold > 1 else 'all'} of the test images")
 
     from data.sources import DatasetError, load_dataset
     from utils.running.experiment import Experiment, ExperimentError
@@ -316,15 +320,22 @@ def use_trained_class(arguments: argparse.Namespace, config: Config) -> int:
     """--phase predict or export, on the class --test_object (or --train_object) names."""
     from data.sources import DatasetError
     from utils.running.inference import InferenceError, TrainedDetector, export, predict, tested_class_folder
+    from utils.running.preflight import PreflightError, check_writable
 
     requested = arguments.test_object if arguments.test_object is not None else arguments.train_object
     try:
-        detector = TrainedDetector(config, tested_class_folder(config, requested))
+        folder = tested_class_folder(config, requested)
+        # Before the images are scored, which takes long for many.
+        if arguments.phase == "predict":
+            check_writable(str(config.predictions_folder()), "--results_dir")
+        else:
+            check_writable(str(folder), "--checkpoint_dir")
+        detector = TrainedDetector(config, folder)
         if arguments.phase == "predict":
             predict(detector, arguments.images, arguments.save_maps)
         else:
             export(detector)
-    except (DatasetError, InferenceError, OSError) as error:
+    except (DatasetError, InferenceError, PreflightError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

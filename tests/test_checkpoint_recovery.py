@@ -15,11 +15,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from data.pipeline import training_batches
 from utils.reporting.files import write_text_atomically
 from utils.running.experiment import Experiment, ExperimentError
 from utils.running.run_lock import LOCK_FILE, RunLock, RunLocked
+from utils.running.stopping import STOP_SIGNALS, stop_on_signals
 from utils.running.training import (TRAINING_SECONDS_KEY, UNREADABLE_FOLDER, Checkpoints,
-                                    NoReadableCheckpoint)
+                                    NoReadableCheckpoint, tensorflow_message)
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -115,6 +117,23 @@ def test_no_readable_checkpoint_is_a_one_line_error_that_says_what_to_do(tiny_co
     experiment = Experiment(tiny_config(checkpoint_dir=str(tmp_path / "run")), digits)
     with pytest.raises(ExperimentError, match="no checkpoint in .* can be read"):
         experiment.restore(Checkpoints(Weights(), tmp_path))
+
+
+def test_a_checkpoint_error_names_the_folder_without_tensorflows_internals(tmp_path, monkeypatch):
+    checkpoints = Checkpoints(Weights(), tmp_path)
+
+    def full_disk(checkpoint_number):
+        raise tf.errors.ResourceExhaustedError(None, None, (
+            "{{function_node __wrapped__SaveV2_dtypes_3_device_/job:localhost/replica:0/task:0/device:CPU:0}} "
+            f"{tmp_path}/ckpt-5_temp/part-00000-of-00001.data-00000-of-00001.tempstate42; No space left on device "
+            "[Op:SaveV2]"))
+
+    monkeypatch.setattr(checkpoints.manager, "save", full_disk)
+    with pytest.raises(OSError) as raised:
+        checkpoints.save(5, 1.0)
+    assert str(raised.value) == (f"cannot save a checkpoint in {tmp_path}: {tmp_path}/ckpt-5_temp/part-00000-of-00001"
+                                 ".data-00000-of-00001.tempstate42; No space left on device")
+    assert tensorflow_message(tf.errors.NotFoundError(None, None, "plain")) == "plain"
 
 
 def test_an_atomic_write_that_fails_midway_leaves_the_old_file_whole(tmp_path, monkeypatch):
@@ -302,3 +321,66 @@ def test_a_checkpoint_that_cannot_be_read_for_a_passing_reason_is_not_set_aside(
         Checkpoints(Weights(), tmp_path).restore_latest()
     assert not (tmp_path / UNREADABLE_FOLDER).exists() and [Path(p).name for p in checkpoints.paths] == [
         "ckpt-2", "ckpt-4"]
+
+
+# SIGTERM: training stops after the step under way, inside a compiled call of several steps, and saves it.
+
+
+@pytest.fixture
+def stop_signals():
+    """The program's handling of SIGTERM and Ctrl-C in this process while the test runs."""
+    handlers = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    stop_on_signals()
+    yield
+    for signum, handler in handlers.items():
+        signal.signal(signum, handler)
+
+
+@pytest.mark.slow
+def test_sigterm_stops_at_the_next_step_saves_it_and_the_resumed_run_is_exact(stop_signals, tiny_config, digits,
+                                                                               tmp_path, monkeypatch, capsys):
+    settings = {"iterations": 20, "checkpoint_every": 10}
+    uninterrupted = Experiment(tiny_config(checkpoint_dir=str(tmp_path / "uninterrupted"), **settings), digits)
+    uninterrupted.train_class(0)
+    expected = saved_values(str(uninterrupted.checkpoint_folder(0) / "ckpt-20"))
+    capsys.readouterr()
+
+    def sigterm_while_making_iteration(iteration):
+        def send(index):
+            if int(index) == iteration:
+                os.kill(os.getpid(), signal.SIGTERM)
+                # The signal's thread sets the stop while the pipeline waits here.
+                time.sleep(1.0)
+            return index
+
+        def with_signal(*arguments, **keywords):
+            batches = training_batches(*arguments, **keywords)
+            start = arguments[3]
+            iterations = tf.data.Dataset.range(start, start + batches.cardinality())
+
+            def passing(index, inputs):
+                sent = tf.py_function(send, [index], tf.int64)
+                with tf.control_dependencies([sent]):
+                    return tf.nest.map_structure(tf.identity, inputs)
+            return tf.data.Dataset.zip((iterations, batches)).map(passing)
+        return with_signal
+
+    experiment = Experiment(tiny_config(checkpoint_dir=str(tmp_path / "stopped"), **settings), digits)
+    monkeypatch.setattr("utils.running.experiment.training_batches", sigterm_while_making_iteration(13))
+    with pytest.raises(KeyboardInterrupt):
+        experiment.train_class(0)
+    # The compiled loop runs 10 steps per call here: it stopped inside its second call, after iteration 13.
+    assert experiment.fresh_model().steps_per_execution == 10
+    folder = experiment.checkpoint_folder(0)
+    assert Checkpoints(Weights(), folder).latest == str(folder / "ckpt-13")
+    assert "iteration 20" not in capsys.readouterr().out
+
+    monkeypatch.undo()
+    experiment.train_class(0)
+    assert "resuming at iteration 13" in capsys.readouterr().out
+    actual = saved_values(str(folder / "ckpt-20"))
+    for values in (expected, actual):
+        del values[TRAINING_SECONDS_KEY], values["save_counter/.ATTRIBUTES/VARIABLE_VALUE"]
+    assert expected.keys() == actual.keys() and len(expected) > 20
+    for name, value in expected.items():
+        np.testing.assert_array_equal(actual[name], value, err_msg=name)

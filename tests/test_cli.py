@@ -2,7 +2,10 @@
 
 import collections
 import csv
+import errno
 import json
+import os
+import re
 
 import numpy as np
 import pytest
@@ -71,7 +74,11 @@ def test_help_lists_each_methods_own_flags_in_a_group_of_its_own(capsys):
 
 
 def error_line(capsys):
-    error = capsys.readouterr().err.strip()
+    return error_line_of(capsys.readouterr().err)
+
+
+def error_line_of(stderr: str) -> str:
+    error = stderr.strip()
     assert "Traceback" not in error and len(error.splitlines()) == 1
     return error
 
@@ -337,6 +344,79 @@ def test_phase_test_with_only_train_object_tests_that_class(digit_0_trained, cop
 
 
 @pytest.mark.slow
+def test_retesting_one_class_keeps_every_tested_class_in_the_summary(digit_0_trained, copy_checkpoints, run_main,
+                                                                     tmp_path, capsys):
+    copy_checkpoints(digit_0_trained)
+    run = TINY + ["--run_name", "tiny"]
+    assert run_main(run + ["--phase", "both", "--train_object", "1"]) == 0
+    assert run_main(run + ["--phase", "test", "--test_object", "0"]) == 0
+    folder = tmp_path / "results/digits/tiny/s_rec"
+    summary = json.loads((folder / "summary.json").read_text())
+    assert list(summary["per_class_auc"]) == ["0", "1"]
+    assert "| Mean (2 classes) |" in (folder / "summary.md").read_text()
+    assert (folder / "summary.html").read_text().count("<h2>") == 2
+
+    # Class 1's results are of the default threshold: a summary of class 0 alone goes to a file of its own.
+    capsys.readouterr()
+    assert run_main(run + ["--phase", "test", "--test_object", "0", "--threshold", "0.5"]) == 0
+    assert "this summary of 1 classes goes to partial_summary.*" in capsys.readouterr().out
+    assert list(json.loads((folder / "partial_summary.json").read_text())["per_class_auc"]) == ["0"]
+    assert "| Mean (1 classes) |" in (folder / "partial_summary.md").read_text()
+    assert (folder / "partial_summary.html").exists()
+    assert json.loads((folder / "summary.json").read_text()) == summary
+
+
+@pytest.mark.slow
+def test_a_full_disk_while_testing_names_the_file_and_its_folder_and_keeps_the_earlier_results(
+        digit_0_trained, copy_checkpoints, run_main, tmp_path, capsys, monkeypatch):
+    copy_checkpoints(digit_0_trained)
+    run = TINY + ["--run_name", "tiny", "--phase", "test", "--test_object", "0"]
+    assert run_main(run) == 0
+    folder = tmp_path / "results/digits/tiny/s_rec"
+    earlier = {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()}
+    capsys.readouterr()
+
+    def full_disk(descriptor):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    assert run_main(run) == 2
+    assert re.fullmatch(rf"error: cannot write [\w.]+ in {re.escape(str(folder / '0_0'))}(/maps)?: No space left "
+                        "on device", error_line(capsys))
+    assert {path: path.read_bytes() for path in folder.rglob("*") if path.is_file()} == earlier
+
+
+@pytest.mark.slow
+def test_predict_with_the_flags_of_a_run_never_trained_lists_the_runs_there_are(digit_0_trained, copy_checkpoints,
+                                                                                  run_main, tmp_path, capsys):
+    copy_checkpoints(digit_0_trained)
+    assert run_main(["--dataset", "digits", "--phase", "predict", "--images", str(tmp_path)]) == 2
+    error = error_line(capsys)
+    default_run = main.config_from_arguments(main.parse_arguments(["--dataset", "digits"])).run_id
+    assert error.startswith(f"error: no class of the run {default_run} was trained in ")
+    assert "Runs that exist for digits in " in error and ": tiny (the flags that name a run, --width/" in error
+    assert error.endswith("or --run_name, must be those it was trained with)")
+
+
+@pytest.mark.slow
+def test_predict_into_a_folder_that_cannot_be_written_is_refused_before_scoring(digit_0_trained, copy_checkpoints,
+                                                                                 run_main, tmp_path, capsys):
+    copy_checkpoints(digit_0_trained)
+    run = TINY + ["--run_name", "tiny"]
+    assert run_main(run + ["--phase", "test", "--test_object", "0"]) == 0
+    capsys.readouterr()
+    # As root no folder is read-only; a file where a folder should be fails the same check.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    assert main.main(run + ["--phase", "predict", "--images", str(tmp_path / "results"), "--results_dir",
+                            str(blocked / "results"), "--checkpoint_dir", str(tmp_path / "checkpoints")]) == 2
+    captured = capsys.readouterr()
+    assert "scored" not in captured.out
+    assert re.fullmatch(rf"error: cannot write to {re.escape(str(blocked))}/results/digits/tiny/predictions \(.+\); "
+                        "pass --results_dir with a folder you can write to", error_line_of(captured.err))
+
+
+@pytest.mark.slow
 def test_a_failed_training_still_tests_and_summarises_the_classes_trained_before_it(digit_0_trained, copy_checkpoints,
                                                                                     run_main, tmp_path, capsys,
                                                                                     monkeypatch):
@@ -399,6 +479,15 @@ def test_a_failure_in_the_first_class_or_of_a_run_that_only_trains_tests_nothing
     experiment = StubExperiment(named_dataset("toy", "abc"), {1}, OSError("disk"))
     assert main.train_then_test(experiment, [0, 1], [], (OSError,)) == "training toy class 1 failed: disk"
     assert experiment.tested == []
+
+
+@pytest.mark.parametrize("threshold, flags", [("1.5", "none"), ("-0.2", "all")])
+def test_a_threshold_outside_0_to_1_is_accepted_with_a_one_line_note(threshold, flags, run_main, tmp_path, capsys):
+    assert run_main(["--dataset", "digits", "--phase", "predict", "--images", str(tmp_path), "--threshold",
+                     threshold]) == 2
+    assert (f"note: --threshold {threshold} is outside [0, 1], the test split's range of normalised scores: valid, "
+            f"since new images can score outside it, but it flags {flags} of the test images"
+            in capsys.readouterr().out.splitlines())
 
 
 def test_test_object_without_a_test_phase_is_refused(run_main, tmp_path, capsys):

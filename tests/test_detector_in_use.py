@@ -157,8 +157,11 @@ def in_fresh_process(program: str, *arguments: str, cwd: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_export_loaded_in_a_fresh_process_scores_as_the_checkpoint(trained, tmp_path):
-    export = exported(trained)
+def test_the_export_loaded_in_a_fresh_process_scores_as_the_checkpoint(trained, tmp_path, capsys):
+    export = trained.checkpoint_folder() / "export"
+    for replaced in (False, True):
+        assert trained.run("--phase", "export") == 0
+        assert (f"note: replacing the export in {export}" in capsys.readouterr().out.splitlines()) == replaced
     assert json.loads((export / "config.json").read_text())["method"] == trained.method
     assert set(json.loads((export / "detector.json").read_text())["scores"]) == set(SCORES[trained.method])
     paths = trained.photos["test_files"]
@@ -230,7 +233,9 @@ def test_predict_and_export_name_what_is_missing(trained, tmp_path, capsys):
     assert "is not a tested class" in capsys.readouterr().err
     other_run = [*trained.flags, "--run_name", "never_trained"]
     assert main.main(other_run + ["--phase", "export"]) == 2
-    assert "Test it first" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "no class of the run never_trained was trained" in error
+    assert f"Runs that exist for folder in {trained.config.checkpoint_folder().parent}: {trained.config.run_id} (" in error
 
 
 def test_a_folder_of_normal_images_only_gets_a_percentile_threshold_that_flags_few_new_normal_images(tmp_path):

@@ -1,11 +1,16 @@
 """The classical floors: PCA reconstruction error and kNN distance against their definitions, and on real data."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
 from data.pipeline import one_class_split, to_model_images
-from utils.scoring.floors import (KNN_NEIGHBOURS, fitted_pca, floor_metrics, knn_mean_distances,
+from models.method import ScoringImages
+from utils.running.config import config_for_dataset
+from utils.running.experiment import Experiment
+from utils.scoring.floors import (FLOORS_LEFT_OUT, KNN_NEIGHBOURS, fitted_pca, floor_metrics, knn_mean_distances,
                                   pca_reconstruction_errors, pca_reconstructions, pca_squared_errors)
 
 
@@ -72,3 +77,21 @@ def test_a_test_split_of_normal_images_only_has_no_floor_auc(random_images):
         pca_reconstruction_errors(images[:1], images[4:])
     # One training image: no floors, and the method's test phase goes on.
     assert floor_metrics(images[:1], images[4:], np.array([0, 1])) == {"pca_floor_auc": None, "knn_floor_auc": None}
+
+
+def test_a_class_of_identical_images_has_its_floors_left_out_with_a_note_and_no_warning(digits, random_images,
+                                                                                         capsys):
+    identical = np.repeat(random_images(1).numpy(), 5, axis=0)
+    test = random_images(4, seed=(5, 5)).numpy()
+    labels = np.array([0, 0, 1, 1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        floors = floor_metrics(identical, test, labels)
+    assert floors["pca_floor_auc"] is None and floors["knn_floor_auc"] is None
+    assert floors[FLOORS_LEFT_OUT] == ("its 5 training images are all identical, so the PCA and kNN floors, which "
+                                       "learn from their differences, are left out")
+    experiment = Experiment(config_for_dataset("digits"), digits)
+    experiment.floors(3, ScoringImages(test, identical, labels == 0), labels)
+    assert capsys.readouterr().out == f"note: digits class 3 (3): {floors[FLOORS_LEFT_OUT]}\n"
+    # Two images that differ are enough for both floors.
+    assert floor_metrics(np.concatenate([identical[:1], test[:1]]), test, labels)["pca_floor_auc"] is not None

@@ -13,20 +13,36 @@ def safe_file_name(text: str) -> str:
 
 
 def write_bytes_atomically(path: str | os.PathLike, data: bytes) -> None:
-    """Write data to path through a temporary file beside it, then rename it over path."""
+    """Write data to path through a temporary file beside it, then rename it over path.
+
+    An OSError names the file and its folder: a full disk's own error names neither.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     temporary_path = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         with open(temporary_path, "xb") as temporary_file:
             temporary_file.write(data)
             temporary_file.flush()
             # Without it a power cut after the rename can leave path empty on ext4 and XFS.
             os.fsync(temporary_file.fileno())
         os.replace(temporary_path, path)
+    except OSError as error:
+        _remove(temporary_path)
+        failure = OSError(f"cannot write {path.name} in {path.parent}: {error.strerror or error}")
+        failure.errno = error.errno
+        raise failure from error
     except BaseException:
-        temporary_path.unlink(missing_ok=True)
+        _remove(temporary_path)
         raise
+
+
+def _remove(temporary_path: Path):
+    """Remove a temporary file if it is there; a folder that cannot be read leaves nothing to remove."""
+    try:
+        temporary_path.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def write_text_atomically(path: str | os.PathLike, text: str) -> None:

@@ -22,6 +22,10 @@ OVERLAY_FIGURES = ("most_anomalous", "least_anomalous")
 # Each bootstrap resample's AUC (and pixel AUROC), one row per resample, in a class's results folder: the
 # summary's interval of the mean over classes pairs the classes' rows.
 RESAMPLED_FILE = "bootstrap_resamples.csv"
+# A run's summary covers every class of it tested with its settings; one of fewer classes (the others were
+# tested with other settings) goes to PARTIAL_SUMMARY_NAME, so that it never replaces the run's summary.
+SUMMARY_NAME = "summary"
+PARTIAL_SUMMARY_NAME = "partial_summary"
 _SUMMARY_KEYS = ("per_class_auc", "mean_auc", "config", "paper", "intervals")
 
 # The settings that tell runs apart at a glance (those a method does not have are None and left out);
@@ -121,8 +125,9 @@ def write_summary(
     per_class_columns: dict[str, dict[str, float | None]] | None = None,
     class_folders: dict[str, Path] | None = None,
     intervals: dict | None = None,
+    name: str = SUMMARY_NAME,
 ) -> tuple[Path, Path]:
-    """Write summary.json, summary.md and summary.html for the tested classes; return the first two paths.
+    """Write <name>.json, <name>.md and <name>.html for the tested classes; return the first two paths.
 
     class_names_in_order lists every class of the dataset in class-index order, which is the
     order of the paper's per-class values (see utils.reporting.reported_row.ReportedRow.reference).
@@ -163,17 +168,18 @@ def write_summary(
 
     summary_dir = Path(summary_dir)
     summary_dir.mkdir(parents=True, exist_ok=True)
-    json_path = summary_dir / "summary.json"
-    markdown_path = summary_dir / "summary.md"
+    json_path = summary_dir / f"{name}.json"
+    markdown_path = summary_dir / f"{name}.md"
     write_text_atomically(
         json_path, json.dumps(summary, indent=2, ensure_ascii=False, default=_to_json) + "\n"
     )
-    write_text_atomically(markdown_path, _summary_markdown(header, rows, paper_notes, settings))
+    write_text_atomically(markdown_path, _summary_markdown(header, rows, paper_notes, settings,
+                                                                 json_path.name))
     sections = [(name, _class_figures(Path(folder))) for name, folder in (class_folders or {}).items()]
-    write_summary_html(summary_dir / "summary.html", f"Test summary: {config.get('run_id', summary_dir.parent.name)}"
+    write_summary_html(markdown_path.with_suffix(".html"), f"Test summary: {config.get('run_id', summary_dir.parent.name)}"
                        f" ({config.get('dataset')}, s_{config.get('score')})", header, rows,
                        [*paper_notes, "Key settings: " + "; ".join(settings) + ". The full configuration is in "
-                        "summary.json."], sections)
+                        f"{json_path.name}."], sections)
     return json_path, markdown_path
 
 
@@ -284,12 +290,13 @@ def _key_settings(config: dict) -> list[str]:
     return [f"{key}: {config[key]}" for key in _KEY_SETTINGS if config.get(key) is not None]
 
 
-def _summary_markdown(header: list[str], rows: list[list[str]], paper_notes: list[str], settings: list[str]) -> str:
+def _summary_markdown(header: list[str], rows: list[list[str]], paper_notes: list[str], settings: list[str],
+                      json_name: str) -> str:
     lines = ["# Test summary", "", "| " + " | ".join(header) + " |",
              "| --- |" + " ---: |" * (len(header) - 1)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     lines += ["", *paper_notes, "", "## Key settings", "", *(f"- {setting}" for setting in settings), "",
-              "The full configuration is in summary.json.", ""]
+              f"The full configuration is in {json_name}.", ""]
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 """The command-line pieces main.py and reproduce.py share: the parser, flag types and class selection."""
 
 import argparse
-import signal
+
+from utils.running.stopping import stop_on_signals
 
 
 class OneLineErrorParser(argparse.ArgumentParser):
@@ -65,6 +66,7 @@ def add_xla_flags(parser: argparse.ArgumentParser):
 
 
 def interrupt_on_terminate():
-    """Treat SIGTERM (a scheduler's time limit, scancel, kill) as Ctrl-C: the training loop saves the iterations it
-    finished and the run locks are let go, so the same command resumes, on this machine or another."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    """Treat SIGTERM (a scheduler's time limit, scancel, kill) as Ctrl-C: training stops after the step under way
+    and saves it, anything else is interrupted, and the run locks are let go, so the same command resumes, on this
+    machine or another."""
+    stop_on_signals()

@@ -22,8 +22,8 @@ from models.registry import get_method
 from utils.reporting.files import safe_file_name
 from utils.reporting.markdown import interval_cell
 from utils.reporting.plots import plot_anomaly_maps
-from utils.reporting.reports import (MAPS_FOLDER, SUMMARY_COLUMNS, read_class_metrics, read_resampled,
-                                    write_class_results, write_summary)
+from utils.reporting.reports import (MAPS_FOLDER, PARTIAL_SUMMARY_NAME, SUMMARY_COLUMNS, SUMMARY_NAME,
+                                    read_class_metrics, read_resampled, write_class_results, write_summary)
 from utils.running import devices
 from utils.running.detector import DetectorState, ScoreState, load_detector_state, save_detector_state
 from utils.running.evaluation import ClassMaps, decide, overlay_captions, overlay_selection
@@ -32,8 +32,8 @@ from utils.running.config import Config, load_config_dict, save_config
 from utils.running.learning_curve import CURVE_FILE, LearningCurve, curve_point, refusal
 from utils.running.run_lock import RunLock, RunLocked
 from utils.running.training import Checkpoints, NoReadableCheckpoint, TensorBoardLog, train_for_iterations
-from utils.scoring.floors import FLOOR_METRICS, floor_metrics
 from utils.scoring.bootstrap import percentile_interval, resampled_aucs, resampled_pixel_aurocs, summary_intervals
+from utils.scoring.floors import FLOOR_METRICS, FLOORS_LEFT_OUT, floor_metrics
 from utils.scoring.maps import MapPass, pixel_auroc
 
 
@@ -107,11 +107,21 @@ def software_and_machine() -> dict:
 
 def missing_model_message(config: Config, class_index: int, folder: Path) -> str:
     message = f"no trained model for class {class_index} in {folder}. "
-    runs = sorted(path.name for path in folder.parent.parent.glob("*") if path.is_dir())
+    runs = existing_runs_note(config)
     if runs:
-        message += f"Runs that exist for {config.dataset}: {', '.join(runs)} (pass the flags they were trained with). "
+        message += runs + ". "
     return message + (f"Train it first: python main.py --method {config.method} --dataset {config.dataset} "
                       f"--train_object {class_index} with the same {get_method(config.method).run_flags()}")
+
+
+def existing_runs_note(config: Config) -> str | None:
+    """The runs of config.dataset in its checkpoint folder, and that a run is named by its flags; None if none."""
+    dataset_folder = config.checkpoint_folder().parent
+    runs = sorted(path.name for path in dataset_folder.glob("*") if path.is_dir() and path.name != config.run_id)
+    if not runs:
+        return None
+    return (f"Runs that exist for {config.dataset} in {dataset_folder}: {', '.join(runs)} (the flags that name a "
+            f"run, {get_method(config.method).run_flags} or --run_name, must be those it was trained with)")
 
 
 class Experiment:
@@ -255,6 +265,8 @@ class Experiment:
         """floor_metrics of one class's split, computed once: the learning curve and the test phase share them."""
         if class_index not in self._floors:
             self._floors[class_index] = floor_metrics(images.train, images.test, anomaly_labels)
+            if FLOORS_LEFT_OUT in self._floors[class_index]:
+                print(f"note: {self.describe(class_index)}: {self._floors[class_index][FLOORS_LEFT_OUT]}")
         return self._floors[class_index]
 
     def scoring_images(self, split) -> ScoringImages:
@@ -291,6 +303,11 @@ class Experiment:
 
     def class_results_folder(self, class_index: int, score: str) -> Path:
         return self.config.results_folder(score) / class_folder_name(self.dataset, class_index)
+
+    def finished_classes(self, score: str) -> dict[int, dict]:
+        """{class index: its saved metrics} of every class of the run tested with these settings (class_metrics)."""
+        metrics = {index: self.class_metrics(index, score) for index in range(len(self.dataset.class_names))}
+        return {index: values for index, values in metrics.items() if values is not None}
 
     def class_metrics(self, class_index: int, score: str) -> dict | None:
         """The saved metrics of one class and score (AUC, speed, ...), or None if it was not tested yet
@@ -447,9 +464,21 @@ class Experiment:
             raise
         return [self.write_score_summary(score, metrics) for score, metrics in per_class.items()]
 
-    def write_score_summary(self, score: str, per_class: dict[int, dict]) -> Path:
-        """summary.json, summary.md and summary.html of one score over {class index: its metrics}."""
+    def write_score_summary(self, score: str, tested: dict[int, dict]) -> Path:
+        """summary.json, summary.md and summary.html of one score over the classes `tested` ({class index: its
+        metrics}) and every other class of the run whose results are of these settings; if some class of the run
+        has results of other settings, partial_summary.* instead, so that the run's summary is never replaced
+        by one of fewer classes."""
         config = self.config
+        per_class = {**self.finished_classes(score), **tested}
+        others = [index for index in range(len(self.dataset.class_names))
+                  if index not in per_class and read_class_metrics(self.class_results_folder(index, score))]
+        name = PARTIAL_SUMMARY_NAME if others else SUMMARY_NAME
+        if others:
+            print(f"note: s_{score}: classes {', '.join(map(str, others))} of this run were tested with other "
+                  f"settings (or on a model whose training had not finished), so this summary of "
+                  f"{len(per_class)} classes goes to {name}.*, beside the run's {SUMMARY_NAME}.*; test them again "
+                  "with these settings for a summary of every class")
         row = self.method.paper_row(config.dataset, config, score)
         paper = None if row is None or row.per_class is None else row.reference()
         names = {index: self.dataset.class_names[index] for index in per_class}
@@ -460,10 +489,12 @@ class Experiment:
         json_path, markdown_path = write_summary(
             config.results_folder(score), {names[index]: metrics["auc"] for index, metrics in per_class.items()},
             list(self.dataset.class_names), {**config.to_dict(), "score": score, "run_id": config.run_id}, paper,
-            per_class_columns=columns, class_folders=folders, intervals=summary_intervals(
+            per_class_columns=columns, class_folders={name: folders[name] for name in sorted(folders)},
+            intervals=summary_intervals(
                 {"auc": {names[index]: metrics["auc"] for index, metrics in per_class.items()},
                  **{SUMMARY_COLUMNS[title]: values for title, values in columns.items() if title in SUMMARY_COLUMNS}},
-                {name: read_resampled(folder) for name, folder in folders.items()}))
+                {name: read_resampled(folder) for name, folder in folders.items()}),
+            name=name)
         aucs = [metrics["auc"] for metrics in per_class.values() if metrics["auc"] is not None]
         mean = f"mean AUC over {len(aucs)} classes: {np.mean(aucs):.4f}" if aucs else "no AUC (normal test images only)"
         print(f"s_{score}: {mean}; summary in {markdown_path}, {markdown_path.with_suffix('.html')} and {json_path}")

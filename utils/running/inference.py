@@ -25,8 +25,8 @@ from utils.reporting.plots import plot_anomaly_maps
 from utils.reporting.reports import columns_csv
 from utils.running.config import Config, load_config_dict, save_config
 from utils.running.detector import DETECTOR_FILE, DetectorState, load_detector_state
-from utils.running.experiment import ExperimentError, build_model
-from utils.running.training import Checkpoints, NoReadableCheckpoint
+from utils.running.experiment import ExperimentError, build_model, existing_runs_note
+from utils.running.training import Checkpoints, NoReadableCheckpoint, tensorflow_message
 from utils.scoring.maps import MapPass, anomaly_maps
 from utils.scoring.thresholds import Threshold
 
@@ -46,6 +46,9 @@ def tested_class_folder(config: Config, requested: str | None) -> Path:
     tested = sorted(folder for folder in run.glob("*") if (folder / DETECTOR_FILE).exists()) if run.is_dir() else []
     if not tested:
         trained = sorted(folder.name for folder in run.glob("*") if folder.is_dir()) if run.is_dir() else []
+        if not trained and existing_runs_note(config):
+            raise InferenceError(f"no class of the run {run.name} was trained in {run.parent}. "
+                                 f"{existing_runs_note(config)}")
         what = (f"its classes {', '.join(trained)} are trained but not tested" if trained
                 else "it holds no trained class")
         raise InferenceError(f"{run} cannot score new images: {what}. Test it first with the same flags and "
@@ -259,10 +262,12 @@ def export(detector: TrainedDetector) -> Path:
     archive.add_endpoint("serve", serve, input_signature=[tf.TensorSpec((None, *state.image_shape), tf.uint8)])
     archive.add_endpoint("serve_bytes", serve_bytes, input_signature=[tf.TensorSpec((None,), tf.string)])
     folder = detector.folder / EXPORT_FOLDER
+    if folder.exists():
+        print(f"note: replacing the export in {folder}")
     try:
         archive.write_out(str(folder), verbose=False)
     except tf.errors.OpError as error:
-        raise OSError(f"cannot write the SavedModel to {folder}: {error.message}") from error
+        raise OSError(f"cannot write the SavedModel to {folder}: {tensorflow_message(error)}") from error
     save_config(config, folder)
     exported = dataclasses.replace(state, scores={score: dataclasses.replace(
         state.scores[score], threshold=detector.threshold(score)) for score in config.scores})

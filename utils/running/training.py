@@ -9,14 +9,18 @@ restoring those is enough to continue exactly where a run stopped.
 import glob
 import math
 import os
+import re
 import sys
 import time
 import uuid
+import warnings
 from pathlib import Path
 from typing import Callable
 
 import keras
 import tensorflow as tf
+
+from utils.running.stopping import stop_requested, stoppable
 
 
 class TrainingDiverged(RuntimeError):
@@ -37,6 +41,13 @@ _READ_ERRORS = (tf.errors.OpError, IndexError)
 # full memory): it must not be set aside for them.
 _NOT_DAMAGE = (tf.errors.PermissionDeniedError, tf.errors.UnavailableError, tf.errors.AbortedError,
                tf.errors.ResourceExhaustedError, tf.errors.DeadlineExceededError, tf.errors.CancelledError)
+
+
+def tensorflow_message(error: tf.errors.OpError) -> str:
+    """error's message without TensorFlow's internals: the `{{function_node __wrapped__SaveV2...}}` it starts with
+    and the `[Op:SaveV2]` it ends with."""
+    message = re.sub(r"\{\{function_node [^}]*\}\}\s*", "", error.message)
+    return re.sub(r"\s*\[Op:[^\]]*\](\s*name:.*)?$", "", message.strip())
 
 
 class NoReadableCheckpoint(RuntimeError):
@@ -93,7 +104,7 @@ class Checkpoints:
             self.manager.save(checkpoint_number=iteration)
         except tf.errors.OpError as error:
             # A full disk reaches us as TensorFlow's error, not as the OSError the callers handle.
-            raise OSError(f"cannot save a checkpoint in {self.folder}: {error.message}") from error
+            raise OSError(f"cannot save a checkpoint in {self.folder}: {tensorflow_message(error)}") from error
 
     def restore_latest(self) -> int:
         """Restore the newest readable checkpoint; return the iteration it was taken at (0 if there is none).
@@ -106,7 +117,7 @@ class Checkpoints:
             try:
                 seconds = self._restore(path)
             except _NOT_DAMAGE as error:
-                raise OSError(f"cannot read checkpoint {path}: {error.message}") from error
+                raise OSError(f"cannot read checkpoint {path}: {tensorflow_message(error)}") from error
             except _READ_ERRORS as error:
                 unreadable.append(path)
                 self._set_aside(path)
@@ -182,6 +193,22 @@ def iteration_after(batch: int, start_iteration: int, last_iteration: int) -> in
     return min(start_iteration + batch + 1, last_iteration)
 
 
+class StopOnRequest(keras.callbacks.Callback):
+    """End fit() after a stop request (stopping.py); runs first, so that the callbacks after it, which check
+    model.stop_training or stop_requested(), skip the call the request cut short: fit() numbers its steps as a
+    full call's, not as the steps it ran."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        if stop_requested():
+            self.model.stop_training = True
+
+
+def until_stopped(batches: tf.data.Dataset, stop: tf.Variable) -> tf.data.Dataset:
+    """batches, ending once `stop` is set: a compiled call of several steps (steps_per_execution_for) takes
+    one batch per step, so it returns after the step under way, not after its last one."""
+    return batches.take_while(lambda *_: tf.logical_not(stop))
+
+
 class StopOnNonFinite(keras.callbacks.Callback):
     """Stop at the first non-finite loss seen and remember where (runs before IterationCheckpoint).
 
@@ -254,6 +281,8 @@ class ProgressLog(keras.callbacks.Callback):
         self.last_line = (self.start_iteration, time.perf_counter())
 
     def on_train_batch_end(self, batch, logs=None):
+        if stop_requested():
+            return
         iteration = iteration_after(batch, self.start_iteration, self.last_iteration)
         losses = (logs or {}).items()
         if self.progress_bar is not None:
@@ -294,6 +323,8 @@ class TensorBoardLog(keras.callbacks.Callback):
         self.writer = tf.summary.create_file_writer(str(self.folder))
 
     def on_train_batch_end(self, batch, logs=None):
+        if stop_requested():
+            return
         iteration = iteration_after(batch, self.start_iteration, self.last_iteration)
         last = iteration == self.last_iteration
         losses_due = iteration % self.every == 0 or last
@@ -330,7 +361,8 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoin
     """Run model.train_step from model.iterations up to `iterations`, with `callbacks` (TensorBoardLog) too.
 
     Raises TrainingDiverged (after keeping the last good checkpoint) if a loss or a weight stops
-    being finite; on KeyboardInterrupt the finished steps are saved before the interrupt propagates.
+    being finite. SIGTERM or Ctrl-C stops it after the step under way (stopping.py): the finished steps are
+    saved, then KeyboardInterrupt is raised.
     """
     start_iteration = model.iterations_done()
     # A callback that does not say how often it acts may act on any iteration.
@@ -348,13 +380,23 @@ def train_for_iterations(model: keras.Model, batches: tf.data.Dataset, checkpoin
     checkpointing = IterationCheckpoint(checkpoints, start_iteration, iterations, checkpoint_every,
                                         tuple(callback for callback in callbacks if hasattr(callback, "seconds")))
     progress = ProgressLog(start_iteration, iterations, log_every)
+    stop = tf.Variable(False, trainable=False)
+    if steps_per_execution > 1:
+        batches = until_stopped(batches, stop)
     try:
-        model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,
-                  callbacks=[divergence, checkpointing, progress, *callbacks])
+        with stoppable(lambda: stop.assign(True)), warnings.catch_warnings():
+            # A stop request between two calls ends the input before the next call's first step.
+            warnings.filterwarnings("ignore", message="Your input ran out of data")
+            model.fit(batches, epochs=1, steps_per_epoch=iterations - start_iteration, shuffle=False, verbose=0,
+                      callbacks=[StopOnRequest(), divergence, checkpointing, progress, *callbacks])
     except KeyboardInterrupt:
         if divergence.diverged_at is None and model.iterations_done() > start_iteration:
             checkpointing.save(model.iterations_done())
         raise
+    if stop_requested() and divergence.diverged_at is None:
+        if model.iterations_done() > start_iteration:
+            checkpointing.save(model.iterations_done())
+        raise KeyboardInterrupt
     if divergence.diverged_at is not None or checkpointing.refused_at is not None:
         if divergence.diverged_at is not None:
             what = ", ".join(f"{name}={value}" for name, value in divergence.bad_values.items())

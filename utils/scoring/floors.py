@@ -21,6 +21,8 @@ KNN_NEIGHBOURS = 5
 FLOOR_MIN_TRAINING_IMAGES = 2
 # The metrics.json keys of the floors' AUCs, by the title tables and summaries show them under.
 FLOOR_METRICS = {"PCA floor": "pca_floor_auc", "kNN floor": "knn_floor_auc"}
+# The metrics.json key of why a class has no floors though it has training images.
+FLOORS_LEFT_OUT = "floors_left_out"
 
 
 def _flat(images) -> np.ndarray:
@@ -67,11 +69,19 @@ def knn_mean_distances(train_images, test_images, neighbours: int = KNN_NEIGHBOU
 
 def floor_metrics(train_images, test_images, anomaly_labels) -> dict:
     """Both floors' AUCs on the split (None when the test split has normal images only, or when there are fewer
-    than FLOOR_MIN_TRAINING_IMAGES training images), their settings and the seconds they took together."""
+    than FLOOR_MIN_TRAINING_IMAGES training images or they are all identical, FLOORS_LEFT_OUT then saying so),
+    their settings and the seconds they took together."""
     started = time.perf_counter()
     if len(train_images) < FLOOR_MIN_TRAINING_IMAGES:
         # The method itself can still be scored.
         return {key: None for key in FLOOR_METRICS.values()}
+    train = _flat(train_images)
+    if (train == train[0]).all():
+        # PCA finds no variance to explain (scikit-learn warns of a division by zero), and both floors would
+        # rank the test images alike, by their distance to the one image.
+        return {**{key: None for key in FLOOR_METRICS.values()},
+                FLOORS_LEFT_OUT: f"its {len(train)} training images are all identical, so the PCA and kNN floors, "
+                                 "which learn from their differences, are left out"}
     pca_errors, components = pca_reconstruction_errors(train_images, test_images)
     knn_distances, neighbours = knn_mean_distances(train_images, test_images)
     both_kinds = len(np.unique(anomaly_labels)) == 2
