@@ -121,7 +121,7 @@ def existing_runs_note(config: Config) -> str | None:
     if not runs:
         return None
     return (f"Runs that exist for {config.dataset} in {dataset_folder}: {', '.join(runs)} (the flags that name a "
-            f"run, {get_method(config.method).run_flags} or --run_name, must be those it was trained with)")
+            f"run, {get_method(config.method).run_flags()} or --run_name, must be those it was trained with)")
 
 
 class Experiment:
