@@ -96,3 +96,46 @@ def test_quick_start_commands_parse():
     assert commands, "no main.py command found in README's quick start"
     for args in commands:
         main.parse_arguments(args)
+
+
+# A commit hash: 7 to 40 lowercase hex characters with at least one digit and one letter, as a whole
+# word. Not after '#', so that an 8-digit hex colour (#a1b2c3d4) passes; a sha256 (64 characters) has
+# no word boundary at 40 and passes too.
+COMMIT_HASH = re.compile(r"(?<!#)\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*[0-9])[0-9a-f]{7,40}\b")
+ISO_DATE = re.compile(r"\b20\d\d-\d\d-\d\d\b")
+
+
+def history_free_files():
+    """README.md, docs/ outside docs/findings/ (a record of studies, dated), models/*/README.md."""
+    docs = ROOT / "docs"
+    return ([ROOT / "README.md"]
+            + sorted(p for p in docs.rglob("*.md") if p.relative_to(docs).parts[0] != "findings")
+            + sorted((ROOT / "models").glob("*/README.md")))
+
+
+def history_in(text):
+    """(line number, what, token) for each commit-hash-like token and ISO date in text."""
+    for number, line in enumerate(text.splitlines(), 1):
+        for pattern, what in ((COMMIT_HASH, "commit hash"), (ISO_DATE, "date")):
+            for match in pattern.finditer(line):
+                yield number, what, match.group()
+
+
+def test_history_check_catches_hashes_and_dates_only():
+    found = {token for _, _, token in history_in(
+        "from a fresh clone of f5daaff (b8473a2, 10 min 16 s) on 2026-12-03, 887e10b's code")}
+    assert found == {"f5daaff", "b8473a2", "2026-12-03", "887e10b"}
+    legitimate = ("#a1b2c3d4 and #fff, 0.9571 [0.9502, 0.9633], 1e-5, 2e-6, deadbeef, 1234567, "
+                  "...-w64-i10000-b64-seed0, 256x256, keras-team/keras#20329, 0x1f2e3d4c, "
+                  "sha256:" + "0123456789abcdef" * 4)
+    assert list(history_in(legitimate)) == []
+
+
+def test_docs_carry_no_commit_hashes_or_dates():
+    """The docs state what is measured now, not when or at which commit (docs/findings/ keeps its record)."""
+    assert len(history_free_files()) >= 9
+    found = [f"{path.relative_to(ROOT)}:{number}: {what} {token}"
+             for path in history_free_files()
+             for number, what, token in history_in(path.read_text())]
+    assert not found, "history in the docs (write what is measured, not when or at which commit):\n" + \
+        "\n".join(found)
