@@ -30,6 +30,9 @@ class StubExperiment:
     def class_metrics(self, class_index, score):
         return {"auc": 0.5 + class_index / 10} if class_index in self.tested else None
 
+    def class_resamples(self, class_index, score):
+        return {}
+
     def train_class(self, class_index):
         if class_index == 1:
             raise TrainingDiverged("training diverged at iteration 3")

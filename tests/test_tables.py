@@ -4,6 +4,7 @@ import csv
 import dataclasses
 import json
 
+import numpy as np
 import pytest
 
 import reproduce
@@ -144,6 +145,26 @@ def test_an_interrupted_grid_resumes_without_redoing_finished_runs(run_table, tm
     config = Config(dataset="digits", width=4, batch_size=32, iterations=2, seed=0)
     markdown = table_path(str(tmp_path / "results"), TABLES[1], config).with_suffix(".md").read_text()
     assert "| 1 | DGAD | " in markdown and "budget: width 4, batch 32, 2 iterations per class" in markdown
+    # One class: the mean's interval is the class's own.
+    row = next(line for line in markdown.splitlines() if line.startswith("| 1 | DGAD | ")).split(" | ")
+    assert row[2].split(" / ")[0] == row[3] and row[3].count("[") == 1
+
+
+@pytest.mark.slow
+def test_several_seeds_train_one_run_each_and_report_their_spread(run_table, tmp_path, capsys):
+    assert run_table(["--table", "1", "--protocols", "1", "--seeds", "0,1"]) == 0
+    output = capsys.readouterr().out
+    assert output.count("s_rec AUC") == 2
+    runs = sorted((tmp_path / "results" / "digits").iterdir())
+    assert [run.name[-5:] for run in runs] == ["seed0", "seed1"]
+    per_seed = [json.loads(next(run.rglob("metrics.json")).read_text())["auc"] for run in runs]
+    config = Config(dataset="digits", width=4, batch_size=32, iterations=2, seed=0)
+    path = table_path(str(tmp_path / "results"), TABLES[1], config, (0, 1))
+    row = next(line for line in path.with_suffix(".md").read_text().splitlines() if line.startswith("| 1 | DGAD | "))
+    assert f"{np.mean(per_seed):.4f} ± {np.std(per_seed, ddof=1):.4f}" in row
+    with open(path.with_suffix(".csv")) as file:
+        mean = next(line for line in csv.DictReader(file) if line["class_index"] == "mean" and line["protocol"] == "1")
+    assert float(mean["sd_over_seeds"]) == pytest.approx(np.std(per_seed, ddof=1))
 
 
 @pytest.mark.slow
@@ -205,6 +226,30 @@ def test_a_cell_of_one_seed_carries_its_bootstrap_interval(tmp_path, named_datas
                                ["# header"], class_floors(results, [0, 1]))
     # MNIST digits 0 and 1 of the paper's Table 1, Protocol 1: 0.9934 and 0.9981.
     assert "| 1 | DGAD | 0.9000 [0.8500, 0.9500] / 0.9934 | 0.9000 / 0.9981 | 0.9000 |" in markdown
+    with open(tmp_path / "t1.csv") as file:
+        table = list(csv.DictReader(file))
+    first = next(row for row in table if row["class_index"] == "0" and row["protocol"] == "1")
+    assert (first["ours_auc"], first["interval_low"], first["interval_high"], first["sd_over_seeds"]) == (
+        "0.9", "0.85", "0.95", "")
+
+
+def test_the_mean_of_one_seed_carries_the_interval_of_the_mean_of_the_classes_resamples(tmp_path, named_dataset):
+    spec = TABLES[1]
+    dataset = named_dataset("mnist", tuple("0123456789"))
+    results = fabricated_results(spec, [0, 1])
+    # Resample i of the mean is the mean of the classes' resamples i: 0.5 * (0.80 + 0.90) + i / 1000 * 0.5 * 0.1.
+    for index, start in ((0, 0.8), (1, 0.9)):
+        results[spec.groups[0].key("rec", index)]["resampled"] = {"auc": np.linspace(start, start + 0.1, 1001)}
+    markdown = write_auc_table(tmp_path / "t1", spec, dataset, [0, 1], auc_rows(spec, dataset, [0, 1], results),
+                               ["# header"], class_floors(results, [0, 1]))
+    # The 2.5th and 97.5th percentiles of linspace(0.85, 0.95, 1001): 0.8525 and 0.9475.
+    protocol_1, protocol_2 = (line.split(" | ") for line in markdown.splitlines() if " | DGAD | " in line)
+    assert protocol_1[4] == "0.9000 [0.8525, 0.9475]"
+    # Protocol 2's runs have no resamples: their mean has no interval.
+    assert protocol_2[4] == "0.9000"
+    with open(tmp_path / "t1.csv") as file:
+        mean = next(row for row in csv.DictReader(file) if row["class_index"] == "mean" and row["protocol"] == "1")
+    assert float(mean["interval_low"]) == pytest.approx(0.8525) and float(mean["interval_high"]) == pytest.approx(0.9475)
 
 
 def test_several_seeds_give_mean_and_standard_deviation_per_cell_and_for_the_mean(tmp_path, named_dataset):
@@ -225,6 +270,10 @@ def test_several_seeds_give_mean_and_standard_deviation_per_cell_and_for_the_mea
                                ["# header"], class_floors(combined, [0, 1]))
     # Class 0: 0.8, 0.9, 1.0; class 1: 0.7, 0.8, 0.9; the seeds' means over classes 0.75, 0.85, 0.95.
     assert "| 1 | DGAD | 0.9000 ± 0.1000 / 0.9934 | 0.8000 ± 0.1000 / 0.9981 | 0.8500 ± 0.1000 |" in markdown
+    with open(tmp_path / "t1.csv") as file:
+        mean = next(row for row in csv.DictReader(file) if row["class_index"] == "mean" and row["protocol"] == "1")
+    assert (float(mean["ours_auc"]), mean["interval_low"], float(mean["sd_over_seeds"])) == (
+        pytest.approx(0.85), "", pytest.approx(0.1))
     # A seed whose run has not finished leaves the cell missing.
     per_seed[2][spec.groups[0].key("rec", 0)] = None
     assert across_seeds(per_seed)[spec.groups[0].key("rec", 0)] is None

@@ -324,6 +324,10 @@ class Experiment:
             return None
         return metrics
 
+    def class_resamples(self, class_index: int, score: str) -> dict[str, np.ndarray]:
+        """{metrics key: its bootstrap resamples} of a tested class and score; empty where it has none."""
+        return read_resampled(self.class_results_folder(class_index, score))
+
     def test_class(self, class_index: int, scores: tuple[str, ...] | None = None) -> dict[str, dict]:
         """Score the test set with the trained model of one class, for each score (default: config.scores);
         write the results of each score and the state that scores new images (detector.json); return

@@ -19,8 +19,9 @@ from utils.reporting.markdown import cell_text, csv_text, known_mean
 from utils.running.config import Config
 from utils.studies.runner import (RunGroup, across_seeds, class_floors, finished_results, missing_runs_note, run_grid,
                                   with_seed)
-from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, coverage_text, floor_csv_rows, floor_lines,
-                                      mean_cell, result_cell, seeds_line, seeds_tag, seeds_text, wall_time_line)
+from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, SPREAD_COLUMNS, coverage_text, floor_csv_rows,
+                                      floor_lines, mean_cell, mean_spread, result_cell, run_spread, seeds_line,
+                                      seeds_tag, seeds_text, wall_time_line)
 
 
 def comparison_groups(protocols=(1,), methods: tuple[str, ...] = tuple(METHODS)) -> list[RunGroup]:
@@ -56,6 +57,7 @@ def comparison_rows(groups: list[RunGroup], bases: dict[str, Config], classes: l
                 "ours": [entry.get("auc") for entry in metrics], "paper": paper,
                 "finished": [entry is not None for entry in saved],
                 "cells": [result_cell(entry) for entry in saved], "mean_cell": mean_cell(saved),
+                "spreads": [run_spread(entry) for entry in saved], "mean_spread": mean_spread(saved),
                 "mean": known_mean(entry.get("auc") for entry in metrics),
                 "paper_mean_same_classes": _paper_mean_where_ours(paper, [entry.get("auc") for entry in metrics]),
                 "paper_printed_mean": None if row is None else row.mean,
@@ -104,18 +106,19 @@ def write_comparison_table(path: Path, rows: list[dict], dataset: ImageDataset, 
                      + f"{cell_text(row['paper_mean_same_classes'])} | "
                      + ("—" if difference is None else f"{difference:+.4f}")
                      + f" | {cell_text(row['paper_printed_mean'])} | {cell_text(training, 0)} | {scoring} |")
-        for index, name, ours, paper, train_seconds, score_seconds in zip(
-                classes, names, row["ours"], row["paper"], row["training_seconds"], row["scoring_seconds"]):
-            csv_rows.append([row["method"], row["score"], row["protocol"], index, name, ours, paper,
+        for index, name, ours, spread, paper, train_seconds, score_seconds in zip(
+                classes, names, row["ours"], row["spreads"], row["paper"], row["training_seconds"],
+                row["scoring_seconds"]):
+            csv_rows.append([row["method"], row["score"], row["protocol"], index, name, ours, *spread, paper,
                              train_seconds, score_seconds])
         csv_rows.append([row["method"], row["score"], row["protocol"], "mean", "mean" + coverage_text(row["ours"]),
-                         row["mean"], row["paper_mean_same_classes"], _total(row["training_seconds"]),
-                         _total(row["scoring_seconds"])])
+                         row["mean"], *row["mean_spread"], row["paper_mean_same_classes"],
+                         _total(row["training_seconds"]), _total(row["scoring_seconds"])])
     lines += floor_lines(floors, [], 5)
-    csv_rows += floor_csv_rows(floors, classes, names, ["{title}", "", ""], 3)
+    csv_rows += floor_csv_rows(floors, classes, names, ["{title}", "", ""], len(SPREAD_COLUMNS) + 3)
     write_text_atomically(path.with_suffix(".csv"), csv_text(
-        ["method", "score", "protocol", "class_index", "class_name", "ours_auc", "paper_auc", "training_seconds",
-         "scoring_seconds"], csv_rows))
+        ["method", "score", "protocol", "class_index", "class_name", "ours_auc", *SPREAD_COLUMNS, "paper_auc",
+         "training_seconds", "scoring_seconds"], csv_rows))
     return "\n".join(lines) + "\n"
 
 

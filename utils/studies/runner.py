@@ -23,6 +23,7 @@ from models.registry import get_method
 from utils.running.config import Config
 from utils.running.experiment import Experiment
 from utils.scoring.floors import FLOOR_METRICS
+from utils.studies.table_parts import RESAMPLED
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,7 +73,7 @@ def across_seeds(results_by_seed: list[dict[tuple, dict | None]]) -> dict[tuple,
             values = [run.get(name) for run in runs]
             if all(isinstance(each, numbers.Real) and not isinstance(each, bool) for each in values):
                 metrics[name], metrics[f"{name}_per_seed"] = float(np.mean(values)), values
-            elif not name.endswith("_interval"):
+            elif not name.endswith("_interval") and name != RESAMPLED:
                 metrics[name] = None if any(each is None for each in values) else value
         combined[key] = metrics
     return combined
@@ -142,7 +143,7 @@ def finished_results(bases: dict[str, Config], dataset: ImageDataset, groups: li
         experiment = Experiment(group.config(bases), dataset)
         for class_index in classes:
             for score in group.scores:
-                results[group.key(score, class_index)] = experiment.class_metrics(class_index, score)
+                results[group.key(score, class_index)] = _with_resamples(experiment, class_index, score)
     return results
 
 
@@ -190,7 +191,16 @@ def _run_class(experiment: Experiment, group: RunGroup, class_index: int, label:
         experiment.test_class(class_index, missing)
     else:
         print(f"{experiment.describe(class_index)}, {label}: already tested; skipping")
-    return {group.key(score, class_index): experiment.class_metrics(class_index, score) for score in group.scores}
+    return {group.key(score, class_index): _with_resamples(experiment, class_index, score) for score in group.scores}
+
+
+def _with_resamples(experiment: Experiment, class_index: int, score: str) -> dict | None:
+    """A finished run's metrics with its bootstrap resamples under RESAMPLED (for the interval of a mean over
+    classes); None if it has not finished."""
+    metrics = experiment.class_metrics(class_index, score)
+    if metrics is None:
+        return None
+    return {**metrics, RESAMPLED: experiment.class_resamples(class_index, score)}
 
 
 def _finished_per_score(experiment: Experiment, group: RunGroup, classes: list[int]) -> dict[str, dict[int, dict]]:

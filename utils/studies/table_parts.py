@@ -6,6 +6,7 @@ import time
 import numpy as np
 
 from utils.reporting.markdown import cell_text, interval_cell, known_mean
+from utils.scoring.bootstrap import mean_interval
 
 # A CPU-sized scale for every table; "paper" keeps the dataset's paper settings. The cpu length is the
 # smallest at which every score of DGAD's learning curves on MNIST digits 2, 5 and 8 (width 8, batch 32)
@@ -15,6 +16,12 @@ BUDGETS = {"paper": {}, "cpu": {"width": 8, "batch_size": 32, "iterations": 8000
 # A collected table's cell of a run that has not finished (in the CSV: an empty cell). "—" is taken: a
 # finished run without a value (an AUC of a test split of normal images only).
 MISSING = "missing"
+
+
+# The CSV columns of run_spread and mean_spread, after a value of ours.
+SPREAD_COLUMNS = ["interval_low", "interval_high", "sd_over_seeds"]
+# The key under which the runner puts a run's bootstrap resamples ({metrics key: resamples}) beside its metrics.
+RESAMPLED = "resampled"
 
 
 def seeds_text(seeds: tuple[int, ...]) -> str:
@@ -30,16 +37,48 @@ def seeds_line(seeds: tuple[int, ...]) -> str | None:
     """The header's line that says what a cell of ours is, over several seeds; None for one seed."""
     if len(seeds) == 1:
         return ("Our cells carry, in brackets, the 95% bootstrap interval over the run's test images "
-                "(metrics.json); the means' intervals are in each run's summary.md.")
+                "(metrics.json); a mean's, that of the mean of the classes' resamples.")
     return (f"Our cells: mean ± standard deviation (sample, n - 1) over {len(seeds)} seeds "
             f"({', '.join(map(str, seeds))}), one trained model per seed and class; a mean's is over the seeds' means over classes.")
 
 
-def spread_text(values: list) -> str:
-    """"mean ± sd" of one value per seed (the sample standard deviation); "—" where a seed has none."""
-    if any(value is None for value in values):
-        return "—"
-    return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f}"
+def _sd(values: list) -> float | None:
+    return None if any(value is None for value in values) else float(np.std(values, ddof=1))
+
+
+def run_spread(metrics: dict | None, key: str = "auc") -> tuple[float | None, float | None, float | None]:
+    """(interval low, interval high, sd over seeds) of one run's `key`: of one seed its bootstrap interval, over
+    several (runner.across_seeds) the sample standard deviation; None for what it does not have."""
+    if metrics is None:
+        return None, None, None
+    if f"{key}_per_seed" in metrics:
+        return None, None, _sd(metrics[f"{key}_per_seed"])
+    low, high = metrics.get(f"{key}_interval") or (None, None)
+    return low, high, None
+
+
+def mean_spread(metrics: list[dict | None], key: str = "auc") -> tuple[float | None, float | None, float | None]:
+    """run_spread of the mean over classes: over several seeds the sd of the seeds' means; of one seed the
+    bootstrap interval of the mean (bootstrap.mean_interval), where every class with a value has its resamples
+    (runner.RESAMPLED)."""
+    values = [None if entry is None else entry.get(key) for entry in metrics]
+    known = [entry for entry, value in zip(metrics, values) if value is not None]
+    if not known:
+        return None, None, None
+    if all(f"{key}_per_seed" in entry for entry in known):
+        return None, None, _sd([known_mean(seed_values) for seed_values in
+                                zip(*(entry[f"{key}_per_seed"] for entry in known))])
+    resampled = [entry.get(RESAMPLED, {}).get(key) for entry in known]
+    interval = None if any(each is None for each in resampled) else mean_interval(resampled)
+    return (*(interval or (None, None)), None)
+
+
+def spread_cell(value: float | None, spread: tuple[float | None, float | None, float | None]) -> str:
+    """A table's cell: "mean ± sd" over seeds, "value [low, high]" of one seed, or the value alone."""
+    low, high, sd = spread
+    if sd is not None and value is not None:
+        return f"{value:.4f} ± {sd:.4f}"
+    return interval_cell(value, None if low is None else (low, high))
 
 
 def result_cell(metrics: dict | None, key: str = "auc") -> str:
@@ -47,19 +86,13 @@ def result_cell(metrics: dict | None, key: str = "auc") -> str:
     mean ± sd; of one seed, the value with its bootstrap interval where metrics.json has one."""
     if metrics is None:
         return MISSING
-    if f"{key}_per_seed" in metrics:
-        return spread_text(metrics[f"{key}_per_seed"])
-    return interval_cell(metrics.get(key), metrics.get(f"{key}_interval"))
+    return spread_cell(metrics.get(key), run_spread(metrics, key))
 
 
 def mean_cell(metrics: list[dict | None], key: str = "auc") -> str:
-    """The mean over classes of `key` with what it leaves out; over several seeds, mean ± sd of the seeds' means."""
+    """The mean over classes of `key` with what it leaves out, and its mean_spread."""
     values = [None if entry is None else entry.get(key) for entry in metrics]
-    per_seed = [None if entry is None else entry.get(f"{key}_per_seed") for entry in metrics]
-    known = [values for values in per_seed if values is not None]
-    if known and len(known) == sum(value is not None for value in values):
-        return spread_text([known_mean(seed_values) for seed_values in zip(*known)]) + coverage_text(values)
-    return cell_text(known_mean(values)) + coverage_text(values)
+    return spread_cell(known_mean(values), mean_spread(metrics, key)) + coverage_text(values)
 
 
 def coverage_text(values: list) -> str:

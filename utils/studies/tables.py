@@ -26,9 +26,9 @@ from utils.running.experiment import Experiment
 from utils.scoring.batching import timed
 from utils.studies.runner import (RunGroup, across_seeds, class_floors, finished_results, missing_runs_note, run_grid,
                                   with_seed)
-from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, MISSING, coverage_text, floor_csv_rows,
-                                      floor_lines, mean_cell, result_cell, seeds_line, seeds_tag, seeds_text,
-                                      wall_time_line)
+from utils.studies.table_parts import (COLLECTED_LINE, FLOORS_LINE, MISSING, SPREAD_COLUMNS, coverage_text,
+                                      floor_csv_rows, floor_lines, mean_cell, mean_spread, result_cell, run_spread,
+                                      seeds_line, seeds_tag, seeds_text, wall_time_line)
 
 # The order of the paper's Table 4 rows.
 TABLE_4_VARIANTS = ("gan", "no_compactness", "zero_padding", "coordconv", "dgad")
@@ -126,6 +126,7 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
                 "protocol": protocol, "variant": variant, "score": score, "ours": ours,
                 "finished": [entry is not None for entry in metrics],
                 "cells": [result_cell(entry) for entry in metrics], "mean_cell": mean_cell(metrics),
+                "spreads": [run_spread(entry) for entry in metrics], "mean_spread": mean_spread(metrics),
                 "paper": paper_values, "mean": known_mean(ours),
                 "paper_mean_same_classes": float(np.mean(paper_values_with_auc)) if comparable else None,
                 "paper_printed_mean": row.mean if row is not None and spec.paper_scheme_matches else None,
@@ -153,16 +154,16 @@ def write_auc_table(path: Path, spec: TableSpec, dataset: ImageDataset, classes:
                      + f"{cell_text(row['paper_mean_same_classes'])} | "
                      + ("—" if difference is None else f"{difference:+.4f}")
                      + f" | {cell_text(row['paper_printed_mean'])} |")
-        for index, name, ours, paper in zip(classes, names, row["ours"], row["paper"]):
-            csv_rows.append([row["protocol"], row["variant"], row["score"], index, name, ours, paper,
+        for index, name, ours, spread, paper in zip(classes, names, row["ours"], row["spreads"], row["paper"]):
+            csv_rows.append([row["protocol"], row["variant"], row["score"], index, name, ours, *spread, paper,
                              None if paper is None or ours is None else ours - paper])
         csv_rows.append([row["protocol"], row["variant"], row["score"], "mean", "mean" + coverage_text(row["ours"]),
-                         row["mean"], row["paper_mean_same_classes"], difference])
+                         row["mean"], *row["mean_spread"], row["paper_mean_same_classes"], difference])
     lines += floor_lines(floors, ["all"], 3)
-    csv_rows += floor_csv_rows(floors, classes, names, ["", "{title}", ""], 2)
+    csv_rows += floor_csv_rows(floors, classes, names, ["", "{title}", ""], len(SPREAD_COLUMNS) + 2)
     write_text_atomically(path.with_suffix(".csv"), csv_text(
-        ["protocol", "variant", "score", "class_index", "class_name", "ours_auc", "paper_auc", "difference"],
-        csv_rows))
+        ["protocol", "variant", "score", "class_index", "class_name", "ours_auc", *SPREAD_COLUMNS, "paper_auc",
+         "difference"], csv_rows))
     return "\n".join(lines) + "\n"
 
 
@@ -217,9 +218,12 @@ def pixel_auroc_section(path: Path, spec: TableSpec, dataset: ImageDataset, clas
         cells = [result_cell(entry, "pixel_auroc") for entry in metrics]
         lines.append(f"| {protocol} | {VARIANT_NAMES[variant]} | " + " | ".join(cells)
                      + f" | {mean_cell(metrics, 'pixel_auroc')} |")
-        csv_rows += [[protocol, variant, index, name, value] for index, name, value in zip(classes, names, values)]
+        csv_rows += [[protocol, variant, index, name, value, *run_spread(entry, "pixel_auroc")]
+                     for index, name, value, entry in zip(classes, names, values, metrics)]
+        csv_rows.append([protocol, variant, "mean", "mean" + coverage_text(values), known_mean(values),
+                         *mean_spread(metrics, "pixel_auroc")])
     write_text_atomically(path.with_name(path.name + "-pixel-auroc.csv"), csv_text(
-        ["protocol", "variant", "class_index", "class_name", "pixel_auroc"], csv_rows))
+        ["protocol", "variant", "class_index", "class_name", "pixel_auroc", *SPREAD_COLUMNS], csv_rows))
     return "\n".join(lines) + "\n"
 
 
