@@ -1,0 +1,92 @@
+"""The embedded digits, as the quick start trains them: per-class AUCs against the floors, and learning curves.
+
+    python bench/study_digits.py                                   # the quick start's run, then digits 2, 5, 8 to 600
+    python bench/study_digits.py --curve_classes 5 --curve_iterations 200 --eval_every 50
+
+Two studies on scikit-learn's embedded digits (no download), both through main.py as a user runs it:
+
+1. The quick start's own command (`main.py --dataset digits --phase both`: width 8, batch 32, 100 iterations per
+   class, seed 0). Its summary.json's per-class s_rec AUCs, their bootstrap intervals and the two classical floors
+   go to `per_class.csv`; one class's scores.csv is kept as `scores_digit<N>.csv` (the ROC and the score
+   distributions of the front page).
+2. Learning curves: the same settings trained longer on a few digits with --eval_every, each class's
+   learning_curve.csv kept as `learning_curve_digit<N>.csv` (s_rec's AUC, its pixel and latent parts and both
+   floors against the iteration).
+
+The CSVs land in docs/findings/digits/; `python bench/plot_findings.py` draws their figures.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import main  # noqa: E402
+from utils.reporting.files import write_text_atomically  # noqa: E402
+from utils.reporting.reports import columns_csv  # noqa: E402
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+FINDINGS = REPOSITORY / "docs" / "findings" / "digits"
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scores_class", type=int, default=8, help="the class whose scores.csv is kept")
+    parser.add_argument("--curve_classes", type=int, nargs="+", default=[2, 5, 8])
+    parser.add_argument("--curve_iterations", type=int, default=600)
+    parser.add_argument("--eval_every", type=int, default=50)
+    parser.add_argument("--work_folder", type=Path, default=Path("/tmp/study_digits"),
+                        help="results and checkpoints of the runs (a finished run is reused)")
+    parser.add_argument("--output", type=Path, default=FINDINGS)
+    return parser.parse_args()
+
+
+def run(flags: list[str]):
+    if main.main(flags) != 0:
+        raise SystemExit(f"main.py {' '.join(flags)} failed; see above")
+
+
+def per_class_study(arguments, folders: list[str]):
+    run(["--dataset", "digits", "--phase", "both", *folders])
+    summary_file = next((arguments.work_folder / "results").rglob("s_rec/summary.json"))
+    summary = json.loads(summary_file.read_text())
+    classes = sorted(summary["per_class_auc"], key=int)
+    intervals = [json.loads(next(summary_file.parent.glob(f"{name}_*/metrics.json")).read_text())["auc_interval"]
+                 for name in classes]
+    columns = {"digit": [int(name) for name in classes],
+               "s_rec_auc": [summary["per_class_auc"][name] for name in classes],
+               "interval_low": [interval[0] for interval in intervals],
+               "interval_high": [interval[1] for interval in intervals],
+               "pca_floor_auc": [summary["per_class"][name]["PCA floor"] for name in classes],
+               "knn_floor_auc": [summary["per_class"][name]["kNN floor"] for name in classes]}
+    write_text_atomically(arguments.output / "per_class.csv", columns_csv(columns))
+    scores = next(summary_file.parent.glob(f"{arguments.scores_class}_*/scores.csv"))
+    shutil.copyfile(scores, arguments.output / f"scores_digit{arguments.scores_class}.csv")
+
+
+def curve_study(arguments, folders: list[str]):
+    for digit in arguments.curve_classes:
+        run(["--dataset", "digits", "--phase", "train", "--train_object", str(digit),
+             "--iterations", str(arguments.curve_iterations), "--eval_every", str(arguments.eval_every), *folders])
+        curve = next((arguments.work_folder / "results").rglob(
+            f"*-i{arguments.curve_iterations}-*/learning_curves/{digit}_*/learning_curve.csv"))
+        shutil.copyfile(curve, arguments.output / f"learning_curve_digit{digit}.csv")
+
+
+def main_study():
+    arguments = parse_arguments()
+    arguments.output.mkdir(parents=True, exist_ok=True)
+    folders = ["--results_dir", str(arguments.work_folder / "results"),
+               "--checkpoint_dir", str(arguments.work_folder / "checkpoints")]
+    per_class_study(arguments, folders)
+    curve_study(arguments, folders)
+    print(f"written to {arguments.output}")
+
+
+if __name__ == "__main__":
+    main_study()
