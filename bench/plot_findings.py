@@ -62,6 +62,25 @@ def per_class_bars(csv_path: Path):
     save(figure, csv_path.with_suffix(".png"))
 
 
+def seed_rerun(csv_path: Path):
+    """Each digit's seed-0 AUC with its 95% bootstrap interval, and the AUC a retraining with another seed gave."""
+    data = read_csv(csv_path)
+    rerun_column = next(key for key in data if key.endswith("_auc") and key != "seed0_auc")
+    positions = np.arange(len(data["digit"]))
+    figure, axes = plt.subplots(figsize=(8, 3.2))
+    error = [data["seed0_auc"] - data["seed0_interval_low"], data["seed0_interval_high"] - data["seed0_auc"]]
+    axes.errorbar(positions, data["seed0_auc"], yerr=error, fmt="o", capsize=3, label="seed 0 (95% interval)")
+    axes.plot(positions + 0.15, data[rerun_column], "x", markersize=8,
+              label=f"{rerun_column.removesuffix('_auc').replace('seed', 'seed ')}")
+    axes.set_xticks(positions, [str(int(digit)) for digit in data["digit"]])
+    axes.set_xlabel("normal digit")
+    axes.set_ylabel("s_rec AUC")
+    axes.set_title(f"Retrained with another seed: {int(data['covered'].sum())} of {len(positions)} "
+                   f"inside seed 0's interval")
+    axes.legend(fontsize=8, loc="lower left")
+    save(figure, csv_path.with_suffix(".png"))
+
+
 def learning_curves(csv_paths: list[Path]):
     """One panel per class: s_rec's AUC and its two parts against the iteration, the floors as lines."""
     figure, panels = plt.subplots(1, len(csv_paths), figsize=(4 * len(csv_paths), 3.2), squeeze=False, sharey=True)
@@ -157,6 +176,7 @@ def main():
     studies = [
         (FINDINGS / "digits" / "per_class.csv", per_class_bars),
         (FINDINGS / "digits" / "scores_digit8.csv", roc_and_distributions),
+        (FINDINGS / "digits" / "seed_rerun.csv", seed_rerun),
         (FINDINGS / "false_alarms" / "false_alarms.csv", false_alarms),
         (FINDINGS / "score_stability" / "score_stability.csv", score_stability),
         (FINDINGS / "table5_speed" / "speed.csv", speed_ratios),

@@ -1,6 +1,6 @@
 """The embedded digits, as the quick start trains them: per-class AUCs against the floors, and learning curves.
 
-    python bench/study_digits.py                                   # the quick start's run, then digits 2, 5, 8 to 600
+    python bench/study_digits.py                     # the quick start's run, again with seed 1, then digits 2, 5, 8 to 600
     python bench/study_digits.py --curve_classes 5 --curve_iterations 200 --eval_every 50
 
 Two studies on scikit-learn's embedded digits (no download), both through main.py as a user runs it:
@@ -9,7 +9,10 @@ Two studies on scikit-learn's embedded digits (no download), both through main.p
    class, seed 0). Its summary.json's per-class s_rec AUCs, their bootstrap intervals and the two classical floors
    go to `per_class.csv`; one class's scores.csv is kept as `scores_digit<N>.csv` (the ROC and the score
    distributions of the front page).
-2. Learning curves: the same settings trained longer on a few digits with --eval_every, each class's
+2. Does a class's 95% bootstrap interval (over test images) cover a retraining with another seed? The quick start
+   again with --seed 1; per class both AUCs, seed 0's interval and whether it holds seed 1's AUC go to
+   `seed_rerun.csv`.
+3. Learning curves: the same settings trained longer on a few digits with --eval_every, each class's
    learning_curve.csv kept as `learning_curve_digit<N>.csv` (s_rec's AUC, its pixel and latent parts and both
    floors against the iteration).
 
@@ -37,6 +40,7 @@ FINDINGS = REPOSITORY / "docs" / "findings" / "digits"
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scores_class", type=int, default=8, help="the class whose scores.csv is kept")
+    parser.add_argument("--rerun_seed", type=int, default=1)
     parser.add_argument("--curve_classes", type=int, nargs="+", default=[2, 5, 8])
     parser.add_argument("--curve_iterations", type=int, default=600)
     parser.add_argument("--eval_every", type=int, default=50)
@@ -51,13 +55,19 @@ def run(flags: list[str]):
         raise SystemExit(f"main.py {' '.join(flags)} failed; see above")
 
 
-def per_class_study(arguments, folders: list[str]):
-    run(["--dataset", "digits", "--phase", "both", *folders])
-    summary_file = next((arguments.work_folder / "results").rglob("s_rec/summary.json"))
+def quick_start_summary(arguments, folders: list[str], seed: int) -> tuple[Path, dict, list[str], list]:
+    """The quick start's run with `seed`: its summary.json, the summary, the classes and their AUC intervals."""
+    run(["--dataset", "digits", "--phase", "both", "--seed", str(seed), *folders])
+    summary_file = next((arguments.work_folder / "results").rglob(f"*-seed{seed}/s_rec/summary.json"))
     summary = json.loads(summary_file.read_text())
     classes = sorted(summary["per_class_auc"], key=int)
     intervals = [json.loads(next(summary_file.parent.glob(f"{name}_*/metrics.json")).read_text())["auc_interval"]
                  for name in classes]
+    return summary_file, summary, classes, intervals
+
+
+def per_class_study(arguments, folders: list[str]):
+    summary_file, summary, classes, intervals = quick_start_summary(arguments, folders, 0)
     columns = {"digit": [int(name) for name in classes],
                "s_rec_auc": [summary["per_class_auc"][name] for name in classes],
                "interval_low": [interval[0] for interval in intervals],
@@ -67,6 +77,19 @@ def per_class_study(arguments, folders: list[str]):
     write_text_atomically(arguments.output / "per_class.csv", columns_csv(columns))
     scores = next(summary_file.parent.glob(f"{arguments.scores_class}_*/scores.csv"))
     shutil.copyfile(scores, arguments.output / f"scores_digit{arguments.scores_class}.csv")
+
+
+def seed_rerun_study(arguments, folders: list[str]):
+    _, first, classes, intervals = quick_start_summary(arguments, folders, 0)
+    _, rerun, _, _ = quick_start_summary(arguments, folders, arguments.rerun_seed)
+    rerun_aucs = [rerun["per_class_auc"][name] for name in classes]
+    columns = {"digit": [int(name) for name in classes],
+               "seed0_auc": [first["per_class_auc"][name] for name in classes],
+               "seed0_interval_low": [interval[0] for interval in intervals],
+               "seed0_interval_high": [interval[1] for interval in intervals],
+               f"seed{arguments.rerun_seed}_auc": rerun_aucs,
+               "covered": [int(low <= auc <= high) for (low, high), auc in zip(intervals, rerun_aucs)]}
+    write_text_atomically(arguments.output / "seed_rerun.csv", columns_csv(columns))
 
 
 def curve_study(arguments, folders: list[str]):
@@ -84,6 +107,7 @@ def main_study():
     folders = ["--results_dir", str(arguments.work_folder / "results"),
                "--checkpoint_dir", str(arguments.work_folder / "checkpoints")]
     per_class_study(arguments, folders)
+    seed_rerun_study(arguments, folders)
     curve_study(arguments, folders)
     print(f"written to {arguments.output}")
 

@@ -159,7 +159,8 @@ def in_fresh_process(program: str, *arguments: str, cwd: Path) -> dict:
 
 def test_the_export_loaded_in_a_fresh_process_scores_as_the_checkpoint(trained, tmp_path, capsys):
     export = trained.checkpoint_folder() / "export"
-    for replaced in (False, True):
+    # Replacing an export does not depend on the method, so DGAD's run alone checks it (an export takes 10-20 s).
+    for replaced in (False, True) if trained.method == "dgad" else (False,):
         assert trained.run("--phase", "export") == 0
         assert (f"note: replacing the export in {export}" in capsys.readouterr().out.splitlines()) == replaced
     assert json.loads((export / "config.json").read_text())["method"] == trained.method

@@ -8,7 +8,7 @@ import pytest
 from bench import plot_findings
 
 FINDINGS = Path(plot_findings.__file__).resolve().parent.parent / "docs" / "findings"
-FIGURES = ("digits/per_class.png", "digits/roc_digit8.png", "digits/learning_curves.png",
+FIGURES = ("digits/per_class.png", "digits/roc_digit8.png", "digits/learning_curves.png", "digits/seed_rerun.png",
            "false_alarms/false_alarms.png", "score_stability/score_stability.png", "table5_speed/speed.png")
 
 

@@ -123,7 +123,8 @@ def trained_class_0(tiny_config, digits, tmp_path_factory):
 
 
 @pytest.mark.slow
-def test_an_interrupted_grid_resumes_without_redoing_finished_runs(run_table, tmp_path, capsys, monkeypatch):
+def test_an_interrupted_grid_resumes_without_redoing_finished_runs_and_more_seeds_add_only_theirs(run_table, tmp_path,
+                                                                                                   capsys, monkeypatch):
     arguments = ["--table", "1", "--protocols", "1"]
     real_test_class = Experiment.test_class
 
@@ -149,19 +150,12 @@ def test_an_interrupted_grid_resumes_without_redoing_finished_runs(run_table, tm
     row = next(line for line in markdown.splitlines() if line.startswith("| 1 | DGAD | ")).split(" | ")
     assert row[2].split(" / ")[0] == row[3] and row[3].count("[") == 1
 
-
-@pytest.mark.slow
-def test_several_seeds_train_one_run_each_and_report_their_spread(run_table, trained_class_0, copy_checkpoints,
-                                                                   tmp_path, capsys):
-    # Seed 0's run is trained already: only seed 1 trains, and both are tested.
-    copy_checkpoints(trained_class_0)
-    assert run_table(["--table", "1", "--protocols", "1", "--seeds", "0,1"]) == 0
-    output = capsys.readouterr().out
-    assert output.count("s_rec AUC") == 2
+    # --seeds 0,1: seed 0's run is the one just finished, so only seed 1 trains and tests.
+    assert run_table(arguments + ["--seeds", "0,1"]) == 0
+    assert capsys.readouterr().out.count("s_rec AUC") == 1
     runs = sorted((tmp_path / "results" / "digits").iterdir())
     assert [run.name[-5:] for run in runs] == ["seed0", "seed1"]
     per_seed = [json.loads(next(run.rglob("metrics.json")).read_text())["auc"] for run in runs]
-    config = Config(dataset="digits", width=4, batch_size=32, iterations=2, seed=0)
     path = table_path(str(tmp_path / "results"), TABLES[1], config, (0, 1))
     row = next(line for line in path.with_suffix(".md").read_text().splitlines() if line.startswith("| 1 | DGAD | "))
     assert f"{np.mean(per_seed):.4f} ± {np.std(per_seed, ddof=1):.4f}" in row
