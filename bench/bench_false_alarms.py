@@ -19,24 +19,18 @@ distribution of order statistics). Writes one CSV row per class and target.
 import argparse
 import csv
 import json
-import os
-import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+from PIL import Image
+from scipy.stats import beta, binomtest
 
-import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
-from scipy.stats import beta, binomtest  # noqa: E402
+from study_runs import FINDINGS, run
+from data.pipeline import validation_size
+from utils.reporting.files import write_text_atomically
+from utils.reporting.reports import columns_csv
 
-import main  # noqa: E402
-from data.pipeline import validation_size  # noqa: E402
-from utils.reporting.files import write_text_atomically  # noqa: E402
-from utils.reporting.reports import columns_csv  # noqa: E402
-
-REPOSITORY = Path(__file__).resolve().parent.parent
-FINDINGS_CSV = REPOSITORY / "docs" / "findings" / "false_alarms" / "false_alarms.csv"
+FINDINGS_CSV = FINDINGS / "false_alarms" / "false_alarms.csv"
 
 
 def parse_arguments():
@@ -82,11 +76,6 @@ def image_folders(arguments, digits, digit: int) -> Path:
 def flagged(predictions: Path) -> np.ndarray:
     with predictions.open(newline="") as file:
         return np.array([row["anomalous_rec"] == "yes" for row in csv.DictReader(file)])
-
-
-def run(flags: list[str]):
-    if main.main(flags) != 0:
-        raise SystemExit(f"main.py {' '.join(flags)} failed; see above")
 
 
 def latest_predictions(results: Path) -> Path:

@@ -171,6 +171,81 @@ def speed_ratios(csv_path: Path):
     save(figure, csv_path.with_suffix(".png"))
 
 
+def runs_against_iterations(csv_path: Path):
+    """DGAD against its `gan` variant on one class: s_rec and s_dir against the iteration, the floors as lines."""
+    data = read_csv(csv_path)
+    scores = [column for column in ("s_rec_auc", "s_dir_auc") if column in data]
+    figure, panels = plt.subplots(1, len(scores), figsize=(4.5 * len(scores), 3.2), squeeze=False, sharey=True)
+    for axes, column in zip(panels[0], scores):
+        for name, digit in dict.fromkeys(zip(data["run"], data["digit"])):
+            rows = (data["run"] == name) & (data["digit"] == digit)
+            axes.plot(data["iteration"][rows], data[column][rows], marker="o", markersize=3,
+                      label=f"{name}, digit {int(digit)}")
+        for digit in dict.fromkeys(data["digit"]):
+            for floor, floor_column in (("PCA floor", "pca_floor_auc"), ("kNN floor", "knn_floor_auc")):
+                axes.axhline(data[floor_column][data["digit"] == digit][-1], label=f"{floor}, digit {int(digit)}",
+                             **FLOOR_STYLE[floor])
+        axes.set_title(column.removesuffix("_auc"))
+        axes.set_xlabel("training iteration")
+    panels[0][0].set_ylabel("AUC")
+    panels[0][0].legend(fontsize=8, loc="lower right")
+    save(figure, csv_path.parent / "dgad_against_gan.png")
+
+
+def latent_channels(csv_path: Path):
+    """Each latent channel count's last AUCs beside the floors, and its parameter count at the paper's width."""
+    data, parameters = read_csv(csv_path), read_csv(csv_path.parent / "parameters.csv")
+    last = data["iteration"] == data["iteration"].max()
+    order = np.argsort(data["latent_channels"][last])
+    channels = data["latent_channels"][last][order]
+    positions, width = np.arange(len(channels)), 0.38
+    figure, (left, right) = plt.subplots(1, 2, figsize=(9, 3.3))
+    for offset, column in ((-width / 2, "s_rec_auc"), (width / 2, "s_dir_auc")):
+        left.bar(positions + offset, data[column][last][order], width, label=column.removesuffix("_auc"))
+    for floor, floor_column in (("PCA floor", "pca_floor_auc"), ("kNN floor", "knn_floor_auc")):
+        left.axhline(data[floor_column][-1], label=floor, **FLOOR_STYLE[floor])
+    left.set_xticks(positions, [f"{int(count)}" for count in channels])
+    left.set_xlabel(f"latent channels at width 8 (iteration {int(data['iteration'].max())})")
+    left.set_ylabel("AUC")
+    left.set_ylim(0.7, 1.0)
+    left.legend(fontsize=8, loc="lower right", ncol=2)
+    right.bar(np.arange(len(parameters["latent_channels_width64"])), parameters["parameters_width64_rgb"] / 1e6)
+    right.axhline(parameters["paper_parameters"][0] / 1e6, color="black", linestyle="--", label="the paper's 8.9M")
+    right.set_xticks(np.arange(len(parameters["latent_channels_width64"])),
+                     [f"{int(count)}" for count in parameters["latent_channels_width64"]])
+    right.set_xlabel("latent channels at width 64")
+    right.set_ylabel("encoder + decoder parameters (M)")
+    right.set_ylim(8.0, 10.2)
+    right.legend(fontsize=8)
+    save(figure, csv_path.parent / "latent_channels.png")
+
+
+def memorisation(csv_path: Path):
+    """s_rec against the iteration per training-set size with its floors, and the error ratios of model and PCA."""
+    data, errors = read_csv(csv_path), read_csv(csv_path.parent / "errors.csv")
+    sizes = list(dict.fromkeys(data["training_images"]))
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for size, color in zip(sizes, ("tab:blue", "tab:orange")):
+        rows = data["training_images"] == size
+        left.plot(data["iteration"][rows], data["s_rec_auc"][rows], marker="o", markersize=3, color=color,
+                  label=f"s_rec, {int(size)} training images")
+        for floor, floor_column in (("PCA floor", "pca_floor_auc"), ("kNN floor", "knn_floor_auc")):
+            left.axhline(data[floor_column][rows][-1], color=color, linestyle=FLOOR_STYLE[floor]["linestyle"],
+                         linewidth=1, label=f"{floor}, {int(size)} images")
+    left.set_xlabel("training iteration")
+    left.set_ylabel("AUC")
+    left.legend(fontsize=7, loc="lower right")
+    labels = [f"{name}\n{int(size)} images" for name, size in zip(errors["reconstructed_by"], errors["training_images"])]
+    positions, width = np.arange(len(labels)), 0.38
+    right.bar(positions - width / 2, errors["normal_over_train"], width, label="unseen normal / training")
+    right.bar(positions + width / 2, errors["anomalous_over_normal"], width, label="anomalous / unseen normal")
+    right.axhline(1, color="tab:gray", linewidth=0.8)
+    right.set_xticks(positions, labels, fontsize=8)
+    right.set_ylabel("ratio of mean |x - x^|")
+    right.legend(fontsize=8)
+    save(figure, csv_path.parent / "memorisation.png")
+
+
 def main():
     argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     studies = [
@@ -180,6 +255,9 @@ def main():
         (FINDINGS / "false_alarms" / "false_alarms.csv", false_alarms),
         (FINDINGS / "score_stability" / "score_stability.csv", score_stability),
         (FINDINGS / "table5_speed" / "speed.csv", speed_ratios),
+        (FINDINGS / "learning_curves" / "curves.csv", runs_against_iterations),
+        (FINDINGS / "latent_channels" / "curves.csv", latent_channels),
+        (FINDINGS / "memorisation" / "curves.csv", memorisation),
     ]
     for path, draw in studies:
         if path.exists():

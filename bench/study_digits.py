@@ -21,20 +21,12 @@ The CSVs land in docs/findings/digits/; `python bench/plot_findings.py` draws th
 
 import argparse
 import json
-import os
 import shutil
-import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import main  # noqa: E402
-from utils.reporting.files import write_text_atomically  # noqa: E402
-from utils.reporting.reports import columns_csv  # noqa: E402
-
-REPOSITORY = Path(__file__).resolve().parent.parent
-FINDINGS = REPOSITORY / "docs" / "findings" / "digits"
+from study_runs import FINDINGS, run
+from utils.reporting.files import write_text_atomically
+from utils.reporting.reports import columns_csv
 
 
 def parse_arguments():
@@ -46,13 +38,8 @@ def parse_arguments():
     parser.add_argument("--eval_every", type=int, default=50)
     parser.add_argument("--work_folder", type=Path, default=Path("/tmp/study_digits"),
                         help="results and checkpoints of the runs (a finished run is reused)")
-    parser.add_argument("--output", type=Path, default=FINDINGS)
+    parser.add_argument("--output", type=Path, default=FINDINGS / "digits")
     return parser.parse_args()
-
-
-def run(flags: list[str]):
-    if main.main(flags) != 0:
-        raise SystemExit(f"main.py {' '.join(flags)} failed; see above")
 
 
 def quick_start_summary(arguments, folders: list[str], seed: int) -> tuple[Path, dict, list[str], list]:

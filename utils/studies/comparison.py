@@ -51,13 +51,14 @@ def comparison_rows(groups: list[RunGroup], bases: dict[str, Config], classes: l
             row = None if paper_dataset is None else method.paper_row(paper_dataset, config, score)
             per_class = None if row is None else row.per_class
             paper = [per_class[index] if per_class and index < len(per_class) else None for index in classes]
+            spread = mean_spread(saved)
             rows.append({
                 "method": method.score_label(config, score), "score": score,
                 "protocol": dict(group.settings).get("protocol"),
                 "ours": [entry.get("auc") for entry in metrics], "paper": paper,
                 "finished": [entry is not None for entry in saved],
-                "cells": [result_cell(entry) for entry in saved], "mean_cell": mean_cell(saved),
-                "spreads": [run_spread(entry) for entry in saved], "mean_spread": mean_spread(saved),
+                "cells": [result_cell(entry) for entry in saved], "mean_cell": mean_cell(saved, spread),
+                "spreads": [run_spread(entry) for entry in saved], "mean_spread": spread,
                 "mean": known_mean(entry.get("auc") for entry in metrics),
                 "paper_mean_same_classes": _paper_mean_where_ours(paper, [entry.get("auc") for entry in metrics]),
                 "paper_printed_mean": None if row is None else row.mean,

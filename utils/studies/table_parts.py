@@ -89,10 +89,10 @@ def result_cell(metrics: dict | None, key: str = "auc") -> str:
     return spread_cell(metrics.get(key), run_spread(metrics, key))
 
 
-def mean_cell(metrics: list[dict | None], key: str = "auc") -> str:
-    """The mean over classes of `key` with what it leaves out, and its mean_spread."""
+def mean_cell(metrics: list[dict | None], spread: tuple, key: str = "auc") -> str:
+    """The mean over classes of `key` with what it leaves out, and its mean_spread `spread`."""
     values = [None if entry is None else entry.get(key) for entry in metrics]
-    return spread_cell(known_mean(values), mean_spread(metrics, key)) + coverage_text(values)
+    return spread_cell(known_mean(values), spread) + coverage_text(values)
 
 
 def coverage_text(values: list) -> str:

@@ -122,11 +122,12 @@ def auc_rows(spec: TableSpec, dataset: ImageDataset, classes: list[int], results
             # The paper's mean over the classes our mean covers (those with an AUC).
             paper_values_with_auc = [paper for paper, auc in zip(paper_values, ours) if auc is not None]
             comparable = bool(paper_values_with_auc) and None not in paper_values_with_auc
+            spread = mean_spread(metrics)
             rows.append({
                 "protocol": protocol, "variant": variant, "score": score, "ours": ours,
                 "finished": [entry is not None for entry in metrics],
-                "cells": [result_cell(entry) for entry in metrics], "mean_cell": mean_cell(metrics),
-                "spreads": [run_spread(entry) for entry in metrics], "mean_spread": mean_spread(metrics),
+                "cells": [result_cell(entry) for entry in metrics], "mean_cell": mean_cell(metrics, spread),
+                "spreads": [run_spread(entry) for entry in metrics], "mean_spread": spread,
                 "paper": paper_values, "mean": known_mean(ours),
                 "paper_mean_same_classes": float(np.mean(paper_values_with_auc)) if comparable else None,
                 "paper_printed_mean": row.mean if row is not None and spec.paper_scheme_matches else None,
@@ -216,12 +217,13 @@ def pixel_auroc_section(path: Path, spec: TableSpec, dataset: ImageDataset, clas
         metrics = [results[group.key(group.scores[0], index)] for index in classes]
         values = [None if entry is None else entry.get("pixel_auroc") for entry in metrics]
         cells = [result_cell(entry, "pixel_auroc") for entry in metrics]
+        spread = mean_spread(metrics, "pixel_auroc")
         lines.append(f"| {protocol} | {VARIANT_NAMES[variant]} | " + " | ".join(cells)
-                     + f" | {mean_cell(metrics, 'pixel_auroc')} |")
+                     + f" | {mean_cell(metrics, spread, 'pixel_auroc')} |")
         csv_rows += [[protocol, variant, index, name, value, *run_spread(entry, "pixel_auroc")]
                      for index, name, value, entry in zip(classes, names, values, metrics)]
         csv_rows.append([protocol, variant, "mean", "mean" + coverage_text(values), known_mean(values),
-                         *mean_spread(metrics, "pixel_auroc")])
+                         *spread])
     write_text_atomically(path.with_name(path.name + "-pixel-auroc.csv"), csv_text(
         ["protocol", "variant", "class_index", "class_name", "pixel_auroc", *SPREAD_COLUMNS], csv_rows))
     return "\n".join(lines) + "\n"

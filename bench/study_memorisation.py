@@ -1,0 +1,96 @@
+"""Why s_rec stays under the floors on the MNIST subset: the autoencoder memorises its few training images.
+
+    python bench/study_memorisation.py --data_dir ../shared/data/mnist-subset.npz
+    python bench/study_memorisation.py --data_dir ../shared/data/mnist-subset.npz --iterations 2000 --eval_every 500
+
+The subset holds 5% of MNIST's training images (275 fives, where the paper trains on 5421). MNIST's test split is
+cut in two at random (numpy seed 0): 5000 images are the test split of both runs, and the fives of the other half
+are added to the training set of the second run. Both train digit 5 (Protocol 1, width 8, batch 32, seed 0) with
+--eval_every and --score both, then run --phase diagnose. Writes to docs/findings/memorisation/:
+
+- `curves.csv`: per training-set size and iteration, the AUC of s_rec, its parts, s_dir and both floors;
+- `errors.csv`: per training-set size, the mean |x - x^| of the model and of the PCA floor on the training
+  images, the unseen normal and the anomalous test images, and their two ratios.
+
+`python bench/plot_findings.py` draws `memorisation.png` from them.
+"""
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from study_runs import FINDINGS, only_file, run
+from utils.reporting.files import write_text_atomically
+from utils.reporting.reports import columns_csv
+
+STUDIED_DIGIT = 5
+HELD_OUT_TEST_IMAGES = 5000
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data_dir", type=Path, required=True, help="the MNIST subset (.npz, shared/data)")
+    parser.add_argument("--iterations", default="1000")
+    parser.add_argument("--eval_every", default="250")
+    parser.add_argument("--seed", default="0")
+    parser.add_argument("--work_folder", type=Path, default=Path("/tmp/study_memorisation"),
+                        help="the two datasets, checkpoints and results (a finished run is reused)")
+    parser.add_argument("--output", type=Path, default=FINDINGS / "memorisation")
+    return parser.parse_args()
+
+
+def two_training_sets(subset: Path, folder: Path) -> dict[str, Path]:
+    """The subset's own training images and the same with the held-back half's fives, on one test split."""
+    digits = np.load(subset)
+    order = np.random.default_rng(0).permutation(len(digits["x_test"]))
+    held, extra = order[:HELD_OUT_TEST_IMAGES], order[HELD_OUT_TEST_IMAGES:]
+    added = extra[digits["y_test"][extra] == STUDIED_DIGIT]
+    test = {"x_test": digits["x_test"][held], "y_test": digits["y_test"][held]}
+    sets = {"subset": {"x_train": digits["x_train"], "y_train": digits["y_train"], **test},
+            "more": {"x_train": np.concatenate([digits["x_train"], digits["x_test"][added]]),
+                     "y_train": np.concatenate([digits["y_train"], digits["y_test"][added]]), **test}}
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, arrays in sets.items():
+        paths[name] = folder / f"mnist-{name}.npz"
+        if not paths[name].exists():
+            np.savez(paths[name], **arrays)
+    return paths
+
+
+def study(arguments, data: Path) -> tuple[dict, dict]:
+    """One training-set size: its learning_curve.csv's columns and its diagnosis."""
+    folder = arguments.work_folder / data.stem
+    flags = ["--dataset", "npz", "--data_dir", str(data), "--train_object", str(STUDIED_DIGIT), "--score", "both",
+             "--width", "8", "--batch_size", "32", "--iterations", arguments.iterations, "--seed", arguments.seed,
+             "--results_dir", str(folder / "results"), "--checkpoint_dir", str(folder / "checkpoints")]
+    run(flags + ["--phase", "both", "--eval_every", arguments.eval_every])
+    run(flags + ["--phase", "diagnose"])
+    curve = only_file(folder / "results", "learning_curve.csv").read_text().splitlines()
+    header = curve[0].split(",")
+    columns = {name: [float(line.split(",")[index]) for line in curve[1:]] for index, name in enumerate(header)}
+    return columns, json.loads(only_file(folder / "results", "diagnosis.json").read_text())
+
+
+def main_study():
+    arguments = parse_arguments()
+    arguments.output.mkdir(parents=True, exist_ok=True)
+    curve_rows, error_rows = [], []
+    for data in two_training_sets(arguments.data_dir, arguments.work_folder).values():
+        columns, diagnosis = study(arguments, data)
+        size = diagnosis["training_images"]
+        curve_rows += [{"training_images": size, **dict(zip(columns, values))} for values in zip(*columns.values())]
+        error_rows += [{"training_images": size, "reconstructed_by": reconstructed_by,
+                        "pca_components": diagnosis["pca_components"], **error}
+                       for reconstructed_by, error in diagnosis["reconstruction_error"].items()]
+    curves = {name: [row[name] for row in curve_rows] for name in curve_rows[0]}
+    errors = {name: [row[name] for row in error_rows] for name in error_rows[0]}
+    write_text_atomically(arguments.output / "curves.csv", columns_csv(curves))
+    write_text_atomically(arguments.output / "errors.csv", columns_csv(errors))
+    print(f"written to {arguments.output}")
+
+
+if __name__ == "__main__":
+    main_study()

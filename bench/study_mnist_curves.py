@@ -1,0 +1,106 @@
+"""Learning curves on the MNIST subset's digit 5: DGAD against its `gan` variant, and the latent's channel count.
+
+    python bench/study_mnist_curves.py --data_dir ../shared/data/mnist-subset.npz
+    python bench/study_mnist_curves.py --data_dir ../shared/data/mnist-subset.npz --runs dgad gan --iterations 500
+    python bench/study_mnist_curves.py --data_dir ../shared/data/mnist-subset.npz --runs dgad gan --digits 2 5 8 \
+        --width 16 --iterations 2000 --eval_every 500 --output /tmp/wider     # longer, wider: hours on a CPU
+
+Every run trains one digit (by default 5; Protocol 1, width 8, batch 32, seed 0, --score both) with --eval_every,
+through main.py as a user runs it; the runs differ in one flag each:
+
+- `dgad`: the defaults (a latent of 2 x width = 16 channels);
+- `gan`: `--variant gan` (no pretext task, the paper's Table 4 ablation);
+- `latent<N>`: `--latent_channels N`, for N = 2, 4, 32 (width/4, width/2, 4 x width; the paper gives no count).
+
+Writes, per run and evaluated iteration, the AUC of s_rec, its parts, s_dir and both floors to
+`docs/findings/learning_curves/curves.csv` (the runs `dgad` and `gan`) and `docs/findings/latent_channels/curves.csv`
+(`dgad` and the `latent<N>` runs), and beside the latter
+
+- `parameters.csv`: encoder + decoder parameters per latent channel count, at width 8 on grey 32x32 images (these
+  runs) and at the paper's width 64 on RGB ones (CIFAR-10, where the paper counts "about 8.9M").
+
+`python bench/plot_findings.py` draws `learning_curves.png` and `latent_channels.png` from them.
+"""
+
+import argparse
+from pathlib import Path
+
+import tensorflow as tf
+
+from study_runs import FINDINGS, only_file, run
+from models.dgad.networks import Decoder, Encoder, default_latent_channels
+from utils.reporting.files import write_text_atomically
+from utils.reporting.reports import columns_csv
+
+STUDY_WIDTH = 8
+PAPER_WIDTH = 64
+PAPER_GENERATOR_PARAMETERS = 8.9e6
+LATENT_FRACTIONS_OF_WIDTH = (0.25, 0.5, 4.0)
+LATENT_RUNS = {f"latent{int(STUDY_WIDTH * fraction)}": ["--latent_channels", str(int(STUDY_WIDTH * fraction))]
+               for fraction in LATENT_FRACTIONS_OF_WIDTH}
+RUNS = {"dgad": [], "gan": ["--variant", "gan"], **LATENT_RUNS}
+
+
+def parse_arguments():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data_dir", type=Path, required=True, help="the MNIST subset (.npz, shared/data)")
+    parser.add_argument("--runs", nargs="+", choices=sorted(RUNS), default=list(RUNS))
+    parser.add_argument("--digits", type=int, nargs="+", default=[5])
+    parser.add_argument("--width", type=int, default=STUDY_WIDTH,
+                        help="the networks' width (the latent runs keep their channel counts)")
+    parser.add_argument("--iterations", default="1000")
+    parser.add_argument("--eval_every", default="250")
+    parser.add_argument("--seed", default="0")
+    parser.add_argument("--work_folder", type=Path, default=Path("/tmp/study_mnist_curves"),
+                        help="checkpoints and results (a finished run is reused)")
+    parser.add_argument("--output", type=Path, default=FINDINGS, help="the findings folder")
+    return parser.parse_args()
+
+
+def curve(arguments, name: str, digit: int) -> list[dict]:
+    """One run's learning_curve.csv rows, each led by the run's name, digit, width, variant and latent channels."""
+    folder = arguments.work_folder / f"{name}-digit{digit}-width{arguments.width}"
+    run(["--dataset", "npz", "--data_dir", str(arguments.data_dir), "--train_object", str(digit),
+         "--phase", "train", "--score", "both", "--width", str(arguments.width), "--batch_size", "32",
+         "--iterations", arguments.iterations, "--eval_every", arguments.eval_every, "--seed", arguments.seed,
+         "--results_dir", str(folder / "results"), "--checkpoint_dir", str(folder / "checkpoints"), *RUNS[name]])
+    lines = only_file(folder / "results", "learning_curve.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    flags = dict(zip(RUNS[name][::2], RUNS[name][1::2]))
+    lead = {"run": name, "digit": digit, "width": arguments.width, "variant": flags.get("--variant", "dgad"),
+            "latent_channels": int(flags.get("--latent_channels", default_latent_channels(arguments.width)))}
+    return [{**lead, **{column: float(value) for column, value in zip(header, line.split(","))}} for line in lines[1:]]
+
+
+def generator_parameters(width: int, latent_channels: int, image_channels: int) -> int:
+    encoder, decoder = Encoder(width, latent_channels=latent_channels), Decoder(width, image_channels)
+    decoder(encoder(tf.zeros((1, 32, 32, image_channels))))
+    return encoder.count_params() + decoder.count_params()
+
+
+def parameter_table() -> dict[str, list]:
+    fractions = sorted((*LATENT_FRACTIONS_OF_WIDTH, default_latent_channels(STUDY_WIDTH) / STUDY_WIDTH))
+    rows = [{"latent_fraction_of_width": fraction,
+             "latent_channels_width8": int(STUDY_WIDTH * fraction),
+             "parameters_width8_grey": generator_parameters(STUDY_WIDTH, int(STUDY_WIDTH * fraction), 1),
+             "latent_channels_width64": int(PAPER_WIDTH * fraction),
+             "parameters_width64_rgb": generator_parameters(PAPER_WIDTH, int(PAPER_WIDTH * fraction), 3),
+             "paper_parameters": PAPER_GENERATOR_PARAMETERS} for fraction in fractions]
+    return {name: [row[name] for row in rows] for name in rows[0]}
+
+
+def main_study():
+    arguments = parse_arguments()
+    rows = [row for digit in arguments.digits for name in arguments.runs for row in curve(arguments, name, digit)]
+    for study, runs in (("learning_curves", {"dgad", "gan"}), ("latent_channels", {"dgad", *LATENT_RUNS})):
+        chosen = [row for row in rows if row["run"] in runs]
+        if chosen:
+            (arguments.output / study).mkdir(parents=True, exist_ok=True)
+            write_text_atomically(arguments.output / study / "curves.csv",
+                                  columns_csv({name: [row[name] for row in chosen] for name in chosen[0]}))
+    write_text_atomically(arguments.output / "latent_channels" / "parameters.csv", columns_csv(parameter_table()))
+    print(f"written to {arguments.output / 'learning_curves'} and {arguments.output / 'latent_channels'}")
+
+
+if __name__ == "__main__":
+    main_study()

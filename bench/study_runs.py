@@ -1,0 +1,27 @@
+"""What the studies share: main.py run as a user runs it, and the one file a finished run wrote."""
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import main  # noqa: E402
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+FINDINGS = REPOSITORY / "docs" / "findings"
+
+
+def run(flags: list[str]):
+    """main.py with `flags`; a failed run stops the study with the command that failed."""
+    if main.main(flags) != 0:
+        raise SystemExit(f"main.py {' '.join(flags)} failed; see above")
+
+
+def only_file(folder: Path, pattern: str) -> Path:
+    """The one file under `folder` matching `pattern`, refused when there are none or several."""
+    found = sorted(folder.rglob(pattern))
+    if len(found) != 1:
+        raise SystemExit(f"expected one {pattern} under {folder}, found {len(found)}: {found[:3]}")
+    return found[0]
