@@ -240,6 +240,7 @@ def memorisation(csv_path: Path):
     right.bar(positions - width / 2, errors["normal_over_train"], width, label="unseen normal / training")
     right.bar(positions + width / 2, errors["anomalous_over_normal"], width, label="anomalous / unseen normal")
     right.axhline(1, color="tab:gray", linewidth=0.8)
+    right.set_ylim(0, 1.3 * max(errors["normal_over_train"].max(), errors["anomalous_over_normal"].max()))
     right.set_xticks(positions, labels, fontsize=8)
     right.set_ylabel("ratio of mean |x - x^|")
     right.legend(fontsize=8)

@@ -1,7 +1,7 @@
 """Why s_rec stays under the floors on the MNIST subset: the autoencoder memorises its few training images.
 
     python bench/study_memorisation.py --data_dir ../shared/data/mnist-subset.npz
-    python bench/study_memorisation.py --data_dir ../shared/data/mnist-subset.npz --iterations 2000 --eval_every 500
+    python bench/study_memorisation.py --data_dir ../shared/data/mnist-subset.npz --iterations 1000 --eval_every 250
 
 The subset holds 5% of MNIST's training images (275 fives, where the paper trains on 5421). MNIST's test split is
 cut in two at random (numpy seed 0): 5000 images are the test split of both runs, and the fives of the other half
@@ -32,8 +32,8 @@ HELD_OUT_TEST_IMAGES = 5000
 def parse_arguments():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data_dir", type=Path, required=True, help="the MNIST subset (.npz, shared/data)")
-    parser.add_argument("--iterations", default="1000")
-    parser.add_argument("--eval_every", default="250")
+    parser.add_argument("--iterations", default="2000")
+    parser.add_argument("--eval_every", default="500")
     parser.add_argument("--seed", default="0")
     parser.add_argument("--work_folder", type=Path, default=Path("/tmp/study_memorisation"),
                         help="the two datasets, checkpoints and results (a finished run is reused)")
@@ -68,10 +68,11 @@ def study(arguments, data: Path) -> tuple[dict, dict]:
              "--results_dir", str(folder / "results"), "--checkpoint_dir", str(folder / "checkpoints")]
     run(flags + ["--phase", "both", "--eval_every", arguments.eval_every])
     run(flags + ["--phase", "diagnose"])
-    curve = only_file(folder / "results", "learning_curve.csv").read_text().splitlines()
+    run_folder = f"*-i{arguments.iterations}-*"
+    curve = only_file(folder / "results", f"{run_folder}/learning_curves/*/learning_curve.csv").read_text().splitlines()
     header = curve[0].split(",")
     columns = {name: [float(line.split(",")[index]) for line in curve[1:]] for index, name in enumerate(header)}
-    return columns, json.loads(only_file(folder / "results", "diagnosis.json").read_text())
+    return columns, json.loads(only_file(folder / "results", f"{run_folder}/diagnosis/*/diagnosis.json").read_text())
 
 
 def main_study():

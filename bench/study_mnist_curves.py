@@ -10,10 +10,11 @@ through main.py as a user runs it; the runs differ in one flag each:
 
 - `dgad`: the defaults (a latent of 2 x width = 16 channels);
 - `gan`: `--variant gan` (no pretext task, the paper's Table 4 ablation);
+- `l1sum`: `--l1_reading sum` (the L1 norms of eqs 6 and 15 read as sums, not means);
 - `latent<N>`: `--latent_channels N`, for N = 2, 4, 32 (width/4, width/2, 4 x width; the paper gives no count).
 
 Writes, per run and evaluated iteration, the AUC of s_rec, its parts, s_dir and both floors to
-`docs/findings/learning_curves/curves.csv` (the runs `dgad` and `gan`) and `docs/findings/latent_channels/curves.csv`
+`docs/findings/learning_curves/curves.csv` (the runs `dgad`, `gan` and `l1sum`) and `docs/findings/latent_channels/curves.csv`
 (`dgad` and the `latent<N>` runs), and beside the latter
 
 - `parameters.csv`: encoder + decoder parameters per latent channel count, at width 8 on grey 32x32 images (these
@@ -38,7 +39,7 @@ PAPER_GENERATOR_PARAMETERS = 8.9e6
 LATENT_FRACTIONS_OF_WIDTH = (0.25, 0.5, 4.0)
 LATENT_RUNS = {f"latent{int(STUDY_WIDTH * fraction)}": ["--latent_channels", str(int(STUDY_WIDTH * fraction))]
                for fraction in LATENT_FRACTIONS_OF_WIDTH}
-RUNS = {"dgad": [], "gan": ["--variant", "gan"], **LATENT_RUNS}
+RUNS = {"dgad": [], "gan": ["--variant", "gan"], "l1sum": ["--l1_reading", "sum"], **LATENT_RUNS}
 
 
 def parse_arguments():
@@ -64,10 +65,12 @@ def curve(arguments, name: str, digit: int) -> list[dict]:
          "--phase", "train", "--score", "both", "--width", str(arguments.width), "--batch_size", "32",
          "--iterations", arguments.iterations, "--eval_every", arguments.eval_every, "--seed", arguments.seed,
          "--results_dir", str(folder / "results"), "--checkpoint_dir", str(folder / "checkpoints"), *RUNS[name]])
-    lines = only_file(folder / "results", "learning_curve.csv").read_text().splitlines()
+    lines = only_file(folder / "results", f"*-i{arguments.iterations}-*/learning_curves/*/learning_curve.csv")
+    lines = lines.read_text().splitlines()
     header = lines[0].split(",")
     flags = dict(zip(RUNS[name][::2], RUNS[name][1::2]))
     lead = {"run": name, "digit": digit, "width": arguments.width, "variant": flags.get("--variant", "dgad"),
+            "l1_reading": flags.get("--l1_reading", "mean"),
             "latent_channels": int(flags.get("--latent_channels", default_latent_channels(arguments.width)))}
     return [{**lead, **{column: float(value) for column, value in zip(header, line.split(","))}} for line in lines[1:]]
 
@@ -92,7 +95,7 @@ def parameter_table() -> dict[str, list]:
 def main_study():
     arguments = parse_arguments()
     rows = [row for digit in arguments.digits for name in arguments.runs for row in curve(arguments, name, digit)]
-    for study, runs in (("learning_curves", {"dgad", "gan"}), ("latent_channels", {"dgad", *LATENT_RUNS})):
+    for study, runs in (("learning_curves", {"dgad", "gan", "l1sum"}), ("latent_channels", {"dgad", *LATENT_RUNS})):
         chosen = [row for row in rows if row["run"] in runs]
         if chosen:
             (arguments.output / study).mkdir(parents=True, exist_ok=True)

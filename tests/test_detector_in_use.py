@@ -140,14 +140,6 @@ def test_predict_reads_every_image_mode_and_size_and_saves_maps_at_each_files_si
     assert sorted(path.stem for path in maps[-len(odd):]) == sorted(path.stem for path in odd.values())
 
 
-def exported(trained) -> Path:
-    """The export folder of the run's class, written once for the module."""
-    export = trained.checkpoint_folder() / "export"
-    if not (export / "saved_model.pb").exists():
-        assert trained.run("--phase", "export") == 0
-    return export
-
-
 def in_fresh_process(program: str, *arguments: str, cwd: Path) -> dict:
     """What `program` prints last as JSON, run by a new Python with `arguments`: no state of this process (a
     traced function, an imported module of this project) can make the SavedModel work."""
@@ -157,7 +149,11 @@ def in_fresh_process(program: str, *arguments: str, cwd: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_the_export_loaded_in_a_fresh_process_scores_as_the_checkpoint(trained, tmp_path, capsys):
+def test_the_export_in_a_fresh_process_scores_arrays_as_the_checkpoint_and_files_as_predict(trained, tmp_path,
+                                                                                           capsys):
+    """One new Python loads the export: serve() on decoded test images gives the test phase's raw scores, and
+    serve_bytes() on files of every mode and size (among them colour and grayscale JPEGs written here and decoded by
+    nothing before) gives predict's scores and decisions, and refuses a corrupt file."""
     export = trained.checkpoint_folder() / "export"
     # Replacing an export does not depend on the method, so DGAD's run alone checks it (an export takes 10-20 s).
     for replaced in (False, True) if trained.method == "dgad" else (False,):
@@ -165,45 +161,26 @@ def test_the_export_loaded_in_a_fresh_process_scores_as_the_checkpoint(trained, 
         assert (f"note: replacing the export in {export}" in capsys.readouterr().out.splitlines()) == replaced
     assert json.loads((export / "config.json").read_text())["method"] == trained.method
     assert set(json.loads((export / "detector.json").read_text())["scores"]) == set(SCORES[trained.method])
-    paths = trained.photos["test_files"]
-    images, _ = read_images(paths, 32, 32, 3)
+    test_paths = trained.photos["test_files"]
+    images, _ = read_images(test_paths, 32, 32, 3)
     np.save(tmp_path / "images.npy", images)
-    program = (
-        "import json, sys, numpy as np, tensorflow as tf\n"
-        "detector = tf.saved_model.load(sys.argv[1])\n"
-        "outputs = detector.serve(tf.constant(np.load(sys.argv[2])))\n"
-        "print(json.dumps({name: value.numpy().tolist() for name, value in outputs.items()}))\n"
-    )
-    outputs = in_fresh_process(program, str(export), str(tmp_path / "images.npy"), cwd=tmp_path)
-    state = load_detector_state(trained.checkpoint_folder())
-    for score in SCORES[trained.method]:
-        expected = trained.test_raw_scores(score)
-        np.testing.assert_allclose(outputs[f"score_{score}"], [expected[str(path)] for path in paths],
-                                   rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(outputs[f"normalised_score_{score}"],
-                                   state.scores[score].normalisation(np.array(outputs[f"score_{score}"])), atol=1e-6)
-        assert outputs[f"anomalous_{score}"] == [value >= state.scores[score].threshold.raw
-                                                 for value in outputs[f"score_{score}"]]
-    assert np.array(outputs["anomaly_map"]).shape == (len(paths), 32, 32)
-
-
-def test_the_bytes_signature_scores_files_as_predict_does_and_refuses_a_corrupt_one(trained, tmp_path):
-    """Files of every mode and size, among them colour and grayscale JPEGs written here and decoded by nothing
-    before: the export's serve_bytes, in a fresh process, gives predict's scores and decisions on them."""
     files = tmp_path / "files"
     odd = make_odd_images(files)
     Image.fromarray(np.asarray(Image.open(odd["gray"]))[:, ::-1]).save(files / "gray_jpeg.jpg")
-    for path in trained.photos["test_files"][::6]:
+    for path in test_paths[::6]:
         shutil.copy(path, files / f"tile_{path.parent.name}_{path.name}")
     assert trained.run("--phase", "predict", "--images", str(files)) == 0
     predictions = trained.latest_predictions()
-    paths = [row["path"] for row in predictions]
-    assert {Path(path).suffix for path in paths} == {".png", ".jpg", ".bmp"}
+    file_paths = [row["path"] for row in predictions]
+    assert {Path(path).suffix for path in file_paths} == {".png", ".jpg", ".bmp"}
     program = (
-        "import json, sys, tensorflow as tf\n"
+        "import json, sys, numpy as np, tensorflow as tf\n"
         "detector = tf.saved_model.load(sys.argv[1])\n"
-        "files = [open(path, 'rb').read() for path in json.loads(sys.argv[2])]\n"
-        "outputs = {name: value.numpy().tolist() for name, value in detector.serve_bytes(tf.constant(files)).items()}\n"
+        "def lists(outputs):\n"
+        "    return {name: value.numpy().tolist() for name, value in outputs.items()}\n"
+        "files = [open(path, 'rb').read() for path in json.loads(sys.argv[3])]\n"
+        "outputs = {'arrays': lists(detector.serve(tf.constant(np.load(sys.argv[2])))),\n"
+        "           'files': lists(detector.serve_bytes(tf.constant(files)))}\n"
         "try:\n"
         "    detector.serve_bytes(tf.constant([files[0], b'not an image']))\n"
         "    outputs['refusal'] = None\n"
@@ -211,17 +188,26 @@ def test_the_bytes_signature_scores_files_as_predict_does_and_refuses_a_corrupt_
         "    outputs['refusal'] = error.message\n"
         "print(json.dumps(outputs))\n"
     )
-    outputs = in_fresh_process(program, str(exported(trained)), json.dumps(paths), cwd=tmp_path)
+    outputs = in_fresh_process(program, str(export), str(tmp_path / "images.npy"), json.dumps(file_paths), cwd=tmp_path)
     state = load_detector_state(trained.checkpoint_folder())
+    arrays, from_files = outputs["arrays"], outputs["files"]
     for score in SCORES[trained.method]:
-        np.testing.assert_allclose(outputs[f"score_{score}"], [float(row[f"raw_score_{score}"]) for row in predictions],
+        expected = trained.test_raw_scores(score)
+        np.testing.assert_allclose(arrays[f"score_{score}"], [expected[str(path)] for path in test_paths],
                                    rtol=1e-5, atol=1e-5)
-        # On the raw score's last digits a narrow normalisation range magnifies, so compared through the raw.
-        np.testing.assert_allclose(outputs[f"normalised_score_{score}"],
-                                   state.scores[score].normalisation(np.array(outputs[f"score_{score}"])), atol=1e-6)
-        assert ["yes" if flag else "no" for flag in outputs[f"anomalous_{score}"]] == [
+        np.testing.assert_allclose(from_files[f"score_{score}"],
+                                   [float(row[f"raw_score_{score}"]) for row in predictions], rtol=1e-5, atol=1e-5)
+        for served in (arrays, from_files):
+            # On the raw score's last digits a narrow normalisation range magnifies, so compared through the raw.
+            np.testing.assert_allclose(served[f"normalised_score_{score}"],
+                                       state.scores[score].normalisation(np.array(served[f"score_{score}"])),
+                                       atol=1e-6)
+        assert arrays[f"anomalous_{score}"] == [value >= state.scores[score].threshold.raw
+                                                for value in arrays[f"score_{score}"]]
+        assert ["yes" if flag else "no" for flag in from_files[f"anomalous_{score}"]] == [
             row[f"anomalous_{score}"] for row in predictions]
-    assert np.array(outputs["anomaly_map"]).shape == (len(paths), 32, 32)
+    assert np.array(arrays["anomaly_map"]).shape == (len(test_paths), 32, 32)
+    assert np.array(from_files["anomaly_map"]).shape == (len(file_paths), 32, 32)
     assert "Unknown image file format" in outputs["refusal"]
 
 
