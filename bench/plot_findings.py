@@ -235,7 +235,8 @@ def memorisation(csv_path: Path):
     left.set_xlabel("training iteration")
     left.set_ylabel("AUC")
     left.legend(fontsize=7, loc="lower right")
-    labels = [f"{name}\n{int(size)} images" for name, size in zip(errors["reconstructed_by"], errors["training_images"])]
+    labels = [f"{name}\n{int(size)} images"
+              for name, size in zip(errors["reconstructed_by"], errors["training_images"])]
     positions, width = np.arange(len(labels)), 0.38
     right.bar(positions - width / 2, errors["normal_over_train"], width, label="unseen normal / training")
     right.bar(positions + width / 2, errors["anomalous_over_normal"], width, label="anomalous / unseen normal")

@@ -9,13 +9,13 @@ Every run trains one digit (by default 5; Protocol 1, width 8, batch 32, seed 0,
 through main.py as a user runs it; the runs differ in one flag each:
 
 - `dgad`: the defaults (a latent of 2 x width = 16 channels);
-- `gan`: `--variant gan` (no pretext task, the paper's Table 4 ablation);
+- `gan`: `--variant gan` (Table 4's GAN row: restorations learnt pixel by pixel, without the discriminator's guidance);
 - `l1sum`: `--l1_reading sum` (the L1 norms of eqs 6 and 15 read as sums, not means);
 - `latent<N>`: `--latent_channels N`, for N = 2, 4, 32 (width/4, width/2, 4 x width; the paper gives no count).
 
 Writes, per run and evaluated iteration, the AUC of s_rec, its parts, s_dir and both floors to
-`docs/findings/learning_curves/curves.csv` (the runs `dgad`, `gan` and `l1sum`) and `docs/findings/latent_channels/curves.csv`
-(`dgad` and the `latent<N>` runs), and beside the latter
+`docs/findings/learning_curves/curves.csv` (the runs `dgad`, `gan` and `l1sum`) and
+`docs/findings/latent_channels/curves.csv` (`dgad` and the `latent<N>` runs), and beside the latter
 
 - `parameters.csv`: encoder + decoder parameters per latent channel count, at width 8 on grey 32x32 images (these
   runs) and at the paper's width 64 on RGB ones (CIFAR-10, where the paper counts "about 8.9M").

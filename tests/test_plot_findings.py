@@ -10,7 +10,8 @@ from bench import plot_findings
 FINDINGS = Path(plot_findings.__file__).resolve().parent.parent / "docs" / "findings"
 FIGURES = ("digits/per_class.png", "digits/roc_digit8.png", "digits/learning_curves.png", "digits/seed_rerun.png",
            "false_alarms/false_alarms.png", "score_stability/score_stability.png", "table5_speed/speed.png",
-           "learning_curves/dgad_against_gan.png", "latent_channels/latent_channels.png", "memorisation/memorisation.png")
+           "learning_curves/dgad_against_gan.png", "latent_channels/latent_channels.png",
+           "memorisation/memorisation.png")
 
 
 @pytest.fixture
