@@ -172,7 +172,8 @@ def speed_ratios(csv_path: Path):
 
 
 def runs_against_iterations(csv_path: Path):
-    """DGAD against its `gan` variant on one class: s_rec and s_dir against the iteration, the floors as lines."""
+    """Each run of the learning-curves study (DGAD, its `gan` variant, the sum reading), per digit: s_rec and s_dir
+    against the iteration, each digit's floors as lines."""
     data = read_csv(csv_path)
     scores = [column for column in ("s_rec_auc", "s_dir_auc") if column in data]
     figure, panels = plt.subplots(1, len(scores), figsize=(4.5 * len(scores), 3.2), squeeze=False, sharey=True)
@@ -193,8 +194,11 @@ def runs_against_iterations(csv_path: Path):
 
 
 def latent_channels(csv_path: Path):
-    """Each latent channel count's last AUCs beside the floors, and its parameter count at the paper's width."""
+    """Each latent channel count's last AUCs on the study's first digit beside the floors, and its parameter count at
+    the paper's width."""
     data, parameters = read_csv(csv_path), read_csv(csv_path.parent / "parameters.csv")
+    digit = data["digit"][0]
+    data = {column: values[data["digit"] == digit] for column, values in data.items()}
     last = data["iteration"] == data["iteration"].max()
     order = np.argsort(data["latent_channels"][last])
     channels = data["latent_channels"][last][order]
@@ -205,12 +209,14 @@ def latent_channels(csv_path: Path):
     for floor, floor_column in (("PCA floor", "pca_floor_auc"), ("kNN floor", "knn_floor_auc")):
         left.axhline(data[floor_column][-1], label=floor, **FLOOR_STYLE[floor])
     left.set_xticks(positions, [f"{int(count)}" for count in channels])
-    left.set_xlabel(f"latent channels at width 8 (iteration {int(data['iteration'].max())})")
+    left.set_xlabel(f"latent channels at width {int(data['width'][0])} (digit {int(digit)}, "
+                    f"iteration {int(data['iteration'].max())})")
     left.set_ylabel("AUC")
     left.set_ylim(0.7, 1.0)
     left.legend(fontsize=8, loc="lower right", ncol=2)
     right.bar(np.arange(len(parameters["latent_channels_width64"])), parameters["parameters_width64_rgb"] / 1e6)
-    right.axhline(parameters["paper_parameters"][0] / 1e6, color="black", linestyle="--", label="the paper's 8.9M")
+    paper = parameters["paper_parameters"][0] / 1e6
+    right.axhline(paper, color="black", linestyle="--", label=f"the paper's {paper:g}M")
     right.set_xticks(np.arange(len(parameters["latent_channels_width64"])),
                      [f"{int(count)}" for count in parameters["latent_channels_width64"]])
     right.set_xlabel("latent channels at width 64")
@@ -265,7 +271,7 @@ def main():
         if path.exists():
             draw(path)
         else:
-            print(f"skipped {path.name}: not written yet (see the findings page for its command)")
+            print(f"skipped {path.relative_to(FINDINGS)}: not written yet (see the findings page for its command)")
     curves = sorted((FINDINGS / "digits").glob("learning_curve_digit*.csv"))
     if curves:
         learning_curves(curves)

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import numpy as np
 
-from study_runs import FINDINGS, only_file, run
+# study_runs puts the repository on sys.path, so it comes before the project's own imports.
+from study_runs import FINDINGS, STUDY_BATCH_SIZE, STUDY_WIDTH, only_file, read_curve, run, run_folder_pattern
 from utils.reporting.files import write_text_atomically
 from utils.reporting.reports import columns_csv
 
 STUDIED_DIGIT = 5
-HELD_OUT_TEST_IMAGES = 5000
+SCORED_TEST_IMAGES = 5000
 
 
 def parse_arguments():
@@ -42,12 +43,12 @@ def parse_arguments():
 
 
 def two_training_sets(subset: Path, folder: Path) -> dict[str, Path]:
-    """The subset's own training images and the same with the held-back half's fives, on one test split."""
+    """The subset's own training images and the same with the unscored half's fives, on one test split."""
     digits = np.load(subset)
     order = np.random.default_rng(0).permutation(len(digits["x_test"]))
-    held, extra = order[:HELD_OUT_TEST_IMAGES], order[HELD_OUT_TEST_IMAGES:]
+    scored, extra = order[:SCORED_TEST_IMAGES], order[SCORED_TEST_IMAGES:]
     added = extra[digits["y_test"][extra] == STUDIED_DIGIT]
-    test = {"x_test": digits["x_test"][held], "y_test": digits["y_test"][held]}
+    test = {"x_test": digits["x_test"][scored], "y_test": digits["y_test"][scored]}
     sets = {"subset": {"x_train": digits["x_train"], "y_train": digits["y_train"], **test},
             "more": {"x_train": np.concatenate([digits["x_train"], digits["x_test"][added]]),
                      "y_train": np.concatenate([digits["y_train"], digits["y_test"][added]]), **test}}
@@ -61,18 +62,17 @@ def two_training_sets(subset: Path, folder: Path) -> dict[str, Path]:
 
 
 def study(arguments, data: Path) -> tuple[dict, dict]:
-    """One training-set size: its learning_curve.csv's columns and its diagnosis."""
+    """One training-set size: its learning_curve.csv's rows and its diagnosis."""
     folder = arguments.work_folder / data.stem
     flags = ["--dataset", "npz", "--data_dir", str(data), "--train_object", str(STUDIED_DIGIT), "--score", "both",
-             "--width", "8", "--batch_size", "32", "--iterations", arguments.iterations, "--seed", arguments.seed,
+             "--width", str(STUDY_WIDTH), "--batch_size", str(STUDY_BATCH_SIZE), "--iterations", arguments.iterations,
+             "--seed", arguments.seed,
              "--results_dir", str(folder / "results"), "--checkpoint_dir", str(folder / "checkpoints")]
     run(flags + ["--phase", "both", "--eval_every", arguments.eval_every])
     run(flags + ["--phase", "diagnose"])
-    run_folder = f"*-i{arguments.iterations}-*"
-    curve = only_file(folder / "results", f"{run_folder}/learning_curves/*/learning_curve.csv").read_text().splitlines()
-    header = curve[0].split(",")
-    columns = {name: [float(line.split(",")[index]) for line in curve[1:]] for index, name in enumerate(header)}
-    return columns, json.loads(only_file(folder / "results", f"{run_folder}/diagnosis/*/diagnosis.json").read_text())
+    run_folder = run_folder_pattern(arguments.iterations, arguments.seed)
+    curve = read_curve(only_file(folder / "results", f"{run_folder}/learning_curves/*/learning_curve.csv"))
+    return curve, json.loads(only_file(folder / "results", f"{run_folder}/diagnosis/*/diagnosis.json").read_text())
 
 
 def main_study():
@@ -80,9 +80,9 @@ def main_study():
     arguments.output.mkdir(parents=True, exist_ok=True)
     curve_rows, error_rows = [], []
     for data in two_training_sets(arguments.data_dir, arguments.work_folder).values():
-        columns, diagnosis = study(arguments, data)
+        curve, diagnosis = study(arguments, data)
         size = diagnosis["training_images"]
-        curve_rows += [{"training_images": size, **dict(zip(columns, values))} for values in zip(*columns.values())]
+        curve_rows += [{"training_images": size, **row} for row in curve]
         error_rows += [{"training_images": size, "reconstructed_by": reconstructed_by,
                         "pca_components": diagnosis["pca_components"], **error}
                        for reconstructed_by, error in diagnosis["reconstruction_error"].items()]

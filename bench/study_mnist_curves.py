@@ -1,7 +1,8 @@
 """Learning curves on the MNIST subset's digit 5: DGAD against its `gan` variant, and the latent's channel count.
 
     python bench/study_mnist_curves.py --data_dir ../shared/data/mnist-subset.npz
-    python bench/study_mnist_curves.py --data_dir ../shared/data/mnist-subset.npz --runs dgad gan --iterations 500
+    python bench/study_mnist_curves.py --data_dir ../shared/data/mnist-subset.npz --runs dgad gan --iterations 500 \
+        --output /tmp/short_curves
     python bench/study_mnist_curves.py --data_dir ../shared/data/mnist-subset.npz --runs dgad gan --digits 2 5 8 \
         --width 16 --iterations 2000 --eval_every 500 --output /tmp/wider     # longer, wider: hours on a CPU
 
@@ -20,7 +21,8 @@ Writes, per run and evaluated iteration, the AUC of s_rec, its parts, s_dir and 
 - `parameters.csv`: encoder + decoder parameters per latent channel count, at width 8 on grey 32x32 images (these
   runs) and at the paper's width 64 on RGB ones (CIFAR-10, where the paper counts "about 8.9M").
 
-`python bench/plot_findings.py` draws `learning_curves.png` and `latent_channels.png` from them.
+A study's files are written when one of its own runs (beside `dgad`) was chosen. `python bench/plot_findings.py`
+draws `dgad_against_gan.png` and `latent_channels.png` from them.
 """
 
 import argparse
@@ -28,14 +30,14 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from study_runs import FINDINGS, only_file, run
+# study_runs puts the repository on sys.path, so it comes before the project's own imports.
+from study_runs import FINDINGS, STUDY_BATCH_SIZE, STUDY_WIDTH, only_file, read_curve, run, run_folder_pattern
 from models.dgad.networks import Decoder, Encoder, default_latent_channels
+from models.dgad.paper_results import DGAD_PARAMETERS
 from utils.reporting.files import write_text_atomically
 from utils.reporting.reports import columns_csv
 
-STUDY_WIDTH = 8
 PAPER_WIDTH = 64
-PAPER_GENERATOR_PARAMETERS = 8.9e6
 LATENT_FRACTIONS_OF_WIDTH = (0.25, 0.5, 4.0)
 LATENT_RUNS = {f"latent{int(STUDY_WIDTH * fraction)}": ["--latent_channels", str(int(STUDY_WIDTH * fraction))]
                for fraction in LATENT_FRACTIONS_OF_WIDTH}
@@ -62,17 +64,16 @@ def curve(arguments, name: str, digit: int) -> list[dict]:
     """One run's learning_curve.csv rows, each led by the run's name, digit, width, variant and latent channels."""
     folder = arguments.work_folder / f"{name}-digit{digit}-width{arguments.width}"
     run(["--dataset", "npz", "--data_dir", str(arguments.data_dir), "--train_object", str(digit),
-         "--phase", "train", "--score", "both", "--width", str(arguments.width), "--batch_size", "32",
+         "--phase", "train", "--score", "both", "--width", str(arguments.width), "--batch_size", str(STUDY_BATCH_SIZE),
          "--iterations", arguments.iterations, "--eval_every", arguments.eval_every, "--seed", arguments.seed,
          "--results_dir", str(folder / "results"), "--checkpoint_dir", str(folder / "checkpoints"), *RUNS[name]])
-    lines = only_file(folder / "results", f"*-i{arguments.iterations}-*/learning_curves/*/learning_curve.csv")
-    lines = lines.read_text().splitlines()
-    header = lines[0].split(",")
+    run_folder = run_folder_pattern(arguments.iterations, arguments.seed)
+    curve_file = only_file(folder / "results", f"{run_folder}/learning_curves/*/learning_curve.csv")
     flags = dict(zip(RUNS[name][::2], RUNS[name][1::2]))
     lead = {"run": name, "digit": digit, "width": arguments.width, "variant": flags.get("--variant", "dgad"),
             "l1_reading": flags.get("--l1_reading", "mean"),
             "latent_channels": int(flags.get("--latent_channels", default_latent_channels(arguments.width)))}
-    return [{**lead, **{column: float(value) for column, value in zip(header, line.split(","))}} for line in lines[1:]]
+    return [{**lead, **row} for row in read_curve(curve_file)]
 
 
 def generator_parameters(width: int, latent_channels: int, image_channels: int) -> int:
@@ -88,21 +89,23 @@ def parameter_table() -> dict[str, list]:
              "parameters_width8_grey": generator_parameters(STUDY_WIDTH, int(STUDY_WIDTH * fraction), 1),
              "latent_channels_width64": int(PAPER_WIDTH * fraction),
              "parameters_width64_rgb": generator_parameters(PAPER_WIDTH, int(PAPER_WIDTH * fraction), 3),
-             "paper_parameters": PAPER_GENERATOR_PARAMETERS} for fraction in fractions]
+             "paper_parameters": DGAD_PARAMETERS["encoder_decoder"]} for fraction in fractions]
     return {name: [row[name] for row in rows] for name in rows[0]}
 
 
 def main_study():
     arguments = parse_arguments()
     rows = [row for digit in arguments.digits for name in arguments.runs for row in curve(arguments, name, digit)]
-    for study, runs in (("learning_curves", {"dgad", "gan", "l1sum"}), ("latent_channels", {"dgad", *LATENT_RUNS})):
-        chosen = [row for row in rows if row["run"] in runs]
-        if chosen:
-            (arguments.output / study).mkdir(parents=True, exist_ok=True)
-            write_text_atomically(arguments.output / study / "curves.csv",
-                                  columns_csv({name: [row[name] for row in chosen] for name in chosen[0]}))
-    write_text_atomically(arguments.output / "latent_channels" / "parameters.csv", columns_csv(parameter_table()))
-    print(f"written to {arguments.output / 'learning_curves'} and {arguments.output / 'latent_channels'}")
+    for study, own_runs in (("learning_curves", {"gan", "l1sum"}), ("latent_channels", set(LATENT_RUNS))):
+        if not own_runs & set(arguments.runs):
+            continue
+        chosen = [row for row in rows if row["run"] in own_runs | {"dgad"}]
+        (arguments.output / study).mkdir(parents=True, exist_ok=True)
+        write_text_atomically(arguments.output / study / "curves.csv",
+                              columns_csv({name: [row[name] for row in chosen] for name in chosen[0]}))
+        if study == "latent_channels":
+            write_text_atomically(arguments.output / study / "parameters.csv", columns_csv(parameter_table()))
+        print(f"written to {arguments.output / study}")
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def test_every_figure_is_drawn_from_the_csv_files_alone(findings_copy, capsys):
 def test_a_study_without_its_csv_is_skipped_with_its_name(findings_copy, capsys):
     (findings_copy / "table5_speed" / "speed.csv").unlink()
     assert plot_findings.main() == 0
-    assert "skipped speed.csv" in capsys.readouterr().out
+    assert "skipped table5_speed/speed.csv" in capsys.readouterr().out
     assert not (findings_copy / "table5_speed" / "speed.png").exists()
 
 
