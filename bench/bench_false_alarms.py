@@ -28,7 +28,7 @@ from scipy.stats import beta, binomtest
 from study_runs import FINDINGS, run
 from data.pipeline import validation_size
 from utils.reporting.files import write_text_atomically
-from utils.reporting.reports import columns_csv
+from utils.reporting.reports import rows_csv
 
 FINDINGS_CSV = FINDINGS / "false_alarms" / "false_alarms.csv"
 
@@ -121,7 +121,7 @@ def main_bench():
             rows.append(measure(arguments, digit, root, target))
             print({key: round(value, 4) if isinstance(value, float) else value for key, value in rows[-1].items()})
     arguments.csv.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomically(arguments.csv, columns_csv({key: [row[key] for row in rows] for key in rows[0]}))
+    write_text_atomically(arguments.csv, rows_csv(rows))
     print(f"written to {arguments.csv}")
 
 

@@ -23,7 +23,7 @@ import tensorflow as tf  # noqa: E402
 from models.dgad.paper_results import DGAD_SCORING_SPEED  # noqa: E402
 from models.dgad.scoring import ScoringPasses, scoring_speed  # noqa: E402
 from utils.reporting.files import write_text_atomically  # noqa: E402
-from utils.reporting.reports import columns_csv  # noqa: E402
+from utils.reporting.reports import rows_csv  # noqa: E402
 from utils.running.config import Config  # noqa: E402
 from utils.running.experiment import build_model  # noqa: E402
 
@@ -61,7 +61,7 @@ def main():
                      "paper_s_rec": paper_rec, "paper_s_dir": paper_dir, "paper_ratio": paper_rec / paper_dir})
     if arguments.csv:
         arguments.csv.parent.mkdir(parents=True, exist_ok=True)
-        write_text_atomically(arguments.csv, columns_csv({key: [row[key] for row in rows] for key in rows[0]}))
+        write_text_atomically(arguments.csv, rows_csv(rows))
         print(f"written to {arguments.csv}")
 
 

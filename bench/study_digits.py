@@ -24,7 +24,8 @@ import json
 import shutil
 from pathlib import Path
 
-from study_runs import FINDINGS, run
+# study_runs puts the repository on sys.path, so it comes before the project's own imports.
+from study_runs import FINDINGS, only_file, run, run_folder_pattern
 from utils.reporting.files import write_text_atomically
 from utils.reporting.reports import columns_csv
 
@@ -45,7 +46,7 @@ def parse_arguments():
 def quick_start_summary(arguments, folders: list[str], seed: int) -> tuple[Path, dict, list[str], list]:
     """The quick start's run with `seed`: its summary.json, the summary, the classes and their AUC intervals."""
     run(["--dataset", "digits", "--phase", "both", "--seed", str(seed), *folders])
-    summary_file = next((arguments.work_folder / "results").rglob(f"*-seed{seed}/s_rec/summary.json"))
+    summary_file = only_file(arguments.work_folder / "results", f"*-seed{seed}/s_rec/summary.json")
     summary = json.loads(summary_file.read_text())
     classes = sorted(summary["per_class_auc"], key=int)
     intervals = [json.loads(next(summary_file.parent.glob(f"{name}_*/metrics.json")).read_text())["auc_interval"]
@@ -53,8 +54,8 @@ def quick_start_summary(arguments, folders: list[str], seed: int) -> tuple[Path,
     return summary_file, summary, classes, intervals
 
 
-def per_class_study(arguments, folders: list[str]):
-    summary_file, summary, classes, intervals = quick_start_summary(arguments, folders, 0)
+def per_class_study(arguments, quick_start):
+    summary_file, summary, classes, intervals = quick_start
     columns = {"digit": [int(name) for name in classes],
                "s_rec_auc": [summary["per_class_auc"][name] for name in classes],
                "interval_low": [interval[0] for interval in intervals],
@@ -66,8 +67,8 @@ def per_class_study(arguments, folders: list[str]):
     shutil.copyfile(scores, arguments.output / f"scores_digit{arguments.scores_class}.csv")
 
 
-def seed_rerun_study(arguments, folders: list[str]):
-    _, first, classes, intervals = quick_start_summary(arguments, folders, 0)
+def seed_rerun_study(arguments, folders: list[str], quick_start):
+    _, first, classes, intervals = quick_start
     _, rerun, _, _ = quick_start_summary(arguments, folders, arguments.rerun_seed)
     rerun_aucs = [rerun["per_class_auc"][name] for name in classes]
     columns = {"digit": [int(name) for name in classes],
@@ -83,8 +84,9 @@ def curve_study(arguments, folders: list[str]):
     for digit in arguments.curve_classes:
         run(["--dataset", "digits", "--phase", "train", "--train_object", str(digit),
              "--iterations", str(arguments.curve_iterations), "--eval_every", str(arguments.eval_every), *folders])
-        curve = next((arguments.work_folder / "results").rglob(
-            f"*-i{arguments.curve_iterations}-*/learning_curves/{digit}_*/learning_curve.csv"))
+        run_folder = run_folder_pattern(arguments.curve_iterations, seed=0)
+        curve = only_file(arguments.work_folder / "results",
+                          f"{run_folder}/learning_curves/{digit}_*/learning_curve.csv")
         shutil.copyfile(curve, arguments.output / f"learning_curve_digit{digit}.csv")
 
 
@@ -93,8 +95,9 @@ def main_study():
     arguments.output.mkdir(parents=True, exist_ok=True)
     folders = ["--results_dir", str(arguments.work_folder / "results"),
                "--checkpoint_dir", str(arguments.work_folder / "checkpoints")]
-    per_class_study(arguments, folders)
-    seed_rerun_study(arguments, folders)
+    quick_start = quick_start_summary(arguments, folders, seed=0)
+    per_class_study(arguments, quick_start)
+    seed_rerun_study(arguments, folders, quick_start)
     curve_study(arguments, folders)
     print(f"written to {arguments.output}")
 

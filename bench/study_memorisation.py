@@ -24,7 +24,7 @@ import numpy as np
 # study_runs puts the repository on sys.path, so it comes before the project's own imports.
 from study_runs import FINDINGS, STUDY_BATCH_SIZE, STUDY_WIDTH, only_file, read_curve, run, run_folder_pattern
 from utils.reporting.files import write_text_atomically
-from utils.reporting.reports import columns_csv
+from utils.reporting.reports import rows_csv
 
 STUDIED_DIGIT = 5
 SCORED_TEST_IMAGES = 5000
@@ -86,10 +86,8 @@ def main_study():
         error_rows += [{"training_images": size, "reconstructed_by": reconstructed_by,
                         "pca_components": diagnosis["pca_components"], **error}
                        for reconstructed_by, error in diagnosis["reconstruction_error"].items()]
-    curves = {name: [row[name] for row in curve_rows] for name in curve_rows[0]}
-    errors = {name: [row[name] for row in error_rows] for name in error_rows[0]}
-    write_text_atomically(arguments.output / "curves.csv", columns_csv(curves))
-    write_text_atomically(arguments.output / "errors.csv", columns_csv(errors))
+    write_text_atomically(arguments.output / "curves.csv", rows_csv(curve_rows))
+    write_text_atomically(arguments.output / "errors.csv", rows_csv(error_rows))
     print(f"written to {arguments.output}")
 
 

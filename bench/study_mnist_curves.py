@@ -35,7 +35,7 @@ from study_runs import FINDINGS, STUDY_BATCH_SIZE, STUDY_WIDTH, only_file, read_
 from models.dgad.networks import Decoder, Encoder, default_latent_channels
 from models.dgad.paper_results import DGAD_PARAMETERS
 from utils.reporting.files import write_text_atomically
-from utils.reporting.reports import columns_csv
+from utils.reporting.reports import rows_csv
 
 PAPER_WIDTH = 64
 LATENT_FRACTIONS_OF_WIDTH = (0.25, 0.5, 4.0)
@@ -82,15 +82,14 @@ def generator_parameters(width: int, latent_channels: int, image_channels: int) 
     return encoder.count_params() + decoder.count_params()
 
 
-def parameter_table() -> dict[str, list]:
+def parameter_rows() -> list[dict]:
     fractions = sorted((*LATENT_FRACTIONS_OF_WIDTH, default_latent_channels(STUDY_WIDTH) / STUDY_WIDTH))
-    rows = [{"latent_fraction_of_width": fraction,
+    return [{"latent_fraction_of_width": fraction,
              "latent_channels_width8": int(STUDY_WIDTH * fraction),
              "parameters_width8_grey": generator_parameters(STUDY_WIDTH, int(STUDY_WIDTH * fraction), 1),
              "latent_channels_width64": int(PAPER_WIDTH * fraction),
              "parameters_width64_rgb": generator_parameters(PAPER_WIDTH, int(PAPER_WIDTH * fraction), 3),
              "paper_parameters": DGAD_PARAMETERS["encoder_decoder"]} for fraction in fractions]
-    return {name: [row[name] for row in rows] for name in rows[0]}
 
 
 def main_study():
@@ -101,10 +100,9 @@ def main_study():
             continue
         chosen = [row for row in rows if row["run"] in own_runs | {"dgad"}]
         (arguments.output / study).mkdir(parents=True, exist_ok=True)
-        write_text_atomically(arguments.output / study / "curves.csv",
-                              columns_csv({name: [row[name] for row in chosen] for name in chosen[0]}))
+        write_text_atomically(arguments.output / study / "curves.csv", rows_csv(chosen))
         if study == "latent_channels":
-            write_text_atomically(arguments.output / study / "parameters.csv", columns_csv(parameter_table()))
+            write_text_atomically(arguments.output / study / "parameters.csv", rows_csv(parameter_rows()))
         print(f"written to {arguments.output / study}")
 
 

@@ -17,7 +17,7 @@ from models.adcgan.paper_results import ADCGAN_ABLATION_MEAN_AUC, ADCGAN_AUC, ad
 from models.dgad.paper_results import DGAD_AUC, DGAD_DISCRIMINATOR_ACCURACY, DGAD_SCORING_SPEED, dgad_row
 from models.registry import METHODS, get_method
 from utils.reporting.plots import plot_roc
-from utils.reporting.reports import (read_class_metrics, read_resampled, roc_auc, write_class_results,
+from utils.reporting.reports import (read_class_metrics, read_resampled, roc_auc, rows_csv, write_class_results,
                                     write_summary)
 from utils.scoring.bootstrap import RESAMPLES, mean_interval, percentile_interval, resampled_aucs, summary_intervals
 from utils.running.config import Config
@@ -433,3 +433,9 @@ def test_lookups_reject_misspelt_choices():
     # A variant reaches paper_row only through a Config, which refuses a misspelt one.
     with pytest.raises(ValueError, match="unknown variant 'coord' for dgad"):
         paper_row("dgad", "cifar10", protocol=1, variant="coord")
+
+
+def test_rows_csv_writes_the_first_rows_keys_as_header_and_every_float_exactly():
+    rows = [{"run": "dgad", "iteration": 250, "auc": 0.6621827309948777},
+            {"run": "gan", "iteration": 500, "auc": 0.1 + 0.2}]
+    assert rows_csv(rows) == "run,iteration,auc\ndgad,250,0.6621827309948777\ngan,500,0.30000000000000004\n"

@@ -215,6 +215,11 @@ def columns_csv(columns: dict[str, np.ndarray]) -> str:
     return buffer.getvalue()
 
 
+def rows_csv(rows: list[dict]) -> str:
+    """columns_csv of rows with the same keys, the first row's keys as the header."""
+    return columns_csv({key: [row[key] for row in rows] for key in rows[0]})
+
+
 def _format_column(values: np.ndarray) -> list[str]:
     # repr() of a Python float is the shortest text that reads back to the same float, so the
     # CSV keeps every score exactly.
